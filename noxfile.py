@@ -1,0 +1,150 @@
+"""The project's jobs, the same on a laptop and in CI (``./dev test`` runs the default ones).
+
+Every environment is installed from ``uv.lock`` (``uv sync --frozen``), so a session tests exactly
+what the lock pins. ``tests`` installs one package with only its own declared dependencies and
+its ``test`` group: a package that imports something it does not declare fails there.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import nox
+
+ROOT = Path(__file__).parent
+PACKAGES = sorted(path.name for path in (ROOT / "packages").iterdir() if (path / "pyproject.toml").is_file())
+PYTHON = "3.11"
+
+nox.options.default_venv_backend = "uv"
+nox.options.error_on_missing_interpreters = True
+nox.options.sessions = ["lint", "typecheck", "tests", "build"]
+
+
+def _distribution(package: str) -> str:
+    return f"bedrockgate-{package}"
+
+
+def _module(package: str) -> str:
+    return "bedrockgate." + package.replace("-", "_")
+
+
+def _sync(session: nox.Session, *args: str) -> None:
+    """Install into the session's venv from the lock, and nothing else (``--exact``)."""
+    session.run_install(
+        "uv",
+        "sync",
+        "--frozen",
+        "--exact",
+        *args,
+        env={"UV_PROJECT_ENVIRONMENT": session.virtualenv.location},
+        silent=True,
+        external=True,
+    )
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    """Ruff's lint rules and formatting over the whole repository."""
+    _sync(session, "--only-group", "lint")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session(python=PYTHON)
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict over every package's src and tests, and the repository's own scripts."""
+    _sync(session, "--all-packages", "--all-groups")
+    for package in PACKAGES:
+        base = ROOT / "packages" / package
+        session.run("mypy", str(base / "src"), str(base / "tests"))
+    session.run("mypy", "noxfile.py", "scripts")
+
+
+@nox.session(python=PYTHON)
+@nox.parametrize("package", PACKAGES)
+def tests(session: nox.Session, package: str) -> None:
+    """One package's tests, in an environment holding only what that package declares."""
+    _sync(session, "--package", _distribution(package), "--no-default-groups", "--group", "test")
+    session.run(
+        "pytest",
+        str(ROOT / "packages" / package / "tests"),
+        *session.posargs,
+        env={"LITELLM_LOCAL_MODEL_COST_MAP": "True"},
+    )
+
+
+@nox.session(venv_backend="none")
+def build(session: nox.Session) -> None:
+    """Build every package's sdist and wheel, then install each wheel alone in a clean venv and import it."""
+    dist = ROOT / "dist"
+    shutil.rmtree(dist, ignore_errors=True)
+    # --no-sources: build with the metadata users get from PyPI, not the workspace's shortcuts.
+    session.run("uv", "build", "--all-packages", "--no-sources", "--out-dir", str(dist), silent=True, external=True)
+    constraints = _lock_constraints(session)
+    for package in PACKAGES:
+        distribution = _distribution(package).replace("-", "_")
+        wheels = sorted(dist.glob(f"{distribution}-*.whl"))
+        sdists = sorted(dist.glob(f"{distribution}-*.tar.gz"))
+        if len(wheels) != 1 or len(sdists) != 1:
+            session.error(f"{package}: expected one wheel and one sdist in dist/, found {wheels + sdists}")
+        with tempfile.TemporaryDirectory(prefix=f"wheel-{package}-") as venv:
+            session.run("uv", "venv", "--quiet", "--python", PYTHON, venv, silent=True, external=True)
+            python = str(Path(venv) / "bin" / "python")
+            session.run(
+                "uv", "pip", "install", "--quiet", "--python", python, "--find-links", str(dist),
+                "--constraints", constraints, str(wheels[0]), silent=True, external=True,
+            )  # fmt: skip
+            session.run(python, "-I", "-c", _IMPORT_CHECK, _module(package), external=True)
+        session.log(f"{package}: {wheels[0].name} and {sdists[0].name} build, install alone and import")
+
+
+_IMPORT_CHECK = """
+import importlib, importlib.resources, sys
+import bedrockgate
+module = importlib.import_module(sys.argv[1])
+assert getattr(bedrockgate, "__file__", None) is None, "bedrockgate must stay a namespace package"
+assert importlib.resources.files(sys.argv[1]).joinpath("py.typed").is_file(), "py.typed is missing"
+print(sys.argv[1], "imports from", module.__file__)
+"""
+
+
+def _lock_constraints(session: nox.Session) -> str:
+    """The lock's versions as pip constraints, so wheel installs resolve what the tests ran."""
+    exported = session.run(
+        "uv", "export", "--frozen", "--all-packages", "--all-groups", "--no-hashes",
+        "--no-emit-workspace", "--no-header", "--format", "requirements.txt",
+        silent=True, external=True,
+    )  # fmt: skip
+    if not isinstance(exported, str):
+        session.error("uv export printed nothing")
+    path = Path(session.create_tmp()) / "constraints.txt"
+    path.write_text(exported, encoding="utf-8")
+    return str(path)
+
+
+@nox.session(python=PYTHON, default=False)
+def demo(session: nox.Session) -> None:
+    """Validate every example config and print what the first one needs from the environment."""
+    _sync(session, "--package", _distribution("gateway-config"))
+    examples = sorted(str(path) for path in (ROOT / "examples").glob("*.yaml"))
+    session.run("gateway-config", "validate", *examples)
+    session.run("gateway-config", "env", "--format", "text", *examples)
+
+
+@nox.session(venv_backend="none", default=False)
+def lock_check(session: nox.Session) -> None:
+    """Fail when uv.lock no longer matches the pyproject files, or pins a compromised litellm."""
+    session.run("uv", "lock", "--check", external=True)
+    lock = (ROOT / "uv.lock").read_text(encoding="utf-8")
+    for banned in ("1.82.7", "1.82.8"):
+        if f'name = "litellm"\nversion = "{banned}"' in lock:
+            session.error(f"uv.lock pins litellm {banned}, a compromised release")
+    session.log(json.dumps({"lock": "ok"}))
+
+
+if os.environ.get("CI"):
+    nox.options.reuse_existing_virtualenvs = False

@@ -1,0 +1,49 @@
+"""The reference designs' configs: they validate, render stably, and LiteLLM loads them whole."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import EXAMPLES, load_with_litellm, stand_in_environment
+
+from bedrockgate.gateway_config import load, loads, render, required_env
+
+
+def test_all_three_reference_designs_are_there() -> None:
+    assert {path.stem for path in EXAMPLES} >= {"cost-based-routing", "nova-guardrail", "agents-gateway"}
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda path: path.stem)
+def test_example_is_valid_and_round_trips(path: Path) -> None:
+    config = load(path)
+    assert loads(render(config)) == config
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda path: path.stem)
+def test_litellm_loads_every_deployment_and_guardrail(path: Path, tmp_path: Path) -> None:
+    config = load(path)
+    env = stand_in_environment([variable.name for variable in required_env(config)])
+    view = load_with_litellm(render(config), tmp_path, env)
+    assert view.deployments == len(config.model_list)
+    assert view.model_groups == set(config.model_groups())
+    assert view.guardrails >= {guardrail.guardrail_name for guardrail in config.guardrails or []}
+
+
+def test_agents_gateway_declares_the_agents_routing() -> None:
+    config = load(next(path for path in EXAMPLES if path.stem == "agents-gateway"))
+    assert config.model_groups() == ["claude-primary", "claude-fallback", "claude-fast"]
+    router = config.router_settings
+    assert router is not None
+    assert router.fallbacks == [{"claude-primary": ["claude-fallback"]}, {"claude-fast": ["claude-primary"]}]
+    assert router.context_window_fallbacks == [{"claude-fast": ["claude-primary"]}]
+    assert all(deployment.litellm_params.tpm and deployment.litellm_params.rpm for deployment in config.model_list)
+
+
+def test_nova_guardrail_reads_its_guardrail_from_the_environment() -> None:
+    config = load(next(path for path in EXAMPLES if path.stem == "nova-guardrail"))
+    names = {variable.name: variable for variable in required_env(config)}
+    assert {"BEDROCK_GUARDRAIL_ID", "BEDROCK_GUARDRAIL_VERSION"} <= set(names)
+    assert names["LITELLM_MASTER_KEY"].secret
+    assert names["PHOENIX_API_KEY"].secret
+    assert not names["AWS_REGION"].secret
