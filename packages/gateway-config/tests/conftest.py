@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
+import json
 import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
 import textwrap
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,43 +50,95 @@ class LiteLLMView:
     guardrails: frozenset[str]
 
 
-def load_with_litellm(config_text: str, workdir: Path, env: dict[str, str]) -> LiteLLMView:
-    """Run LiteLLM's ProxyConfig.load_config on the text, as `litellm --config` would at start."""
-    from litellm.proxy.guardrails.guardrail_registry import IN_MEMORY_GUARDRAIL_HANDLER
-    from litellm.proxy.proxy_server import ProxyConfig
+@dataclass(frozen=True)
+class ProbeRequest:
+    """One config for LiteLLM to load, and the environment its references read."""
 
-    callback_dir = workdir / "bedrockgate"
-    callback_dir.mkdir(parents=True, exist_ok=True)
-    (callback_dir / "metrics_callback.py").write_text(CALLBACK_STAND_IN, encoding="utf-8")
-    path = workdir / "config.yaml"
-    path.write_text(config_text, encoding="utf-8")
-    saved = {name: os.environ.get(name) for name in env}
-    os.environ.update(env)
-    try:
-        router, _, _ = asyncio.run(ProxyConfig().load_config(router=None, config_file_path=str(path)))
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-    assert router is not None, "LiteLLM built no router"
-    guardrails = frozenset(
-        str(guardrail.get("guardrail_name")) for guardrail in IN_MEMORY_GUARDRAIL_HANDLER.list_in_memory_guardrails()
+    config_text: str
+    env: dict[str, str]
+
+
+def load_with_litellm(requests: list[ProbeRequest], workdir: Path) -> list[LiteLLMView]:
+    """Load each config with LiteLLM's ProxyConfig.load_config, as `litellm --config` does at start."""
+    batch = []
+    for index, request in enumerate(requests):
+        directory = workdir / f"config-{index}"
+        (directory / "bedrockgate").mkdir(parents=True)
+        (directory / "bedrockgate" / "metrics_callback.py").write_text(CALLBACK_STAND_IN, encoding="utf-8")
+        (directory / "config.yaml").write_text(request.config_text, encoding="utf-8")
+        batch.append({"config": str(directory / "config.yaml"), "env": request.env})
+    completed = subprocess.run(
+        [sys.executable, str(Path(__file__).with_name("litellm_probe.py"))],
+        input=json.dumps(batch),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
     )
-    return LiteLLMView(len(router.model_list), frozenset(router.get_model_names()), guardrails)
+    assert completed.returncode == 0, completed.stderr[-4000:]
+    views = []
+    for result in json.loads(completed.stdout):
+        assert "error" not in result, result
+        views.append(
+            LiteLLMView(result["deployments"], frozenset(result["model_groups"]), frozenset(result["guardrails"]))
+        )
+    return views
 
 
-def stand_in_environment(names: list[str]) -> dict[str, str]:
+@dataclass(frozen=True)
+class RedisServer:
+    """A real redis-server on loopback, as the gateway's Valkey/Redis stands in the examples."""
+
+    port: int
+    password: str
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("redis-server is not installed (scripts/system-deps.sh installs it)")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    password = secrets.token_hex(8)
+    workdir = tmp_path_factory.mktemp("redis")
+    process = subprocess.Popen(
+        [binary, "--bind", "127.0.0.1", "--port", str(port), "--requirepass", password, "--save", "",
+         "--appendonly", "no", "--dir", str(workdir)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        _wait_for_port(port, process)
+        yield RedisServer(port, password)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def _wait_for_port(port: int, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"redis-server exited with {process.returncode}")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"redis-server did not listen on 127.0.0.1:{port} within 10 s")
+
+
+def stand_in_environment(names: list[str], redis: RedisServer | None = None) -> dict[str, str]:
     """A plausible value for each variable a config reads, so LiteLLM resolves no reference to None."""
+
     def value(name: str) -> str:
-        if name.endswith("PORT"):
-            return "6379"
-        return "127.0.0.1" if name.endswith("HOST") else f"test-{name.lower()}"
+        if redis is not None and "REDIS" in name:
+            if name.endswith("PORT"):
+                return str(redis.port)
+            if name.endswith("HOST"):
+                return "127.0.0.1"
+            if name.endswith("PASSWORD"):
+                return redis.password
+        return f"test-{name.lower()}"
 
     return {name: value(name) for name in names}
-
-
-@pytest.fixture
-def workdir(tmp_path: Path) -> Iterator[Path]:
-    yield tmp_path

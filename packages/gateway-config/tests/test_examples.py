@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLES, load_with_litellm, stand_in_environment
+from conftest import EXAMPLES, ProbeRequest, RedisServer, load_with_litellm, stand_in_environment
 
 from bedrockgate.gateway_config import load, loads, render, required_env
 
@@ -20,14 +20,16 @@ def test_example_is_valid_and_round_trips(path: Path) -> None:
     assert loads(render(config)) == config
 
 
-@pytest.mark.parametrize("path", EXAMPLES, ids=lambda path: path.stem)
-def test_litellm_loads_every_deployment_and_guardrail(path: Path, tmp_path: Path) -> None:
-    config = load(path)
-    env = stand_in_environment([variable.name for variable in required_env(config)])
-    view = load_with_litellm(render(config), tmp_path, env)
-    assert view.deployments == len(config.model_list)
-    assert view.model_groups == set(config.model_groups())
-    assert view.guardrails >= {guardrail.guardrail_name for guardrail in config.guardrails or []}
+def test_litellm_loads_every_deployment_and_guardrail(tmp_path: Path, redis_server: RedisServer) -> None:
+    configs = [load(path) for path in EXAMPLES]
+    requests = [
+        ProbeRequest(render(config), stand_in_environment([var.name for var in required_env(config)], redis_server))
+        for config in configs
+    ]
+    for config, view in zip(configs, load_with_litellm(requests, tmp_path), strict=True):
+        assert view.deployments == len(config.model_list)
+        assert view.model_groups == set(config.model_groups())
+        assert view.guardrails == {guardrail.guardrail_name for guardrail in config.guardrails or []}
 
 
 def test_agents_gateway_declares_the_agents_routing() -> None:

@@ -10,16 +10,15 @@
 from __future__ import annotations
 
 import copy
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import yaml
-from conftest import load_with_litellm, stand_in_environment
+from conftest import ProbeRequest, load_with_litellm, stand_in_environment
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bedrockgate.gateway_config import ConfigValidationError, check_text, loads, render, required_env
+from bedrockgate.gateway_config import ConfigValidationError, GatewayConfig, check_text, loads, render, required_env
 from bedrockgate.gateway_config.deployments import Deployment, LiteLLMParams
 from bedrockgate.gateway_config.general_settings import GeneralSettings
 from bedrockgate.gateway_config.router_settings import RouterSettings
@@ -149,21 +148,30 @@ def as_yaml(data: Any) -> str:
     return yaml.safe_dump(data, sort_keys=False)
 
 
-@PROPERTY
-@given(valid_configs())
-def test_valid_configs_round_trip_and_load_in_litellm(data: dict[str, Any]) -> None:
-    report = check_text(as_yaml(data))
-    assert report.ok, report.problems
-    config = report.raise_for_problems()
-    rendered = render(config)
-    assert loads(rendered) == config
-    assert render(loads(rendered)) == rendered
-    env = stand_in_environment([variable.name for variable in required_env(config)])
-    with tempfile.TemporaryDirectory() as workdir:
-        view = load_with_litellm(rendered, Path(workdir), env)
-    assert view.deployments == len(config.model_list)
-    assert view.model_groups == set(config.model_groups())
-    assert view.guardrails >= {guardrail["guardrail_name"] for guardrail in data.get("guardrails", [])}
+def test_valid_configs_round_trip_and_load_in_litellm(tmp_path: Path) -> None:
+    # Round trips are checked per example; LiteLLM then loads the whole batch in one process,
+    # because importing its proxy takes seconds.
+    accepted: list[tuple[GatewayConfig, ProbeRequest]] = []
+
+    @PROPERTY
+    @given(valid_configs())
+    def round_trip(data: dict[str, Any]) -> None:
+        report = check_text(as_yaml(data))
+        assert report.ok, report.problems
+        config = report.raise_for_problems()
+        rendered = render(config)
+        assert loads(rendered) == config
+        assert render(loads(rendered)) == rendered
+        env = stand_in_environment([variable.name for variable in required_env(config)])
+        accepted.append((config, ProbeRequest(rendered, env)))
+
+    round_trip()
+    assert len(accepted) >= 100
+    views = load_with_litellm([request for _, request in accepted], tmp_path)
+    for (config, _), view in zip(accepted, views, strict=True):
+        assert view.deployments == len(config.model_list), render(config)
+        assert view.model_groups == set(config.model_groups()), render(config)
+        assert view.guardrails == {guardrail.guardrail_name for guardrail in config.guardrails or []}
 
 
 # --- property 2: single mutations -------------------------------------------------------------

@@ -68,15 +68,8 @@ def test_known_untyped_litellm_key_passes_through_and_renders_back() -> None:
 
 
 def test_shared_model_name_is_load_balancing_not_a_mistake() -> None:
-    text = MINIMAL + textwrap.dedent(
-        """\
-          - model_name: claude-fast
-            litellm_params:
-              model: bedrock/anthropic.claude-3-haiku-20240307-v1:0
-              aws_region_name: us-west-2
-        """
-    )
-    config = loads(text)
+    second = MINIMAL.removeprefix("model_list:\n").replace("os.environ/AWS_REGION", "us-west-2")
+    config = loads(MINIMAL + second)
     assert len(config.model_list) == 2
     assert config.model_groups() == ["claude-fast"]
 
@@ -258,8 +251,8 @@ def test_missing_litellm_params_is_reported_where_it_belongs() -> None:
 def test_duplicate_keys_are_reported_with_both_lines() -> None:
     text = MINIMAL + "router_settings:\n  num_retries: 2\n  num_retries: 3\n"
     line, path, message = only_problem(text)
-    assert (line, path) == (9, "router_settings.num_retries")
-    assert "line 8" in message
+    assert (line, path) == (8, "router_settings.num_retries")
+    assert "line 7" in message
 
 
 def test_yaml_syntax_error_reports_its_line() -> None:

@@ -8,13 +8,12 @@ the section, and the key they probably meant, including keys that belong to anot
 from __future__ import annotations
 
 import difflib
-import types
-import typing
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
+from bedrockgate.gateway_config._locate import annotation_candidates, section_at
 from bedrockgate.gateway_config._section import PASSTHROUGH_ALIAS, Section
 from bedrockgate.gateway_config.exceptions import Location
 
@@ -83,44 +82,7 @@ def _unknown_key_message(root: type[Section], path: Location) -> str:
 def _sections_with_key(root: type[Section], key: str) -> list[str]:
     found: list[str] = []
     for name, field in root.model_fields.items():
-        for candidate in _candidates(field.annotation):
+        for candidate in annotation_candidates(field.annotation):
             if isinstance(candidate, type) and issubclass(candidate, Section) and key in candidate.typed_keys():
                 found.append(field.alias or name)
     return sorted(set(found))
-
-
-def section_at(root: type[BaseModel], path: Location) -> type[Section] | None:
-    """The section model that validates the mapping at ``path``, when the path leads to one."""
-    current: list[Any] = [root]
-    for part in path:
-        current = [step for candidate in current for step in _step(candidate, part)]
-        if not current:
-            return None
-    for candidate in current:
-        if isinstance(candidate, type) and issubclass(candidate, Section):
-            return candidate
-    return None
-
-
-def _step(annotation: Any, part: str | int) -> list[Any]:
-    steps: list[Any] = []
-    for candidate in _candidates(annotation):
-        origin = typing.get_origin(candidate)
-        if isinstance(candidate, type) and issubclass(candidate, BaseModel) and isinstance(part, str):
-            for name, field in candidate.model_fields.items():
-                if (field.alias or name) == part:
-                    steps.append(field.annotation)
-        elif origin is list and isinstance(part, int):
-            steps.extend(typing.get_args(candidate)[:1])
-        elif origin is dict:
-            steps.extend(typing.get_args(candidate)[1:2])
-    return steps
-
-
-def _candidates(annotation: Any) -> list[Any]:
-    origin = typing.get_origin(annotation)
-    if origin is typing.Annotated:
-        return _candidates(typing.get_args(annotation)[0])
-    if origin is typing.Union or origin is types.UnionType:
-        return [found for arg in typing.get_args(annotation) for found in _candidates(arg)]
-    return [annotation]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import Field
 
 from bedrockgate.gateway_config._litellm_keys import TOP_LEVEL_KEYS
@@ -41,10 +39,3 @@ class GatewayConfig(Section):
     def model_groups(self) -> list[str]:
         """The public model names, each once, in the order the config declares them."""
         return list(dict.fromkeys(deployment.model_name for deployment in self.model_list))
-
-    def referable_groups(self) -> set[str]:
-        """Names a fallback may point at: the model groups and the router's aliases for them."""
-        aliases: dict[str, Any] = {}
-        if self.router_settings is not None and self.router_settings.model_group_alias:
-            aliases = self.router_settings.model_group_alias
-        return set(self.model_groups()) | set(aliases)

@@ -63,10 +63,9 @@ class EnvRef(str):
 
     @classmethod
     def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
-        return core_schema.no_info_plain_validator_function(
-            _validate_env_ref,
-            serialization=core_schema.plain_serializer_function_ser_schema(str, when_used="always"),
-        )
+        # No serializer of its own: as a str subclass it dumps as its text, and a union member's
+        # serializer would otherwise be applied to the union's other types (ints became strings).
+        return core_schema.no_info_plain_validator_function(_validate_env_ref)
 
     @classmethod
     def __get_pydantic_json_schema__(

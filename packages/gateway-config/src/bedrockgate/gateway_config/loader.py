@@ -68,9 +68,9 @@ def check_text(text: str, *, source: str = "<string>", policies: Iterable[Policy
                 for path, message in messages_from_validation_error(error, GatewayConfig, data)
                 if path not in flagged
             )
-    if config is not None:
-        messages.extend(check_rules(config))
-        messages.extend(check_policies(config, policies))
+    if isinstance(data, dict):
+        messages.extend(check_rules(data))
+        messages.extend(check_policies(data, policies))
     problems.extend(_located(messages, parsed, source))
     return CheckReport(source, None if problems else config, tuple(problems))
 
@@ -97,7 +97,8 @@ def load(path: str | os.PathLike[str], *, policies: Iterable[Policy] = ALL_POLIC
 
 def validate(config: GatewayConfig, *, policies: Iterable[Policy] = ALL_POLICIES) -> GatewayConfig:
     """Apply the cross-section rules and policies to a config built in Python."""
-    messages = [*check_rules(config), *check_policies(config, policies)]
+    document = config.model_dump(by_alias=True, exclude_none=True)
+    messages = [*check_rules(document), *check_policies(document, policies)]
     if messages:
         raise ConfigValidationError([Problem(path, message) for path, message in messages])
     return config

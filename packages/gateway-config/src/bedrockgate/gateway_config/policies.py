@@ -9,10 +9,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from enum import StrEnum
+from typing import Any
 
-from bedrockgate.gateway_config._walk import iter_sections
+from bedrockgate.gateway_config._document import as_mapping
+from bedrockgate.gateway_config._locate import section_at
 from bedrockgate.gateway_config.config import GatewayConfig
 from bedrockgate.gateway_config.deployments import LiteLLMParams
 from bedrockgate.gateway_config.env_ref import ENV_PREFIX, EnvRef
@@ -41,44 +43,55 @@ def looks_secret(name: str) -> bool:
     return bool(_SECRET_NAME.search(name))
 
 
-def check_policies(config: GatewayConfig, policies: Iterable[Policy] = ALL_POLICIES) -> list[PathMessage]:
-    """Every violation of the chosen policies, in document order."""
-    checks: dict[Policy, Callable[[GatewayConfig], Iterator[PathMessage]]] = {
-        Policy.BEDROCK_ONLY: _bedrock_only,
-        Policy.SECRETS_BY_REFERENCE: _secrets_by_reference,
-    }
+def check_policies(document: Mapping[str, Any], policies: Iterable[Policy] = ALL_POLICIES) -> list[PathMessage]:
+    """Every violation of the chosen policies in the config document, in document order.
+
+    Like the rules, policies read the document, so they still run when a field elsewhere is
+    mistyped.
+    """
     chosen = set(policies)
-    return [problem for policy in Policy if policy in chosen for problem in checks[policy](config)]
+    problems: list[PathMessage] = []
+    for path, mapping in _mappings(document, ()):
+        section = section_at(GatewayConfig, path)
+        if section is None:
+            continue
+        if Policy.BEDROCK_ONLY in chosen and section is LiteLLMParams:
+            problems.extend(_bedrock_only(mapping, path))
+        if Policy.SECRETS_BY_REFERENCE in chosen:
+            problems.extend(_plaintext_secrets(mapping, path, section.secret_keys))
+    if Policy.SECRETS_BY_REFERENCE in chosen:
+        variables = as_mapping(document.get("environment_variables"))
+        secret_names = frozenset(name for name in variables if isinstance(name, str) and looks_secret(name))
+        problems.extend(_plaintext_secrets(variables, ("environment_variables",), secret_names))
+    return problems
 
 
-def _bedrock_only(config: GatewayConfig) -> Iterator[PathMessage]:
-    for path, section in iter_sections(config):
-        if isinstance(section, LiteLLMParams) and not section.model.startswith(BEDROCK_PREFIX):
+def _mappings(value: Any, path: Location) -> Iterator[tuple[Location, Mapping[Any, Any]]]:
+    if isinstance(value, Mapping):
+        yield path, value
+        for key, item in value.items():
+            yield from _mappings(item, (*path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _mappings(item, (*path, index))
+
+
+def _bedrock_only(params: Mapping[Any, Any], path: Location) -> Iterator[PathMessage]:
+    model = params.get("model")
+    if isinstance(model, str) and model and not model.startswith(BEDROCK_PREFIX):
+        yield (
+            (*path, "model"),
+            f"{model!r} is not a Bedrock model: policy {Policy.BEDROCK_ONLY} wants "
+            f"'{BEDROCK_PREFIX}<model id>' (turn the policy off to allow other providers)",
+        )
+
+
+def _plaintext_secrets(mapping: Mapping[Any, Any], path: Location, keys: frozenset[str]) -> Iterator[PathMessage]:
+    for key in sorted(keys):
+        value = mapping.get(key)
+        if isinstance(value, str) and not isinstance(value, EnvRef):
             yield (
-                (*path, "model"),
-                f"{section.model!r} is not a Bedrock model: policy {Policy.BEDROCK_ONLY} wants "
-                f"'{BEDROCK_PREFIX}<model id>' (turn the policy off to allow other providers)",
+                (*path, key),
+                f"{key} is written in plain text: policy {Policy.SECRETS_BY_REFERENCE} wants a reference such "
+                f"as {ENV_PREFIX}{key.upper()}, with the value in Secrets Manager or the environment",
             )
-
-
-def _secrets_by_reference(config: GatewayConfig) -> Iterator[PathMessage]:
-    for path, section in iter_sections(config):
-        for key in sorted(section.secret_keys):
-            value = _field_or_passthrough(section, key)
-            if isinstance(value, str) and not isinstance(value, EnvRef):
-                yield ((*path, key), _plaintext_message(key))
-    for name, value in (config.environment_variables or {}).items():
-        if looks_secret(name) and isinstance(value, str) and not isinstance(value, EnvRef):
-            yield (("environment_variables", name), _plaintext_message(name))
-
-
-def _field_or_passthrough(section: object, key: str) -> object:
-    passthrough = getattr(section, "passthrough", {})
-    return passthrough[key] if key in passthrough else getattr(section, key, None)
-
-
-def _plaintext_message(key: str) -> str:
-    return (
-        f"{key} is written in plain text: policy {Policy.SECRETS_BY_REFERENCE} wants a reference such as "
-        f"{ENV_PREFIX}{key.upper()}, with the value in Secrets Manager or the environment"
-    )
