@@ -56,11 +56,18 @@ def lint(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def typecheck(session: nox.Session) -> None:
-    """mypy --strict over every package's src and tests, and the repository's own scripts."""
+    """Mypy --strict over every package's src and tests, and the repository's own scripts."""
     _sync(session, "--all-packages", "--all-groups")
     for package in PACKAGES:
         base = ROOT / "packages" / package
-        session.run("mypy", str(base / "src"), str(base / "tests"))
+        # src/ is the package base: src/bedrockgate/x maps to bedrockgate.x (a namespace package).
+        session.run(
+            "mypy",
+            "--explicit-package-bases",
+            str(base / "src"),
+            str(base / "tests"),
+            env={"MYPYPATH": str(base / "src")},
+        )
     session.run("mypy", "noxfile.py", "scripts")
 
 
@@ -98,7 +105,8 @@ def build(session: nox.Session) -> None:
                 "uv", "pip", "install", "--quiet", "--python", python, "--find-links", str(dist),
                 "--constraints", constraints, str(wheels[0]), silent=True, external=True,
             )  # fmt: skip
-            session.run(python, "-I", "-c", _IMPORT_CHECK, _module(package), external=True)
+            imported = session.run(python, "-I", "-c", _IMPORT_CHECK, _module(package), external=True, silent=True)
+            session.log(str(imported).strip())
         session.log(f"{package}: {wheels[0].name} and {sdists[0].name} build, install alone and import")
 
 

@@ -28,6 +28,7 @@ import importlib.util
 import inspect
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -167,53 +168,82 @@ def _collection(value: object, what: str) -> frozenset[str]:
 _Function: TypeAlias = ast.FunctionDef | ast.AsyncFunctionDef
 _Holds: TypeAlias = Callable[[ast.expr], bool]
 
-
-@dataclass(frozen=True)
-class _Source:
-    path: Path
-    tree: ast.Module
+_DEFINITION: Final = re.compile(r"^[ \t]*(?:async[ \t]+)?def[ \t]+(\w+)", re.MULTILINE)
+_STRING_CONSTANT: Final = re.compile(
+    r"""^(_*[A-Z][A-Z0-9_]*)(?:[ \t]*:[^=\n]*)?[ \t]*=[ \t]*(["'])([^"'\\\n]*)\2[ \t]*(?:\#.*)?$""", re.MULTILINE
+)
 
 
 @functools.cache
-def _sources() -> tuple[_Source, ...]:
+def _files() -> tuple[Path, ...]:
     roots = [_litellm_dir()]
     enterprise = _package_dir(_ENTERPRISE)
     if enterprise is not None:
         roots.append(enterprise)
-    return tuple(
-        _Source(path, ast.parse(path.read_text(encoding="utf-8"), filename=str(path)))
-        for root in roots
-        for path in sorted(root.rglob("*.py"))
-    )
-
-
-def _source(relative: str) -> _Source:
-    litellm_dir = _litellm_dir()
-    for source in _sources():
-        if source.path == litellm_dir / relative:
-            return source
-    raise RuntimeError(f"litellm/{relative} is missing; has LiteLLM moved it?")
+    return tuple(path for root in roots for path in sorted(root.rglob("*.py")))
 
 
 @functools.cache
-def _functions() -> tuple[_Function, ...]:
+def _text(path: Path) -> str:
+    return path.read_text(encoding="utf-8")
+
+
+@functools.cache
+def _tree(path: Path) -> ast.Module:
+    return ast.parse(_text(path), filename=str(path))
+
+
+def _litellm_file(relative: str) -> Path:
+    path = _litellm_dir() / relative
+    if path not in _files():
+        raise RuntimeError(f"litellm/{relative} is missing; has LiteLLM moved it?")
+    return path
+
+
+@functools.cache
+def _functions_in(path: Path) -> tuple[_Function, ...]:
+    return tuple(node for node in ast.walk(_tree(path)) if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef))
+
+
+@functools.cache
+def _lines(path: Path) -> tuple[str, ...]:
+    return tuple(_text(path).splitlines())
+
+
+def _mentions(path: Path, function: _Function, word: str) -> bool:
+    return any(word in line for line in _lines(path)[function.lineno - 1 : function.end_lineno])
+
+
+@functools.cache
+def _definitions() -> dict[str, tuple[Path, ...]]:
+    """Which files define a function of each name, once per definition (a text scan: parsing is slow)."""
+    found: dict[str, list[Path]] = {}
+    for path in _files():
+        for name in _DEFINITION.findall(_text(path)):
+            found.setdefault(name, []).append(path)
+    return {name: tuple(paths) for name, paths in found.items()}
+
+
+def _functions_named(name: str) -> tuple[_Function, ...]:
     return tuple(
-        node
-        for source in _sources()
-        for node in ast.walk(source.tree)
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        function
+        for path in sorted(set(_definitions().get(name, ())))
+        for function in _functions_in(path)
+        if function.name == name
     )
 
 
 @functools.cache
-def _functions_by_name() -> dict[str, tuple[_Function, ...]]:
-    by_name: dict[str, list[_Function]] = {}
-    for function in _functions():
-        by_name.setdefault(function.name, []).append(function)
-    return {name: tuple(functions) for name, functions in by_name.items()}
+def _string_constants() -> dict[str, frozenset[str]]:
+    """Module-level ``NAME = "text"`` constants anywhere in LiteLLM, by name."""
+    found: dict[str, set[str]] = {}
+    for path in _files():
+        for name, _quote, value in _STRING_CONSTANT.findall(_text(path)):
+            found.setdefault(name, set()).add(value)
+    return {name: frozenset(values) for name, values in found.items()}
 
 
-def _assignment(statement: ast.stmt) -> tuple[str, ast.expr] | None:
+def _assignment(statement: ast.AST) -> tuple[str, ast.expr] | None:
     if isinstance(statement, ast.Assign) and len(statement.targets) == 1:
         target = statement.targets[0]
         if isinstance(target, ast.Name):
@@ -223,20 +253,18 @@ def _assignment(statement: ast.stmt) -> tuple[str, ast.expr] | None:
     return None
 
 
-@functools.cache
-def _string_constants() -> dict[str, frozenset[str]]:
-    """Module-level ``NAME = "text"`` constants anywhere in LiteLLM, by name."""
-    found: dict[str, set[str]] = {}
-    for source in _sources():
-        for statement in source.tree.body:
-            assigned = _assignment(statement)
-            if assigned and isinstance(assigned[1], ast.Constant) and isinstance(assigned[1].value, str):
-                found.setdefault(assigned[0], set()).add(assigned[1].value)
-    return {name: frozenset(values) for name, values in found.items()}
+def _assigned_names(function: _Function, value_matches: Callable[[ast.expr], bool]) -> frozenset[str]:
+    return frozenset(
+        target.id
+        for node in ast.walk(function)
+        if isinstance(node, ast.Assign | ast.AnnAssign) and node.value and value_matches(node.value)
+        for target in (node.targets if isinstance(node, ast.Assign) else [node.target])
+        if isinstance(target, ast.Name)
+    )
 
 
 def _module_level_strings(relative: str, name: str) -> frozenset[str]:
-    for statement in _source(relative).tree.body:
+    for statement in _tree(_litellm_file(relative)).body:
         assigned = _assignment(statement)
         if assigned and assigned[0] == name:
             return _collection(ast.literal_eval(assigned[1]), f"litellm/{relative}:{name}")
@@ -324,6 +352,10 @@ def _keys_compared_in_loop(loop: ast.For | ast.AsyncFor, holds: _Holds) -> Itera
                 yield from _literal_strings(node.comparators[0])
 
 
+def _name_holder(names: frozenset[str]) -> _Holds:
+    return lambda expression: isinstance(expression, ast.Name) and expression.id in names
+
+
 def _names_section(identifier: str, section: str) -> bool:
     return identifier.lstrip("_") == section or identifier.endswith(f"_{section}")
 
@@ -340,38 +372,29 @@ def _takes_section(expression: ast.expr, section: str) -> bool:
 
 
 def _section_holder(function: _Function, section: str) -> _Holds:
-    assigned = {
-        target.id
-        for node in ast.walk(function)
-        if isinstance(node, ast.Assign | ast.AnnAssign) and node.value and _takes_section(node.value, section)
-        for target in (node.targets if isinstance(node, ast.Assign) else [node.target])
-        if isinstance(target, ast.Name)
-    }
+    assigned = _assigned_names(function, lambda value: _takes_section(value, section))
 
     def holds(expression: ast.expr) -> bool:
-        if _takes_section(expression, section):
-            return True
         if isinstance(expression, ast.Name):
             return expression.id in assigned or _names_section(expression.id, section)
         if isinstance(expression, ast.Attribute):
             return _names_section(expression.attr, section)
-        return False
+        return _takes_section(expression, section)
 
     return holds
-
-
-def _name_holder(names: frozenset[str]) -> _Holds:
-    return lambda expression: isinstance(expression, ast.Name) and expression.id in names
 
 
 def _forwarded_to(function: _Function, holds: _Holds) -> Iterator[tuple[_Function, str]]:
     """The functions ``function`` hands the section to, each with the parameter that receives it."""
     for call in (node for node in ast.walk(function) if isinstance(node, ast.Call)):
         name = _called_name(call)
-        callees = _functions_by_name().get(name or "", ())
-        if name in _NOT_FORWARDED or not callees or len(callees) > _MAX_SAME_NAME_CALLEES:
+        if name is None or name in _NOT_FORWARDED:
             continue
-        for callee in callees:
+        if not any(holds(argument) for argument in (*call.args, *(keyword.value for keyword in call.keywords))):
+            continue
+        if not 0 < len(_definitions().get(name, ())) <= _MAX_SAME_NAME_CALLEES:
+            continue
+        for callee in _functions_named(name):
             positional = [argument.arg for argument in (*callee.args.posonlyargs, *callee.args.args)]
             if positional[:1] in (["self"], ["cls"]) and isinstance(call.func, ast.Attribute):
                 positional = positional[1:]
@@ -392,41 +415,46 @@ def _section_keys(section: str) -> frozenset[str]:
     or receives it from a caller that does (followed one call deep).
     """
     found: set[str] = set()
-    for function in _functions():
-        holds = _section_holder(function, section)
-        found.update(_keys_read(function, holds))
-        for callee, parameter in _forwarded_to(function, holds):
-            found.update(_keys_read(callee, _name_holder(frozenset({parameter}))))
+    for path in _files():
+        if section not in _text(path):
+            continue
+        for function in _functions_in(path):
+            if not _mentions(path, function, section):
+                continue
+            holds = _section_holder(function, section)
+            found.update(_keys_read(function, holds))
+            for callee, parameter in _forwarded_to(function, holds):
+                found.update(_keys_read(callee, _name_holder(frozenset({parameter}))))
     return _public_identifiers(found)
 
 
+def _calls_config_loader(value: ast.expr) -> bool:
+    return any(isinstance(node, ast.Call) and _called_name(node) in _CONFIG_LOADERS for node in ast.walk(value))
+
+
 def _top_level_keys() -> frozenset[str]:
-    """The sections LiteLLM reads from the loaded config dict."""
+    """The sections LiteLLM reads from the loaded config dict: ProxyConfig's ``config`` and loader results."""
     found: set[str] = set()
-    for source in _sources():
+    proxy_dirs = (_litellm_dir() / "proxy", _package_dir(_ENTERPRISE))
+    for path in _files():
+        if not any(root is not None and path.is_relative_to(root) for root in proxy_dirs):
+            continue  # provider configs outside the proxy have get_config() methods of their own
+        if not any(loader in _text(path) for loader in _CONFIG_LOADERS):
+            continue
         proxy_config_methods = {
             id(node)
-            for cls in ast.walk(source.tree)
+            for cls in ast.walk(_tree(path))
             if isinstance(cls, ast.ClassDef) and cls.name == "ProxyConfig"
             for node in cls.body
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
         }
-        for function in (node for node in ast.walk(source.tree) if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)):
-            config_names = {
-                target.id
-                for node in ast.walk(function)
-                if isinstance(node, ast.Assign | ast.AnnAssign)
-                and node.value
-                and any(
-                    isinstance(call, ast.Call) and _called_name(call) in _CONFIG_LOADERS
-                    for call in ast.walk(node.value)
-                )
-                for target in (node.targets if isinstance(node, ast.Assign) else [node.target])
-                if isinstance(target, ast.Name)
-            }
+        for function in _functions_in(path):
+            config_names = set(_assigned_names(function, _calls_config_loader))
             if id(function) in proxy_config_methods:
                 config_names.update(
-                    argument.arg for argument in (*function.args.args, *function.args.kwonlyargs) if argument.arg == "config"
+                    argument.arg
+                    for argument in (*function.args.args, *function.args.kwonlyargs)
+                    if argument.arg == "config"
                 )
             if config_names:
                 found.update(_keys_read(function, _name_holder(frozenset(config_names))))
@@ -552,7 +580,7 @@ def _callback_names() -> frozenset[str]:
     )
     # The string callbacks LiteLLM's logging and the proxy's callback loader special-case by name.
     for relative in ("litellm_core_utils/litellm_logging.py", "proxy/common_utils/callback_utils.py"):
-        for node in ast.walk(_source(relative).tree):
+        for node in ast.walk(_tree(_litellm_file(relative))):
             if (
                 isinstance(node, ast.Compare)
                 and isinstance(node.left, ast.Name)

@@ -36,9 +36,7 @@ MINIMAL = textwrap.dedent(
 
 # Stands in for the metrics-callback package, which is not a dependency of gateway-config: LiteLLM
 # looks for a dotted callback module next to the config file first, so the loader finds this one.
-CALLBACK_STAND_IN = (
-    "from litellm.integrations.custom_logger import CustomLogger\n\nmetrics_logger = CustomLogger()\n"
-)
+CALLBACK_STAND_IN = "from litellm.integrations.custom_logger import CustomLogger\n\nmetrics_logger = CustomLogger()\n"
 
 
 @dataclass(frozen=True)

@@ -17,18 +17,22 @@ import sys
 import warnings
 from typing import Any
 
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # no network fetch of the price map
+warnings.simplefilter("ignore")  # LiteLLM's own deprecations are not what this measures
+
+from litellm.proxy.guardrails.guardrail_registry import IN_MEMORY_GUARDRAIL_HANDLER  # noqa: E402
+from litellm.proxy.proxy_server import ProxyConfig  # noqa: E402
+
 
 def probe(config_path: str, env: dict[str, str]) -> dict[str, Any]:
-    from litellm.proxy.guardrails.guardrail_registry import IN_MEMORY_GUARDRAIL_HANDLER
-    from litellm.proxy.proxy_server import ProxyConfig
-
+    """Load one config and describe the router and guardrails LiteLLM built from it."""
     for guardrail in IN_MEMORY_GUARDRAIL_HANDLER.list_in_memory_guardrails():
         IN_MEMORY_GUARDRAIL_HANDLER.delete_in_memory_guardrail(str(guardrail.get("guardrail_id")))
     saved = {name: os.environ.get(name) for name in env}
     os.environ.update(env)
     try:
         router, _, _ = asyncio.run(ProxyConfig().load_config(router=None, config_file_path=config_path))
-    except Exception as error:  # noqa: BLE001  # reported to the test, which fails on it
+    except Exception as error:  # reported to the test, which fails on it
         return {"config": config_path, "error": f"{type(error).__name__}: {error}"}
     finally:
         for name, value in saved.items():
@@ -49,7 +53,6 @@ def probe(config_path: str, env: dict[str, str]) -> dict[str, Any]:
 
 def main() -> None:
     requests = json.load(sys.stdin)
-    warnings.simplefilter("ignore")  # LiteLLM's own deprecations are not what this measures
     results = []
     for request in requests:
         with contextlib.redirect_stdout(io.StringIO()):  # LiteLLM prints banners; keep stdout JSON

@@ -8,9 +8,8 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLES, MINIMAL
-
 from bedrockgate.gateway_config.cli import main
+from conftest import EXAMPLES, MINIMAL
 
 BROKEN = MINIMAL + "router_settings:\n  retry_afterr: 5\ngeneral_settings:\n  master_key: sk-plain\n"
 
@@ -57,7 +56,8 @@ def test_validate_json_format(tmp_path: Path) -> None:
     code, output = run("validate", "--format", "json", path)
     assert code == 1
     [report] = json.loads(output)
-    assert report["file"] == path and report["valid"] is False
+    assert report["file"] == path
+    assert report["valid"] is False
     assert [problem["path"] for problem in report["problems"]] == [
         "router_settings.retry_afterr",
         "general_settings.master_key",
@@ -111,6 +111,10 @@ def test_schema_is_json_with_every_section() -> None:
         "guardrails",
         "environment_variables",
     }
+    router = schema["$defs"]["RouterSettings"]
+    assert "<passthrough>" not in router["properties"]
+    assert router["additionalProperties"] is False
+    assert "retry_policy" in router["properties"]  # a LiteLLM key passed through untyped
 
 
 def test_env_lists_each_variable_once_with_its_kind(tmp_path: Path) -> None:
@@ -118,12 +122,16 @@ def test_env_lists_each_variable_once_with_its_kind(tmp_path: Path) -> None:
     code, output = run("env", write(tmp_path, "c.yaml", text))
     assert code == 0
     rows = [line.split("\t") for line in output.splitlines()]
-    assert [(name, kind) for name, kind, _ in rows] == [("AWS_REGION", "plain"), ("LITELLM_MASTER_KEY", "secret")]
+    assert [(name, kind) for name, kind, _ in rows] == [
+        ("AWS_REGION", "plain"),
+        ("LITELLM_MASTER_KEY", "secret"),
+    ]
 
 
 def test_env_json(tmp_path: Path) -> None:
     code, output = run("env", "--format", "json", write(tmp_path, "c.yaml", MINIMAL))
     assert code == 0
     [entry] = json.loads(output)
-    assert entry["name"] == "AWS_REGION" and entry["secret"] is False
+    assert entry["name"] == "AWS_REGION"
+    assert entry["secret"] is False
     assert entry["paths"] == [f"{tmp_path / 'c.yaml'}:model_list.0.litellm_params.aws_region_name"]

@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLES, ProbeRequest, RedisServer, load_with_litellm, stand_in_environment
-
 from bedrockgate.gateway_config import load, loads, render, required_env
+from conftest import EXAMPLES, ProbeRequest, RedisServer, load_with_litellm, stand_in_environment
 
 
 def test_all_three_reference_designs_are_there() -> None:

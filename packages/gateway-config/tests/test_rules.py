@@ -5,8 +5,6 @@ from __future__ import annotations
 import textwrap
 
 import pytest
-from conftest import MINIMAL
-
 from bedrockgate.gateway_config import (
     ConfigValidationError,
     GatewayConfig,
@@ -15,6 +13,7 @@ from bedrockgate.gateway_config import (
     loads,
     validate,
 )
+from conftest import MINIMAL
 
 
 def problems_of(text: str, policies: frozenset[Policy] = frozenset(Policy)) -> list[tuple[int | None, str, str]]:
@@ -78,7 +77,8 @@ def test_shared_model_name_is_load_balancing_not_a_mistake() -> None:
 def test_fallback_target_must_exist(field: str) -> None:
     _, path, message = only_problem(with_router(f"{field}:\n  - claude-fast: [claude-slow]\n"))
     assert path == f"router_settings.{field}.0.claude-fast.0"
-    assert "'claude-slow'" in message and "claude-fast" in message
+    assert "'claude-slow'" in message
+    assert "claude-fast" in message
 
 
 def test_fallback_source_must_exist() -> None:
@@ -211,7 +211,10 @@ def test_unknown_guardrail_integration_is_an_error() -> None:
 def test_bedrock_guardrail_needs_identifier_and_version() -> None:
     text = MINIMAL + "guardrails:\n  - guardrail_name: g\n    litellm_params: {guardrail: bedrock, mode: pre_call}\n"
     paths = [path for _, path, _ in problems_of(text)]
-    assert paths == ["guardrails.0.litellm_params.guardrailIdentifier", "guardrails.0.litellm_params.guardrailVersion"]
+    assert paths == [
+        "guardrails.0.litellm_params.guardrailIdentifier",
+        "guardrails.0.litellm_params.guardrailVersion",
+    ]
 
 
 def test_unquoted_guardrail_version_is_an_error() -> None:
@@ -222,8 +225,9 @@ def test_unquoted_guardrail_version_is_an_error() -> None:
             litellm_params: {guardrail: bedrock, mode: pre_call, guardrailIdentifier: abc, guardrailVersion: 1}
         """
     )
-    _, path, _ = only_problem(text)
+    _, path, message = only_problem(text)
     assert path == "guardrails.0.litellm_params.guardrailVersion"
+    assert "in quotes" in message
 
 
 def test_guardrails_under_litellm_settings_must_move_to_the_top_level() -> None:
@@ -258,7 +262,8 @@ def test_duplicate_keys_are_reported_with_both_lines() -> None:
 def test_yaml_syntax_error_reports_its_line() -> None:
     line, path, message = only_problem("model_list:\n  - model_name: [unclosed\n")
     assert path == "<root>"
-    assert line is not None and line >= 2
+    assert line is not None
+    assert line >= 2
     assert message.startswith("YAML syntax error")
 
 
@@ -270,7 +275,10 @@ def test_document_that_is_not_a_mapping_is_one_problem(text: str) -> None:
 
 
 def test_every_problem_is_reported_at_once() -> None:
-    text = MINIMAL + "router_settings:\n  retry_afterr: 5\n  routing_strategy: fastest\ngeneral_settings:\n  master_key: sk-1\n"
+    text = (
+        MINIMAL
+        + "router_settings:\n  retry_afterr: 5\n  routing_strategy: fastest\ngeneral_settings:\n  master_key: sk-1\n"
+    )
     assert [path for _, path, _ in problems_of(text)] == [
         "router_settings.retry_afterr",
         "router_settings.routing_strategy",

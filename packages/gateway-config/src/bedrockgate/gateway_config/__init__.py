@@ -25,7 +25,15 @@ from bedrockgate.gateway_config.exceptions import ConfigValidationError, Gateway
 from bedrockgate.gateway_config.general_settings import GeneralSettings
 from bedrockgate.gateway_config.guardrails import Guardrail, GuardrailParams
 from bedrockgate.gateway_config.litellm_settings import CacheParams, LitellmSettings
-from bedrockgate.gateway_config.loader import CheckReport, check_path, check_text, load, loads, render, validate
+from bedrockgate.gateway_config.loader import (
+    CheckReport,
+    check_path,
+    check_text,
+    load,
+    loads,
+    render,
+    validate,
+)
 from bedrockgate.gateway_config.policies import ALL_POLICIES, Policy
 from bedrockgate.gateway_config.required_env import RequiredVariable, required_env
 from bedrockgate.gateway_config.router_settings import RouterSettings

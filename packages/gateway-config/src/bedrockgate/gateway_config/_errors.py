@@ -10,21 +10,18 @@ from __future__ import annotations
 import difflib
 from typing import Any
 
-from pydantic import ValidationError
-from pydantic_core import ErrorDetails
-
 from bedrockgate.gateway_config._locate import annotation_candidates, section_at
 from bedrockgate.gateway_config._section import PASSTHROUGH_ALIAS, Section
 from bedrockgate.gateway_config.exceptions import Location
+from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 __all__ = ["messages_from_validation_error"]
 
 PathMessage = tuple[Location, str]
 
 
-def messages_from_validation_error(
-    error: ValidationError, root: type[Section], data: Any
-) -> list[PathMessage]:
+def messages_from_validation_error(error: ValidationError, root: type[Section], data: Any) -> list[PathMessage]:
     """One ``(path, message)`` per pydantic error, its path cut to what the document holds."""
     messages: list[PathMessage] = []
     for detail in error.errors(include_url=False):

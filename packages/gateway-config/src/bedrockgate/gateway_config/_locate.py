@@ -6,10 +6,9 @@ import types
 import typing
 from typing import Any
 
-from pydantic import BaseModel
-
 from bedrockgate.gateway_config._section import Section
 from bedrockgate.gateway_config.exceptions import Location
+from pydantic import BaseModel
 
 __all__ = ["annotation_candidates", "section_at"]
 

@@ -19,7 +19,6 @@ from pydantic import (
     model_serializer,
     model_validator,
 )
-from pydantic.json_schema import JsonDict
 
 __all__ = ["PASSTHROUGH_ALIAS", "Section"]
 
@@ -27,7 +26,7 @@ PASSTHROUGH_ALIAS = "<passthrough>"
 """The passthrough field's key: no YAML key can collide with it by accident."""
 
 
-def _schema_without_passthrough(schema: JsonDict, model: type[BaseModel]) -> None:
+def _schema_without_passthrough(schema: dict[str, Any], model: type[BaseModel]) -> None:
     properties = schema.get("properties")
     if isinstance(properties, dict):
         properties.pop(PASSTHROUGH_ALIAS, None)
@@ -53,14 +52,12 @@ class Section(BaseModel):
     secret_keys: ClassVar[frozenset[str]] = frozenset()
     """Keys whose values are credentials: the secrets policy wants them as ``os.environ/VAR``."""
 
-    passthrough: dict[str, Any] = Field(default_factory=dict, alias=PASSTHROUGH_ALIAS, exclude=True)
+    passthrough: dict[str, Any] = Field(default_factory=dict, alias="<passthrough>", exclude=True)
 
     @classmethod
     def typed_keys(cls) -> frozenset[str]:
         """The keys this section types, as they are spelled in YAML."""
-        return frozenset(
-            field.alias or name for name, field in cls.model_fields.items() if name != "passthrough"
-        )
+        return frozenset(field.alias or name for name, field in cls.model_fields.items() if name != "passthrough")
 
     @classmethod
     def passthrough_keys(cls) -> frozenset[str]:

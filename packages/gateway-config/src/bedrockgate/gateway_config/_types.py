@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, TypeAlias
 
+from bedrockgate.gateway_config.env_ref import EnvRef
 from pydantic import Field, ValidationError, ValidatorFunctionWrapHandler, WrapValidator
 from pydantic_core import PydanticCustomError
-
-from bedrockgate.gateway_config.env_ref import EnvRef
 
 __all__ = [
     "Count",

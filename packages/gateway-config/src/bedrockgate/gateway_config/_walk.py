@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from pydantic import BaseModel
-
 from bedrockgate.gateway_config._section import Section
 from bedrockgate.gateway_config.exceptions import Location
+from pydantic import BaseModel
 
 __all__ = ["iter_sections", "iter_values"]
 

@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
-
 from bedrockgate.gateway_config.exceptions import Location, Problem
 
 __all__ = ["ParsedYaml", "parse_yaml"]
@@ -86,4 +85,3 @@ def _index(node: yaml.Node, path: Location, parsed: ParsedYaml, source: str, ope
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
             _index(item, (*path, index), parsed, source, open_nodes)
-

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pydantic import Field
-
 from bedrockgate.gateway_config._litellm_keys import TOP_LEVEL_KEYS
 from bedrockgate.gateway_config._section import Section
 from bedrockgate.gateway_config._types import EnvOrText
@@ -12,6 +10,7 @@ from bedrockgate.gateway_config.general_settings import GeneralSettings
 from bedrockgate.gateway_config.guardrails import Guardrail
 from bedrockgate.gateway_config.litellm_settings import LitellmSettings
 from bedrockgate.gateway_config.router_settings import RouterSettings
+from pydantic import Field
 
 __all__ = ["GatewayConfig"]
 

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
-
 from bedrockgate.gateway_config._litellm_keys import DEPLOYMENT_KEYS, LITELLM_PARAMS_KEYS, MODEL_INFO_KEYS
 from bedrockgate.gateway_config._section import Section
 from bedrockgate.gateway_config._types import (
@@ -22,6 +20,7 @@ from bedrockgate.gateway_config._types import (
     PositiveInt,
     StringList,
 )
+from pydantic import Field
 
 __all__ = ["Deployment", "LiteLLMParams", "ModelInfo"]
 
@@ -112,4 +111,3 @@ def deployment_count_by_group(deployments: list[Deployment]) -> dict[str, int]:
     for deployment in deployments:
         counts[deployment.model_name] = counts.get(deployment.model_name, 0) + 1
     return counts
-

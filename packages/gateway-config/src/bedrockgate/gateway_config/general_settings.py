@@ -6,11 +6,10 @@ leaves the proxy without its key.
 
 from __future__ import annotations
 
-from pydantic import Field
-
 from bedrockgate.gateway_config._litellm_keys import GENERAL_SETTINGS_KEYS
 from bedrockgate.gateway_config._section import Section
 from bedrockgate.gateway_config._types import EnvOrText, Name, PositiveInt, Seconds, StringList
+from pydantic import Field
 
 __all__ = ["GeneralSettings"]
 

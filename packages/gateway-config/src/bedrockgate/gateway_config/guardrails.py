@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field
-
 from bedrockgate.gateway_config._litellm_keys import GUARDRAIL_ENTRY_KEYS, GUARDRAIL_PARAMS_KEYS
 from bedrockgate.gateway_config._section import Section
 from bedrockgate.gateway_config._types import EnvOrText, Name, Seconds, either
+from bedrockgate.gateway_config.env_ref import EnvRef
+from pydantic import Field
 
 __all__ = ["Guardrail", "GuardrailMode", "GuardrailParams"]
 
@@ -37,6 +37,13 @@ class TaggedMode(Section):
     default: GuardrailMode | None = None
 
 
+GuardrailVersion = Annotated[
+    EnvRef | str,
+    Field(union_mode="left_to_right"),
+    # LiteLLM types the version as a string: an unquoted 1 fails its check and the guardrail is skipped.
+    either("a version in quotes such as '1', or 'DRAFT', or os.environ/VAR"),
+]
+
 Modes = Annotated[
     GuardrailMode | list[GuardrailMode] | TaggedMode,
     either("a guardrail mode (pre_call, during_call, post_call, logging_only, ...) or a list of them"),
@@ -53,7 +60,7 @@ class GuardrailParams(Section):
     mode: Modes
     default_on: bool | None = Field(default=None, description="Run on every request, not only when asked.")
     guardrailIdentifier: EnvOrText | None = Field(default=None, description="Bedrock guardrail id or ARN.")  # noqa: N815  # LiteLLM's spelling
-    guardrailVersion: EnvOrText | None = Field(  # noqa: N815  # LiteLLM's spelling
+    guardrailVersion: GuardrailVersion | None = Field(  # noqa: N815  # LiteLLM's spelling
         default=None, description="A published version such as '1' (quoted), or 'DRAFT'."
     )
     aws_region_name: EnvOrText | None = None

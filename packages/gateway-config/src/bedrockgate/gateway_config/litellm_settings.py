@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field
-
 from bedrockgate.gateway_config._litellm_keys import CACHE_PARAMS_KEYS, LITELLM_SETTINGS_KEYS
 from bedrockgate.gateway_config._section import Section
 from bedrockgate.gateway_config._types import (
@@ -22,6 +20,7 @@ from bedrockgate.gateway_config._types import (
     StringList,
     either,
 )
+from pydantic import Field
 
 __all__ = ["CacheParams", "CallbackList", "LitellmSettings"]
 

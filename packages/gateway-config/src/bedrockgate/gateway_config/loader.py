@@ -13,8 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
-
 from bedrockgate.gateway_config._errors import messages_from_validation_error
 from bedrockgate.gateway_config._scan import scan_document
 from bedrockgate.gateway_config._yaml import ParsedYaml, parse_yaml
@@ -22,6 +20,7 @@ from bedrockgate.gateway_config.config import GatewayConfig
 from bedrockgate.gateway_config.exceptions import ConfigValidationError, Location, Problem
 from bedrockgate.gateway_config.policies import ALL_POLICIES, Policy, check_policies
 from bedrockgate.gateway_config.rules import check_rules
+from pydantic import ValidationError
 
 __all__ = ["CheckReport", "check_path", "check_text", "load", "loads", "render", "validate"]
 

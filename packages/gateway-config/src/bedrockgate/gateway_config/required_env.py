@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bedrockgate.gateway_config._section import Section
 from bedrockgate.gateway_config._walk import iter_sections, iter_values
 from bedrockgate.gateway_config.config import GatewayConfig
 from bedrockgate.gateway_config.env_ref import EnvRef
@@ -52,4 +51,4 @@ def required_env(config: GatewayConfig) -> list[RequiredVariable]:
 
 
 def _secret_field_paths(config: GatewayConfig) -> set[Location]:
-    return {(*path, key) for path, section in iter_sections(config) if isinstance(section, Section) for key in section.secret_keys}
+    return {(*path, key) for path, section in iter_sections(config) for key in section.secret_keys}

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field
-
 from bedrockgate.gateway_config._litellm_keys import ROUTER_SETTINGS_KEYS
 from bedrockgate.gateway_config._section import Section
 from bedrockgate.gateway_config._types import (
@@ -23,6 +21,7 @@ from bedrockgate.gateway_config._types import (
     Seconds,
     StringList,
 )
+from pydantic import Field
 
 __all__ = ["FallbackRule", "RouterSettings", "RoutingStrategy"]
 

@@ -14,8 +14,8 @@ import difflib
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from bedrockgate.gateway_config._litellm_keys import CALLBACK_NAMES, GUARDRAIL_TYPES
 from bedrockgate.gateway_config._document import as_list, as_mapping, mappings_in
+from bedrockgate.gateway_config._litellm_keys import CALLBACK_NAMES, GUARDRAIL_TYPES
 from bedrockgate.gateway_config.exceptions import Location
 
 __all__ = ["check_rules"]
@@ -79,9 +79,12 @@ def _fallback_problems(document: Mapping[str, Any]) -> Iterator[PathMessage]:
             yield (("router_settings", "default_fallbacks", index), _unknown_group(target, known))
 
 
-def _rule_problems(rule: Mapping[str, Any], path: Location, known: set[str]) -> Iterator[PathMessage]:
+def _rule_problems(rule: Mapping[Any, Any], path: Location, known: set[str]) -> Iterator[PathMessage]:
     if len(rule) != 1:
-        yield (path, f"each fallback entry maps one model group to its fallbacks; this one has {len(rule)} keys")
+        yield (
+            path,
+            f"each fallback entry maps one model group to its fallbacks; this one has {len(rule)} keys",
+        )
     for source, targets in rule.items():
         if isinstance(source, str) and source not in known:
             yield ((*path, source), _unknown_group(source, known))
@@ -106,7 +109,10 @@ def _guardrail_problems(document: Mapping[str, Any]) -> Iterator[PathMessage]:
         name = guardrail.get("guardrail_name")
         if isinstance(name, str):
             if name in seen:
-                yield ((*path, "guardrail_name"), f"guardrail name {name!r} is used by entry {seen[name]} too")
+                yield (
+                    (*path, "guardrail_name"),
+                    f"guardrail name {name!r} is used by entry {seen[name]} too",
+                )
             seen.setdefault(name, index)
         params = as_mapping(guardrail.get("litellm_params"))
         kind = params.get("guardrail")
