@@ -7,8 +7,8 @@ its ``test`` group: a package that imports something it does not declare fails t
 
 from __future__ import annotations
 
+import importlib.util
 import json
-import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -69,6 +69,8 @@ def typecheck(session: nox.Session) -> None:
             env={"MYPYPATH": str(base / "src")},
         )
     session.run("mypy", "noxfile.py", "scripts")
+    for path in sorted((ROOT / "packages").glob("*/nox_sessions.py")):
+        session.run("mypy", str(path))
 
 
 @nox.session(python=PYTHON)
@@ -154,5 +156,17 @@ def lock_check(session: nox.Session) -> None:
     session.log(json.dumps({"lock": "ok"}))
 
 
-if os.environ.get("CI"):
-    nox.options.reuse_existing_virtualenvs = False
+def _load_package_sessions() -> None:
+    """Register each package's own jobs (benchmarks, artefacts) from ``packages/<name>/nox_sessions.py``.
+
+    A package's special jobs live beside its code; their ``@nox.session`` functions register
+    like the ones in this file (they are not default sessions unless they say so).
+    """
+    for path in sorted((ROOT / "packages").glob("*/nox_sessions.py")):
+        spec = importlib.util.spec_from_file_location(f"nox_sessions_{path.parent.name.replace('-', '_')}", path)
+        if spec is None or spec.loader is None:
+            raise RuntimeError(f"cannot load {path}")
+        spec.loader.exec_module(importlib.util.module_from_spec(spec))
+
+
+_load_package_sessions()

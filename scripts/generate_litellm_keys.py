@@ -1,4 +1,4 @@
-"""Generate ``bedrockgate.gateway_config._litellm_keys``: the config keys LiteLLM really accepts.
+r"""Generate ``bedrockgate.gateway_config._litellm_keys``: the config keys LiteLLM really accepts.
 
 ``bedrockgate.gateway_config`` rejects every config key LiteLLM does not know, because LiteLLM itself
 ignores most misspelt keys (or ``setattr``s them onto the ``litellm`` module). The package must not
@@ -10,7 +10,7 @@ LiteLLM's source with :mod:`ast`.
 
 Run it with a Python that has litellm installed, from the repository root::
 
-    uv run --package bedrockgate-gateway-config --group test python scripts/generate_litellm_keys.py \\
+    uv run --package bedrockgate-gateway-config --group test python scripts/generate_litellm_keys.py \
         > packages/gateway-config/src/bedrockgate/gateway_config/_litellm_keys.py
 
 ``packages/gateway-config/tests/test_litellm_keys_current.py`` fails when the committed module and
@@ -20,6 +20,7 @@ Run it with a Python that has litellm installed, from the repository root::
 from __future__ import annotations
 
 import ast
+import contextlib
 import enum
 import functools
 import importlib
@@ -496,7 +497,9 @@ def _bedrock_converse_params() -> frozenset[str]:
         ):
             found.update(_literal_strings(value.args[0]))
         elif name.startswith("supported_"):  # supported_converse_params = [...] + ["top_k"]
-            found.update(key for part in ast.walk(value) if isinstance(part, ast.List) for key in _literal_strings(part))
+            found.update(
+                key for part in ast.walk(value) if isinstance(part, ast.List) for key in _literal_strings(part)
+            )
     return frozenset(found)
 
 
@@ -508,7 +511,11 @@ def _litellm_params_keys() -> frozenset[str]:
         _model_fields(_attr("litellm.types.router", "LiteLLM_Params"))
         | _model_fields(_attr("litellm.types.router", "GenericLiteLLMParams"))
         | _typed_dict_keys(_attr("litellm.types.router", "LiteLLMParamsTypedDict"))
-        | _public_identifiers(_collection(_attr("litellm.types.utils", "all_litellm_params"), "all_litellm_params"))
+        | (
+            _public_identifiers(_collection(_attr("litellm.types.utils", "all_litellm_params"), "all_litellm_params"))
+            # LiteLLM drops these before validating litellm_params.
+            - _collection(_attr("litellm.types.router", "_RESERVED_INIT_KEYS"), "_RESERVED_INIT_KEYS")
+        )
         | _collection(_attr("litellm.constants", "OPENAI_CHAT_COMPLETION_PARAMS"), "OPENAI_CHAT_COMPLETION_PARAMS")
         # The request's messages are not a parameter a deployment could fix.
         | (default_values - {"messages"})
@@ -553,16 +560,25 @@ def _general_settings_keys() -> frozenset[str]:
 
 
 @functools.cache
-def _litellm_module_settings() -> frozenset[str]:
-    """The plain-valued public attributes of a freshly imported ``litellm`` module, constants aside."""
-    completed = subprocess.run(  # noqa: S603 -- this interpreter, running a fixed probe
+def _attribute_probe() -> subprocess.Popen[str]:
+    """Start the probe of ``litellm``'s attributes early: a fresh interpreter takes a while to import it."""
+    return subprocess.Popen(  # noqa: S603 -- this interpreter, running a fixed probe
         [sys.executable, "-P", "-c", _LITELLM_ATTRIBUTES_PROBE],
-        check=True,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, _COST_MAP_ENV: os.environ.get(_COST_MAP_ENV, "True")},
     )
-    names = _collection(json.loads(completed.stdout.strip().splitlines()[-1]), "litellm attributes")
+
+
+@functools.cache
+def _litellm_module_settings() -> frozenset[str]:
+    """The plain-valued public attributes of a freshly imported ``litellm`` module, constants aside."""
+    probe = _attribute_probe()
+    stdout, stderr = probe.communicate()
+    if probe.returncode != 0:
+        raise RuntimeError(f"probing the litellm module failed:\n{stderr}")
+    names = _collection(json.loads(stdout.strip().splitlines()[-1]), "litellm attributes")
     # UPPER_CASE names are constants re-exported from litellm.constants, not settings.
     return frozenset(name for name in _public_identifiers(names) if not name.isupper())
 
@@ -709,6 +725,7 @@ def _version(distribution: str) -> str | None:
 
 def render_module() -> str:
     """The full text of ``_litellm_keys.py`` for the LiteLLM installed in this environment."""
+    _attribute_probe()
     litellm_version = _version("litellm")
     if litellm_version is None:
         raise RuntimeError("litellm is not installed in this environment")
@@ -716,6 +733,9 @@ def render_module() -> str:
     origin = f"litellm {litellm_version}" + (
         f" (with litellm-enterprise {enterprise_version})" if enterprise_version else ""
     )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # LiteLLM's own deprecations are not this script's to report
+        computed = {constant.name: constant.compute() for constant in _CONSTANTS}
     lines = [
         f"# Generated by scripts/generate_litellm_keys.py from {origin}.",
         "# Do not edit: regenerate it as that script's docstring says.",
@@ -728,7 +748,7 @@ def render_module() -> str:
         f"LITELLM_VERSION: str = {_string_literal(litellm_version)}",
     ]
     for constant in _CONSTANTS:
-        values = constant.compute()
+        values = computed[constant.name]
         if not values:
             raise RuntimeError(f"{constant.name} came out empty")
         lines += [
@@ -745,7 +765,9 @@ def render_module() -> str:
 
 def main() -> None:
     """Print the generated module to stdout."""
-    sys.stdout.write(render_module())
+    with contextlib.redirect_stdout(sys.stderr):  # LiteLLM prints as it loads; stdout is the module
+        text = render_module()
+    sys.stdout.write(text)
 
 
 if __name__ == "__main__":

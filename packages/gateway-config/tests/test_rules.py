@@ -13,6 +13,7 @@ from bedrockgate.gateway_config import (
     loads,
     validate,
 )
+from bedrockgate.gateway_config._section import Section
 from conftest import MINIMAL
 
 
@@ -306,3 +307,27 @@ def test_validate_applies_rules_to_configs_built_in_python() -> None:
         "router_settings.fallbacks.0.a.0",
         "model_list.0.litellm_params.model",
     ]
+
+
+def test_custom_guardrail_class_path_is_accepted() -> None:
+    loads(
+        MINIMAL
+        + "guardrails:\n  - guardrail_name: g\n    litellm_params: {guardrail: my_guards.Custom, mode: pre_call}\n"
+    )
+
+
+def test_every_typed_key_is_one_litellm_knows() -> None:
+    # A typed field LiteLLM does not read would let a config through that LiteLLM then ignores.
+    sections = [Section, *_all_subclasses(Section)]
+    for section in sections[1:]:
+        assert section.typed_keys() <= section.litellm_keys, (
+            section.__name__,
+            section.typed_keys() - section.litellm_keys,
+        )
+
+
+def _all_subclasses(cls: type[Section]) -> list[type[Section]]:
+    found = []
+    for sub in cls.__subclasses__():
+        found += [sub, *_all_subclasses(sub)]
+    return found

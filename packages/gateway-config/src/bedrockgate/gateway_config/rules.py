@@ -118,7 +118,7 @@ def _guardrail_problems(document: Mapping[str, Any]) -> Iterator[PathMessage]:
         kind = params.get("guardrail")
         if not isinstance(kind, str) or not kind:
             continue
-        if kind not in GUARDRAIL_TYPES:
+        if kind not in GUARDRAIL_TYPES and "." not in kind:  # module.Class is a custom guardrail
             yield (
                 (*path, "litellm_params", "guardrail"),
                 _unknown_name("guardrail integration", kind, GUARDRAIL_TYPES)
