@@ -49,8 +49,9 @@ def _show(value: object) -> str:
 Name = Annotated[str, Field(min_length=1)]
 PositiveInt = Annotated[int, Field(gt=0)]
 Count = Annotated[int, Field(ge=0)]
-Seconds = Annotated[float, Field(gt=0)]
-NonNegativeNumber = Annotated[float, Field(ge=0)]
+# int | float, so that 30 renders back as 30 and not 30.0.
+Seconds = Annotated[Annotated[int, Field(gt=0)] | Annotated[float, Field(gt=0)], either("a number of seconds > 0")]
+NonNegativeNumber = Annotated[Annotated[int, Field(ge=0)] | Annotated[float, Field(ge=0)], either("a number >= 0")]
 StringList: TypeAlias = list[Name]
 
 EnvOrText = Annotated[EnvRef | str, Field(union_mode="left_to_right"), either("a string or os.environ/VAR")]
