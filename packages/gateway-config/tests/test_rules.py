@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import textwrap
+import typing
 
 import pytest
 from bedrockgate.gateway_config import (
     ConfigValidationError,
     GatewayConfig,
     Policy,
+    _litellm_keys,
     check_text,
     loads,
     validate,
 )
 from bedrockgate.gateway_config._section import Section
+from bedrockgate.gateway_config.guardrails import GuardrailMode
+from bedrockgate.gateway_config.litellm_settings import CacheType
+from bedrockgate.gateway_config.router_settings import RoutingStrategy
 from conftest import MINIMAL
 
 
@@ -331,3 +336,16 @@ def _all_subclasses(cls: type[Section]) -> list[type[Section]]:
     for sub in cls.__subclasses__():
         found += [sub, *_all_subclasses(sub)]
     return found
+
+
+@pytest.mark.parametrize(
+    ("literal", "generated"),
+    [
+        (RoutingStrategy, _litellm_keys.ROUTING_STRATEGIES),
+        (GuardrailMode, _litellm_keys.GUARDRAIL_MODES),
+        (CacheType, _litellm_keys.CACHE_TYPES),
+    ],
+    ids=["routing_strategy", "guardrail_mode", "cache_type"],
+)
+def test_value_sets_match_litellm(literal: object, generated: frozenset[str]) -> None:
+    assert set(typing.get_args(literal)) == generated

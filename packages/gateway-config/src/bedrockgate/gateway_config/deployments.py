@@ -99,15 +99,3 @@ class Deployment(Section):
     model_info: ModelInfo | None = None
     tpm: PositiveInt | None = None
     rpm: PositiveInt | None = None
-
-    def provider_model(self) -> str:
-        """The provider model id this deployment calls."""
-        return self.litellm_params.model
-
-
-def deployment_count_by_group(deployments: list[Deployment]) -> dict[str, int]:
-    """How many deployments serve each model group, in first-seen order."""
-    counts: dict[str, int] = {}
-    for deployment in deployments:
-        counts[deployment.model_name] = counts.get(deployment.model_name, 0) + 1
-    return counts
