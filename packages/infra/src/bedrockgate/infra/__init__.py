@@ -1,5 +1,45 @@
 """The AWS CDK app that deploys the gateway, derived from its config.
 
-A skeleton for now: it reserves the import name ``bedrockgate.infra`` so that the
-workspace, the build and the per-package tests cover it from the first day.
+The gateway config (LiteLLM's ``config.yaml``, validated by ``bedrockgate.gateway_config``) says
+what the gateway does; the deployment settings (:class:`DeploymentSettings`) say where and at what
+size. :func:`build_app` turns both into one CDK app whose stacks hold the network, the data
+stores, the guardrail, the gateway, Phoenix, the edge, the chatbot and the dashboards::
+
+    from bedrockgate.infra import load_settings
+    from bedrockgate.infra.app import build_app
+
+    deployment = build_app(load_settings("settings/dev.yaml"))
+    deployment.app.synth()
+
+Nothing is written twice: the Bedrock ARNs the gateway may invoke, the variables its task gets and
+the dashboard's model groups all come from the config (:mod:`bedrockgate.infra.bedrock`,
+:mod:`bedrockgate.infra.environment`).
 """
+
+from bedrockgate.infra._node import use_bundled_node
+
+use_bundled_node()
+
+from bedrockgate.infra.bedrock import BedrockAccess, BedrockModelError, bedrock_access, parse_model  # noqa: E402
+from bedrockgate.infra.environment import EnvironmentPlan, EnvironmentSourceError, plan_environment  # noqa: E402
+from bedrockgate.infra.settings import DeploymentSettings, SettingsError, load_settings  # noqa: E402
+from bedrockgate.infra.timeouts import InconsistentTimeoutError, edge_timeouts, gateway_request_timeout  # noqa: E402
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BedrockAccess",
+    "BedrockModelError",
+    "DeploymentSettings",
+    "EnvironmentPlan",
+    "EnvironmentSourceError",
+    "InconsistentTimeoutError",
+    "SettingsError",
+    "__version__",
+    "bedrock_access",
+    "edge_timeouts",
+    "gateway_request_timeout",
+    "load_settings",
+    "parse_model",
+    "plan_environment",
+]

@@ -1,0 +1,44 @@
+"""The infra package's own nox session: ``nox -s synth`` (loaded by the root noxfile).
+
+Synthesizes every stack offline (no AWS credentials, no Docker) into ``packages/infra/cdk.out`` and
+prints the synth time, the resources per stack, cdk-nag's findings (0) and every acknowledgment
+with its reason, cfn-lint's errors (0), and the dev sizing's monthly cost by service from the
+pricing table in the package. Fails on an unacknowledged finding or a cfn-lint error.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nox
+
+PACKAGE = Path(__file__).parent
+
+
+@nox.session(python="3.11", default=False)
+def synth(session: nox.Session) -> None:
+    """Synthesize the CDK app offline; print nag, cfn-lint, resources and the cost estimate."""
+    session.run_install(
+        "uv",
+        "sync",
+        "--frozen",
+        "--exact",
+        "--package",
+        "bedrockgate-infra",
+        "--no-default-groups",
+        "--group",
+        "synth",
+        env={"UV_PROJECT_ENVIRONMENT": session.virtualenv.location},
+        silent=True,
+        external=True,
+    )
+    session.chdir(PACKAGE)
+    session.run(
+        "bedrockgate-infra",
+        "synth",
+        "--settings",
+        str(PACKAGE / "settings" / "dev.yaml"),
+        "--out",
+        str(PACKAGE / "cdk.out"),
+        *session.posargs,
+    )

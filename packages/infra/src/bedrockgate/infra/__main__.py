@@ -1,0 +1,13 @@
+"""The CDK app entry point: ``python -m bedrockgate.infra`` (what ``cdk.json`` runs).
+
+The settings file comes from the ``settings`` context value (``cdk synth -c settings=settings/prod.yaml``;
+default ``settings/dev.yaml``); any top-level settings field given as context overrides the file
+(``-c gateway_image=...@sha256:...``, ``-c account=123456789012``).
+"""
+
+from __future__ import annotations
+
+from bedrockgate.infra.cli import app_main
+
+if __name__ == "__main__":
+    app_main()

@@ -1,0 +1,363 @@
+"""The whole deployment as one CDK app: the stacks, wired together and derived from the config.
+
+:func:`build_app` reads the gateway config named in the settings (validated strictly by
+gateway-config: a config with a problem never reaches CloudFormation), derives what the gateway
+needs from it, and creates every stack. :func:`gateway_sources` is the list of variables infra
+itself can provide; everything else a config reads must come from the settings' ``env_sources``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Final
+
+import aws_cdk as cdk
+from aws_cdk import aws_certificatemanager as acm
+from aws_cdk import aws_secretsmanager as secretsmanager
+from bedrockgate.gateway_config import GatewayConfig, load, render, required_env
+from bedrockgate.infra.bedrock import BedrockAccess, bedrock_access
+from bedrockgate.infra.environment import (
+    EnvironmentPlan,
+    FromSecret,
+    Plain,
+    Source,
+    guardrail_variables,
+    plan_environment,
+)
+from bedrockgate.infra.nag import enable_checks
+from bedrockgate.infra.settings import DeploymentSettings
+from bedrockgate.infra.stacks.certificate import CertificateStack
+from bedrockgate.infra.stacks.chatbot import LEX_V2_REGIONS, ChatbotStack
+from bedrockgate.infra.stacks.data import DataStack
+from bedrockgate.infra.stacks.edge import EdgeStack
+from bedrockgate.infra.stacks.gateway import GatewayStack
+from bedrockgate.infra.stacks.guardrail import GuardrailStack
+from bedrockgate.infra.stacks.network import GATEWAY_HEALTH_PORT, NetworkStack
+from bedrockgate.infra.stacks.observability import ObservabilityStack
+from bedrockgate.infra.stacks.phoenix import PhoenixStack
+from bedrockgate.infra.timeouts import EdgeTimeouts, edge_timeouts
+
+__all__ = [
+    "INFRA_SECRETS",
+    "Deployment",
+    "build_app",
+    "chatbot_model_group",
+    "fixed_environment",
+    "gateway_sources",
+]
+
+INFRA_SECRETS: Final = ("master_key", "salt_key", "database_url", "cache_auth_token", "phoenix_admin_secret")
+"""The secrets infra creates that the gateway's environment may read, by key."""
+
+METRICS_CALLBACK: Final = "bedrockgate.metrics_callback"
+
+
+@dataclass(frozen=True, slots=True)
+class Deployment:
+    """The app, its inputs, what was derived from them, and every stack."""
+
+    app: cdk.App
+    settings: DeploymentSettings
+    config: GatewayConfig
+    timeouts: EdgeTimeouts
+    access: BedrockAccess
+    plan: EnvironmentPlan
+    network: NetworkStack
+    data: DataStack
+    guardrail: GuardrailStack
+    edge: EdgeStack
+    phoenix: PhoenixStack
+    gateway: GatewayStack
+    chatbot: ChatbotStack | None
+    observability: ObservabilityStack
+    certificate: CertificateStack | None = None
+    warnings: tuple[str, ...] = field(default=())
+
+    @property
+    def stacks(self) -> list[cdk.Stack]:
+        """Every stack, in deployment order."""
+        ordered: list[cdk.Stack | None] = [
+            self.network,
+            self.data,
+            self.guardrail,
+            self.certificate,
+            self.edge,
+            self.phoenix,
+            self.gateway,
+            self.chatbot,
+            self.observability,
+        ]
+        return [stack for stack in ordered if stack is not None]
+
+
+def fixed_environment(settings: DeploymentSettings, config: GatewayConfig) -> dict[str, Source]:
+    """Variables the gateway container always gets, whatever its config reads.
+
+    LiteLLM's production switches (separate health app, no docs or admin UI, quiet logs), its salt
+    key, the metrics callback's namespace and service (so the dashboard reads what the callback
+    writes), TLS to Valkey, the Region, and the digest of the config the image should carry.
+    """
+    region = Plain(settings.region)
+    return {
+        "AWS_REGION": region,
+        "AWS_DEFAULT_REGION": region,
+        "LITELLM_SALT_KEY": FromSecret("salt_key"),
+        "SEPARATE_HEALTH_APP": Plain("1"),
+        "SEPARATE_HEALTH_PORT": Plain(str(GATEWAY_HEALTH_PORT)),
+        "LITELLM_MODE": Plain("PRODUCTION"),
+        "LITELLM_LOG": Plain("ERROR"),
+        "NO_DOCS": Plain("True"),
+        "NO_REDOC": Plain("True"),
+        "NO_OPENAPI": Plain("True"),
+        "DISABLE_ADMIN_UI": Plain("True"),
+        "REDIS_SSL": Plain("true"),
+        "BEDROCKGATE_METRICS_NAMESPACE": Plain(settings.metrics.namespace),
+        "BEDROCKGATE_METRICS_SERVICE": Plain(settings.metrics_service),
+        "BEDROCKGATE_METRICS_KEY_DIMENSIONS": Plain("true" if settings.metrics.key_dimensions else "false"),
+        "BEDROCKGATE_CONFIG_SHA256": Plain(hashlib.sha256(render(config).encode()).hexdigest()),
+    }
+
+
+def gateway_sources(
+    settings: DeploymentSettings,
+    config: GatewayConfig,
+    *,
+    cache_host: str,
+    cache_port: str,
+    guardrail_id: str,
+    guardrail_version: str,
+    phoenix_endpoint: str,
+) -> dict[str, Source]:
+    """Every variable infra can provide, by name: what a config may read without env_sources."""
+    region = Plain(settings.region)
+    provided: dict[str, Source] = {
+        "AWS_REGION": region,
+        "AWS_DEFAULT_REGION": region,
+        "LITELLM_MASTER_KEY": FromSecret("master_key"),
+        "LITELLM_SALT_KEY": FromSecret("salt_key"),
+        "DATABASE_URL": FromSecret("database_url"),
+        "REDIS_HOST": Plain(cache_host),
+        "REDIS_PORT": Plain(cache_port),
+        "REDIS_PASSWORD": FromSecret("cache_auth_token"),
+        "REDIS_SSL": Plain("true"),
+        "PHOENIX_COLLECTOR_HTTP_ENDPOINT": Plain(phoenix_endpoint),
+        "PHOENIX_API_KEY": FromSecret("phoenix_admin_secret"),
+    }
+    wiring = guardrail_variables(config)
+    provided.update({name: Plain(guardrail_id) for name in wiring.identifier})
+    provided.update({name: Plain(guardrail_version) for name in wiring.version})
+    return provided
+
+
+def chatbot_model_group(settings: DeploymentSettings, config: GatewayConfig) -> str:
+    """The model group the chatbot asks: the settings' choice, else the config's first chat group."""
+    groups = config.model_groups()
+    chosen = settings.chatbot.model
+    if chosen is not None:
+        if chosen not in groups:
+            raise ValueError(
+                f"chatbot.model {chosen!r} is not a model group of the gateway config; "
+                f"choose one of {', '.join(groups)}"
+            )
+        return chosen
+    for deployment in config.model_list:
+        mode = deployment.model_info.mode if deployment.model_info is not None else None
+        if mode in (None, "chat", "completion", "responses"):
+            return deployment.model_name
+    raise ValueError("the gateway config has no chat model group for the chatbot: set chatbot.model")
+
+
+def build_app(
+    settings: DeploymentSettings,
+    *,
+    app: cdk.App | None = None,
+    config: GatewayConfig | None = None,
+    checks: bool = True,
+) -> Deployment:
+    """Create every stack of one deployment in ``app`` (a new App when None).
+
+    Raises ConfigValidationError for an invalid gateway config, EnvironmentSourceError for a config
+    variable with no source, BedrockModelError for a model whose ARNs cannot be derived, and
+    InconsistentTimeoutError when the edge cannot wait as long as the gateway.
+    """
+    app = app if app is not None else cdk.App()
+    config = config if config is not None else load(settings.gateway_config)
+    if settings.chatbot.enabled and settings.region not in LEX_V2_REGIONS:
+        raise ValueError(
+            f"Amazon Lex V2 is not offered in {settings.region}: deploy in one of {', '.join(sorted(LEX_V2_REGIONS))}, "
+            "or set chatbot.enabled: false in the deployment settings"
+        )
+    prefix = settings.prefix
+    env = cdk.Environment(account=settings.account, region=settings.region)
+    # The VPC checks its zones against the stack's, which CDK would look up with credentials: give
+    # the answer as context, as a cdk.context.json would, so synth never calls AWS.
+    app.node.set_context(
+        f"availability-zones:account={settings.account}:region={settings.region}", list(settings.zones)
+    )
+    # Cross-stack references stay CloudFormation exports (CDK's current default, stated so it stays put).
+    app.node.set_context("@aws-cdk/core:defaultCrossStackReferences", "strong")
+    domain = settings.domain
+    timeouts = edge_timeouts(
+        config, cloudfront_read=settings.edge_read_timeout_seconds, has_cloudfront=domain is not None
+    )
+
+    network = NetworkStack(
+        app, f"{prefix}-network", env=env, settings=settings, description="bedrockgate: VPC, endpoints, security groups"
+    )
+    data = DataStack(
+        app,
+        f"{prefix}-data",
+        env=env,
+        settings=settings,
+        network=network,
+        description="bedrockgate: LiteLLM's Aurora PostgreSQL, Valkey and keys",
+    )
+    guardrail = GuardrailStack(
+        app, f"{prefix}-guardrail", env=env, settings=settings, description="bedrockgate: Bedrock guardrail"
+    )
+    certificate: CertificateStack | None = None
+    cloudfront_certificate: acm.ICertificate | None = None
+    cross_region = False
+    if domain is not None and domain.cloudfront_certificate_arn is None:
+        cross_region = settings.region != "us-east-1"
+        certificate = CertificateStack(
+            app,
+            f"{prefix}-cloudfront-certificate",
+            env=cdk.Environment(account=settings.account, region="us-east-1"),
+            domain=domain,
+            cross_region_references=cross_region,
+            description="bedrockgate: CloudFront's certificate (us-east-1)",
+        )
+        cloudfront_certificate = certificate.certificate
+    edge = EdgeStack(
+        app,
+        f"{prefix}-edge",
+        env=env,
+        settings=settings,
+        network=network,
+        timeouts=timeouts,
+        cloudfront_certificate=cloudfront_certificate,
+        cross_region_references=cross_region,
+        description="bedrockgate: ALB, WAF, CloudFront and DNS",
+    )
+    phoenix = PhoenixStack(
+        app,
+        f"{prefix}-phoenix",
+        env=env,
+        settings=settings,
+        network=network,
+        listener=edge.listener,
+        description="bedrockgate: Arize Phoenix and its database",
+    )
+
+    provided = gateway_sources(
+        settings,
+        config,
+        cache_host=data.cache_host,
+        cache_port=data.cache_port,
+        guardrail_id=guardrail.guardrail_id,
+        guardrail_version=guardrail.version_number,
+        phoenix_endpoint=phoenix.collector_endpoint,
+    )
+    plan = plan_environment(
+        required_env(config),
+        provided=provided,
+        settings_sources=settings.env_sources,
+        fixed=fixed_environment(settings, config),
+    )
+    access = bedrock_access(
+        config,
+        region=settings.region,
+        account=settings.account,
+        known_values={name: value for name, value in plan.plain.items() if not cdk.Token.is_unresolved(value)},
+        profile_regions=settings.profile_regions,
+        created_guardrail_arn=guardrail.guardrail_arn,
+    )
+    secrets: Mapping[str, secretsmanager.ISecret] = {
+        "master_key": data.master_key,
+        "salt_key": data.salt_key,
+        "database_url": data.database_url,
+        "cache_auth_token": data.cache_auth_token,
+        "phoenix_admin_secret": phoenix.admin_secret,
+    }
+    gateway = GatewayStack(
+        app,
+        f"{prefix}-gateway",
+        env=env,
+        settings=settings,
+        network=network,
+        listener=edge.listener,
+        access=access,
+        plan=plan,
+        secrets={key: secret for key, secret in secrets.items() if key in plan.secret_keys},
+        timeouts=timeouts,
+        description="bedrockgate: LiteLLM on ECS Fargate",
+    )
+    chatbot: ChatbotStack | None = None
+    if settings.chatbot.enabled:
+        chatbot = ChatbotStack(
+            app,
+            f"{prefix}-chatbot",
+            env=env,
+            settings=settings,
+            network=network,
+            model_group=chatbot_model_group(settings, config),
+            description="bedrockgate: Lex V2 chatbot and its fulfillment Lambda",
+        )
+    observability = ObservabilityStack(
+        app,
+        f"{prefix}-observability",
+        env=env,
+        settings=settings,
+        model_groups=config.model_groups(),
+        service=gateway.service,
+        load_balancer=edge.alb,
+        target_group=gateway.target_group,
+        description="bedrockgate: dashboard and alarms",
+    )
+
+    warnings = list(timeouts.warnings)
+    for message in timeouts.warnings:
+        cdk.Annotations.of(edge).add_warning_v2("bedrockgate:timeouts", message)
+    if not _uses_metrics_callback(config):
+        message = (
+            f"the gateway config does not enable {METRICS_CALLBACK} in litellm_settings.callbacks: the dashboard's "
+            "per-model widgets and alarms will have no data"
+        )
+        warnings.append(message)
+        cdk.Annotations.of(observability).add_warning_v2("bedrockgate:metrics", message)
+
+    cdk.Tags.of(app).add("project", "bedrockgate")
+    cdk.Tags.of(app).add("environment", settings.environment)
+    for key, value in settings.tags.items():
+        cdk.Tags.of(app).add(key, value)
+    if checks:
+        enable_checks(app)
+    return Deployment(
+        app=app,
+        settings=settings,
+        config=config,
+        timeouts=timeouts,
+        access=access,
+        plan=plan,
+        network=network,
+        data=data,
+        guardrail=guardrail,
+        edge=edge,
+        phoenix=phoenix,
+        gateway=gateway,
+        chatbot=chatbot,
+        observability=observability,
+        certificate=certificate,
+        warnings=tuple(warnings),
+    )
+
+
+def _uses_metrics_callback(config: GatewayConfig) -> bool:
+    settings = config.litellm_settings
+    if settings is None or settings.callbacks is None:
+        return False
+    callbacks = [settings.callbacks] if isinstance(settings.callbacks, str) else list(settings.callbacks)
+    return any(callback.startswith(METRICS_CALLBACK) for callback in callbacks)

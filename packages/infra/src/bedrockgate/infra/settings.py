@@ -1,0 +1,379 @@
+"""Deployment settings: where and how big, as a typed model read from a file and CDK context.
+
+The gateway config says *what* the gateway does (models, guardrails, callbacks); these settings say
+*where* it runs and at what size: environment name, account, region, domain, allow-listed CIDRs,
+sizes, image digests, alarm thresholds, and the source of any config variable infra does not
+provide itself. Every field is checked before a construct is created, and an error names the
+field and how to fix it.
+
+A settings file is YAML (or JSON); CDK context overrides any top-level field, so a pipeline can
+pass ``-c gateway_image=...@sha256:...`` without editing the file. Relative paths in a file are
+relative to that file.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Final, Literal, Self
+
+import yaml
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+__all__ = [
+    "DEFAULT_INFERENCE_PROFILE_REGIONS",
+    "Alarms",
+    "Chatbot",
+    "DeploymentSettings",
+    "Domain",
+    "EnvSource",
+    "ImageRef",
+    "Metrics",
+    "SettingsError",
+    "Sizes",
+    "load_settings",
+]
+
+# Destination Regions of the system-defined cross-Region inference profiles, by the prefix of the
+# profile id (``us.amazon.nova-pro-v1:0``). AWS documents them per model ("Supported Regions and
+# models for inference profiles", Amazon Bedrock user guide); these are the Regions the profiles of
+# the Claude 3.x/4 and Nova families route to. A model whose profile reaches further needs its
+# Regions listed in ``inference_profile_regions``. ``global.`` profiles are region-less (see
+# bedrock.py).
+DEFAULT_INFERENCE_PROFILE_REGIONS: Final[dict[str, tuple[str, ...]]] = {
+    "us": ("us-east-1", "us-east-2", "us-west-2"),
+    "eu": ("eu-central-1", "eu-north-1", "eu-west-1", "eu-west-3"),
+    "apac": (
+        "ap-northeast-1",
+        "ap-northeast-2",
+        "ap-northeast-3",
+        "ap-south-1",
+        "ap-southeast-1",
+        "ap-southeast-2",
+    ),
+    "jp": ("ap-northeast-1", "ap-northeast-3"),
+    "au": ("ap-southeast-2", "ap-southeast-4"),
+}
+
+_REGION: Final = re.compile(r"[a-z]{2}(-gov)?-[a-z]+-\d")
+_IMAGE: Final = re.compile(r"[a-z0-9][a-z0-9._/:-]*@sha256:[0-9a-f]{64}")
+_SECRET_ARN: Final = re.compile(r"arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+")
+_LOG_RETENTION = Literal[
+    "ONE_DAY",
+    "THREE_DAYS",
+    "FIVE_DAYS",
+    "ONE_WEEK",
+    "TWO_WEEKS",
+    "ONE_MONTH",
+    "TWO_MONTHS",
+    "THREE_MONTHS",
+    "SIX_MONTHS",
+    "ONE_YEAR",
+    "THIRTEEN_MONTHS",
+    "EIGHTEEN_MONTHS",
+    "TWO_YEARS",
+    "FIVE_YEARS",
+    "TEN_YEARS",
+    "INFINITE",
+]
+
+
+class SettingsError(ValueError):
+    """The deployment settings cannot be used; the message lists every problem."""
+
+
+def _image(value: str) -> str:
+    if not _IMAGE.fullmatch(value):
+        raise ValueError(
+            f"{value!r} is not an image pinned by digest: write REGISTRY/REPOSITORY@sha256:<64 hex digits> "
+            "(a tag may stand before the digest), e.g. ghcr.io/berriai/litellm@sha256:..."
+        )
+    return value
+
+
+def _region(value: str) -> str:
+    if not _REGION.fullmatch(value):
+        raise ValueError(f"{value!r} is not an AWS Region code such as us-east-1")
+    return value
+
+
+def _cidr(value: str) -> str:
+    try:
+        network = ipaddress.ip_network(value, strict=True)
+    except ValueError as error:
+        raise ValueError(f"{value!r} is not a CIDR block such as 203.0.113.0/24: {error}") from None
+    if network.prefixlen == 0:
+        raise ValueError(f"{value!r} allows every address: leave allowed_cidrs empty instead")
+    return str(network)
+
+
+ImageRef = Annotated[str, AfterValidator(_image)]
+Region = Annotated[str, AfterValidator(_region)]
+Cidr = Annotated[str, AfterValidator(_cidr)]
+EnvName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{1,14}[a-z0-9]$")]
+VariableName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Domain(_Model):
+    """A public name for the gateway: CloudFront, ACM certificates and Route53 records are created."""
+
+    name: str = Field(
+        pattern=r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,}$", description="e.g. gateway.example.com"
+    )
+    hosted_zone_id: str = Field(pattern=r"^Z[A-Z0-9]{4,32}$", description="The Route53 zone that holds name.")
+    hosted_zone_name: str = Field(description="That zone's name, e.g. example.com.")
+    origin_name: str | None = Field(
+        default=None, description="The ALB's own name, which CloudFront calls over HTTPS; default origin.<name>."
+    )
+    cloudfront_certificate_arn: str | None = Field(
+        default=None,
+        pattern=r"^arn:aws:acm:us-east-1:\d{12}:certificate/[0-9a-f-]+$",
+        description="An ACM certificate for name in us-east-1; created (in a us-east-1 stack) when absent.",
+    )
+    cloudfront_prefix_list_id: str | None = Field(
+        default=None,
+        pattern=r"^pl-[0-9a-f]{8,17}$",
+        description=(
+            "The Region's com.amazonaws.global.cloudfront.origin-facing prefix list: when given, only "
+            "CloudFront reaches the ALB. Look it up once with `aws ec2 describe-managed-prefix-lists`."
+        ),
+    )
+
+    @property
+    def origin(self) -> str:
+        """The ALB's DNS name, covered by the regional certificate."""
+        return self.origin_name or f"origin.{self.name}"
+
+    @model_validator(mode="after")
+    def _zone_holds_names(self) -> Self:
+        zone = self.hosted_zone_name.rstrip(".")
+        for name in (self.name, self.origin):
+            if name != zone and not name.endswith("." + zone):
+                raise ValueError(f"{name!r} is not inside the hosted zone {zone!r}")
+        return self
+
+
+class Sizes(_Model):
+    """How big everything is. The defaults are the dev sizing the cost estimate prices."""
+
+    gateway_cpu: Literal[256, 512, 1024, 2048, 4096] = 1024
+    gateway_memory_mib: int = Field(default=2048, ge=512, le=30720)
+    gateway_min_tasks: int = Field(default=1, ge=1, le=100)
+    gateway_max_tasks: int = Field(default=4, ge=1, le=100)
+    gateway_cpu_target_percent: int = Field(default=60, ge=10, le=90)
+    phoenix_cpu: Literal[256, 512, 1024, 2048, 4096] = 512
+    phoenix_memory_mib: int = Field(default=1024, ge=512, le=30720)
+    database_min_acu: float = Field(default=0.5, ge=0.5, le=256)
+    database_max_acu: float = Field(default=4, ge=1, le=256)
+    database_readers: int = Field(default=0, ge=0, le=15)
+    phoenix_database_min_acu: float = Field(default=0.5, ge=0.5, le=256)
+    phoenix_database_max_acu: float = Field(default=2, ge=1, le=256)
+    cache_node_type: str = Field(default="cache.t4g.micro", pattern=r"^cache\.[a-z0-9]+\.[a-z0-9]+$")
+    cache_nodes: int = Field(
+        default=2, ge=1, le=6, description="2 or more: a replica in the other AZ, automatic failover."
+    )
+    nat_gateways: int = Field(default=1, ge=1, le=2)
+    chatbot_lambda_memory_mib: int = Field(default=256, ge=128, le=10240)
+
+    @model_validator(mode="after")
+    def _ranges(self) -> Self:
+        if self.gateway_max_tasks < self.gateway_min_tasks:
+            raise ValueError("gateway_max_tasks must be at least gateway_min_tasks")
+        if (
+            self.database_max_acu < self.database_min_acu
+            or self.phoenix_database_max_acu < self.phoenix_database_min_acu
+        ):
+            raise ValueError("a database's max ACU must be at least its min ACU")
+        return self
+
+
+class Metrics(_Model):
+    """The metrics-callback's EMF contract: the namespace and dimension names the dashboard reads.
+
+    infra passes ``namespace`` and ``service`` to the callback (``BEDROCKGATE_METRICS_*``) so both
+    always agree; the dimension names must match what the callback writes.
+    """
+
+    namespace: str = Field(default="LiteLLMGateway", pattern=r"^[A-Za-z0-9.\-_/#][A-Za-z0-9.\-_/#:]{0,254}$")
+    service: str | None = Field(
+        default=None, description="The Service dimension's value; default bedrockgate-<environment>."
+    )
+    service_dimension: str = "Service"
+    model_group_dimension: str = "ModelGroup"
+    key_alias_dimension: str = "KeyAlias"
+    team_dimension: str = "Team"
+    key_dimensions: bool = Field(default=True, description="Per key alias and per team metrics (each a custom metric).")
+
+
+class Alarms(_Model):
+    """Alarm thresholds and who hears about them."""
+
+    email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    error_rate_percent: float = Field(default=5.0, gt=0, le=100)
+    p99_latency_ms: float = Field(default=30_000.0, gt=0)
+    hourly_cost_usd: float = Field(default=10.0, gt=0)
+
+
+class Chatbot(_Model):
+    """The Lex V2 bot and its fulfillment Lambda."""
+
+    enabled: bool = Field(
+        default=True, description="Deploy the chatbot stack (Lex V2 is offered in some Regions only)."
+    )
+    model: str | None = Field(default=None, description="The model group the bot asks; default the config's first.")
+    lambda_asset: Path | None = Field(
+        default=None,
+        description=(
+            "The lex-fulfillment code: its src directory or the zip its nox session builds "
+            "(dist/lambda/...); default packages/lex-fulfillment/src of this repository."
+        ),
+    )
+    system_prompt: str | None = Field(default=None, max_length=4000)
+    reserved_concurrency: int | None = Field(default=10, ge=1, le=1000)
+
+
+class EnvSource(_Model):
+    """Where a config variable that infra does not provide comes from: a plain value or a secret."""
+
+    value: str | None = Field(
+        default=None, description="A plain value; refused for a variable the config treats as secret."
+    )
+    secret_arn: str | None = Field(default=None, description="A Secrets Manager secret's complete ARN.")
+    secret_field: str | None = Field(
+        default=None, description="A JSON field of that secret; the whole string when absent."
+    )
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Self:
+        if (self.value is None) == (self.secret_arn is None):
+            raise ValueError("give exactly one of value or secret_arn")
+        if self.secret_arn is not None and not _SECRET_ARN.fullmatch(self.secret_arn):
+            raise ValueError(f"{self.secret_arn!r} is not a complete Secrets Manager secret ARN")
+        if self.secret_field is not None and self.secret_arn is None:
+            raise ValueError("secret_field goes with secret_arn")
+        return self
+
+
+class DeploymentSettings(_Model):
+    """Everything about one deployment that is not in the gateway config."""
+
+    environment: EnvName = Field(description="Names the stacks and resources: bedrockgate-<environment>-...")
+    account: str = Field(pattern=r"^\d{12}$")
+    region: Region
+    availability_zones: tuple[str, str] | None = Field(
+        default=None, description="The two AZs to use; default <region>a and <region>b (never looked up at synth)."
+    )
+    gateway_config: Path = Field(description="The LiteLLM config.yaml the gateway runs (validated by gateway-config).")
+    gateway_image: ImageRef = Field(description="LiteLLM's image with the rendered config and the metrics callback.")
+    gateway_config_path_in_image: str = Field(default="/app/config.yaml", pattern=r"^/[^\s]+$")
+    phoenix_image: ImageRef
+    domain: Domain | None = None
+    allowed_cidrs: tuple[Cidr, ...] = Field(default=(), description="When given, WAF and the ALB admit only these.")
+    sizes: Sizes = Sizes()
+    metrics: Metrics = Metrics()
+    alarms: Alarms = Alarms()
+    chatbot: Chatbot = Chatbot()
+    env_sources: dict[VariableName, EnvSource] = Field(default_factory=dict)
+    inference_profile_regions: dict[str, tuple[Region, ...]] = Field(
+        default_factory=dict, description="Extra or replacement destination Regions per profile prefix (us, eu, ...)."
+    )
+    log_retention: _LOG_RETENTION = "ONE_MONTH"
+    waf_rate_limit: int = Field(default=2000, ge=10, le=2_000_000_000, description="Requests per IP per 5 minutes.")
+    deletion_protection: bool = Field(
+        default=True, description="Databases refuse deletion; stateful resources are retained."
+    )
+    edge_read_timeout_seconds: int | None = Field(
+        default=None,
+        ge=1,
+        le=180,
+        description="CloudFront's origin response timeout; default the gateway's request timeout + 5 s.",
+    )
+    tags: dict[str, str] = Field(default_factory=dict)
+
+    @property
+    def prefix(self) -> str:
+        """The name every stack and resource starts with."""
+        return f"bedrockgate-{self.environment}"
+
+    @property
+    def zones(self) -> tuple[str, str]:
+        """The two Availability Zones the VPC spans."""
+        return self.availability_zones or (f"{self.region}a", f"{self.region}b")
+
+    @property
+    def metrics_service(self) -> str:
+        """The value of the callback's Service dimension."""
+        return self.metrics.service or self.prefix
+
+    def profile_regions(self, geography: str) -> tuple[str, ...] | None:
+        """The destination Regions of a cross-Region inference profile prefix (``us``), if known."""
+        return self.inference_profile_regions.get(geography, DEFAULT_INFERENCE_PROFILE_REGIONS.get(geography))
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if self.availability_zones is not None and any(
+            not zone.startswith(self.region) or len(zone) != len(self.region) + 1 for zone in self.availability_zones
+        ):
+            raise ValueError(f"availability_zones must be two zones of {self.region}, e.g. {self.region}a")
+        if self.domain is None and self.edge_read_timeout_seconds is not None:
+            raise ValueError("edge_read_timeout_seconds applies to CloudFront, which is created only with a domain")
+        return self
+
+
+def load_settings(path: str | Path | None = None, overrides: Mapping[str, Any] | None = None) -> DeploymentSettings:
+    """Read a settings file, apply overrides (CDK context values), and validate the result.
+
+    Context values given on the command line arrive as strings: one that starts with ``[`` or ``{``
+    is read as JSON (``-c allowed_cidrs='["203.0.113.0/24"]'``); numbers and true/false in a string
+    are converted by the field's type, and an account id stays a string.
+    """
+    data: dict[str, Any] = {}
+    base = Path.cwd()
+    if path is not None:
+        file = Path(path)
+        try:
+            loaded = yaml.safe_load(file.read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError) as error:
+            raise SettingsError(f"{file}: cannot read the deployment settings: {error}") from None
+        if not isinstance(loaded, dict):
+            raise SettingsError(f"{file}: deployment settings are a mapping of field: value")
+        data.update(loaded)
+        base = file.resolve().parent
+    for key, value in (overrides or {}).items():
+        data[key] = _decoded(value)
+    try:
+        settings = DeploymentSettings.model_validate(data)
+    except ValidationError as error:
+        where = f"{path}: " if path is not None else ""
+        problems = "\n".join(
+            f"  {'.'.join(str(part) for part in item['loc']) or '(top level)'}: {item['msg']}"
+            for item in error.errors()
+        )
+        raise SettingsError(f"{where}deployment settings are invalid:\n{problems}") from None
+    return _resolve_paths(settings, base)
+
+
+def _decoded(value: Any) -> Any:
+    if isinstance(value, str) and value.lstrip()[:1] in ("[", "{"):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def _resolve_paths(settings: DeploymentSettings, base: Path) -> DeploymentSettings:
+    updates: dict[str, Any] = {}
+    if not settings.gateway_config.is_absolute():
+        updates["gateway_config"] = (base / settings.gateway_config).resolve()
+    asset = settings.chatbot.lambda_asset
+    if asset is not None and not asset.is_absolute():
+        updates["chatbot"] = settings.chatbot.model_copy(update={"lambda_asset": (base / asset).resolve()})
+    return settings.model_copy(update=updates) if updates else settings

@@ -1,0 +1,303 @@
+"""Gateway: LiteLLM on ECS Fargate (ARM64), behind the ALB, scaled on CPU, derived from the config.
+
+The container is LiteLLM's image pinned by digest, with the rendered config and the metrics
+callback built in by the pipeline; its command points LiteLLM at that config. From the config
+itself this stack derives:
+
+- the task role's policy: ``bedrock:InvokeModel*`` on exactly the configured models' ARNs
+  (inference profiles and the foundation models they route to) and ``bedrock:ApplyGuardrail`` on
+  exactly the config's guardrails (:mod:`bedrockgate.infra.bedrock`);
+- the container's environment: every ``os.environ/VAR`` the config reads, secrets injected from
+  Secrets Manager by the execution role, which may read exactly those secrets
+  (:mod:`bedrockgate.infra.environment`).
+
+LiteLLM's separate health app answers on its own port (4001), so a busy proxy is not restarted for
+a slow health check; its start period and the service's grace period leave room for the database
+migrations LiteLLM runs at first start. Deployments roll back on failure (circuit breaker).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any, Final
+
+import aws_cdk as cdk
+from aws_cdk import aws_ecr as ecr
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_elasticloadbalancingv2 as elbv2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_servicediscovery as servicediscovery
+from bedrockgate.infra.bedrock import APPLY_GUARDRAIL, INVOKE_ACTIONS, BedrockAccess
+from bedrockgate.infra.environment import EnvironmentPlan
+from bedrockgate.infra.nag import acknowledge
+from bedrockgate.infra.settings import DeploymentSettings
+from bedrockgate.infra.stacks.network import GATEWAY_HEALTH_PORT, GATEWAY_PORT, NetworkStack
+from bedrockgate.infra.timeouts import EdgeTimeouts
+from constructs import Construct
+
+__all__ = [
+    "CONTAINER_NAME",
+    "GATEWAY_ROUTE_PRIORITY",
+    "HEALTH_CHECK_GRACE",
+    "HEALTH_PATH",
+    "GatewayStack",
+    "GatewayTask",
+    "attach_to_target_group",
+    "container_image",
+]
+
+CONTAINER_NAME: Final = "litellm"
+HEALTH_PATH: Final = "/health/liveliness"
+GATEWAY_ROUTE_PRIORITY: Final = 1000
+HEALTH_CHECK_GRACE: Final = cdk.Duration.minutes(10)
+"""LiteLLM migrates its database schema at first start (Prisma), which can take several minutes."""
+_ECR: Final = re.compile(
+    r"(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com/(?P<repository>[^@:]+)(:[^@]+)?@(?P<digest>sha256:[0-9a-f]{64})"
+)
+
+
+def container_image(scope: Construct, construct_id: str, reference: str) -> ecs.ContainerImage:
+    """An image by digest: from its ECR repository (so pulls are granted on it alone), or a registry."""
+    match = _ECR.fullmatch(reference)
+    if match is None:
+        return ecs.ContainerImage.from_registry(reference)
+    repository = ecr.Repository.from_repository_attributes(
+        scope,
+        construct_id,
+        repository_arn=f"arn:aws:ecr:{match['region']}:{match['account']}:repository/{match['repository']}",
+        repository_name=match["repository"],
+    )
+    return ecs.ContainerImage.from_ecr_repository(repository, tag=match["digest"])
+
+
+class GatewayTask(Construct):
+    """LiteLLM's task definition: its image, environment, secrets and exactly-scoped roles.
+
+    Kept apart from the service so a test can synthesise it alone, with stand-in secrets.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        settings: DeploymentSettings,
+        access: BedrockAccess,
+        plan: EnvironmentPlan,
+        secrets: Mapping[str, secretsmanager.ISecret],
+        log_group: logs.ILogGroup,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.task_definition = ecs.FargateTaskDefinition(
+            self,
+            "TaskDefinition",
+            family=f"{settings.prefix}-gateway",
+            cpu=settings.sizes.gateway_cpu,
+            memory_limit_mib=settings.sizes.gateway_memory_mib,
+            runtime_platform=ecs.RuntimePlatform(
+                cpu_architecture=ecs.CpuArchitecture.ARM64, operating_system_family=ecs.OperatingSystemFamily.LINUX
+            ),
+        )
+        task_role = self.task_definition.task_role
+        if access.model_arns:
+            task_role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    sid="InvokeConfiguredModels", actions=list(INVOKE_ACTIONS), resources=sorted(access.model_arns)
+                )
+            )
+        if access.guardrail_arns:
+            task_role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    sid="ApplyConfiguredGuardrails", actions=[APPLY_GUARDRAIL], resources=sorted(access.guardrail_arns)
+                )
+            )
+        missing = sorted(plan.secret_keys - set(secrets))
+        if missing:
+            raise KeyError(f"the environment plan names secrets that were not created: {', '.join(missing)}")
+        self.container = self.task_definition.add_container(
+            CONTAINER_NAME,
+            container_name=CONTAINER_NAME,
+            image=container_image(self, "Image", settings.gateway_image),
+            command=["--config", settings.gateway_config_path_in_image, "--port", str(GATEWAY_PORT)],
+            environment=dict(plan.plain),
+            secrets={
+                name: ecs.Secret.from_secrets_manager(secrets[source.key], source.field)
+                for name, source in plan.secrets.items()
+            },
+            port_mappings=[
+                ecs.PortMapping(container_port=GATEWAY_PORT, name="proxy"),
+                ecs.PortMapping(container_port=GATEWAY_HEALTH_PORT, name="health"),
+            ],
+            logging=ecs.LogDrivers.aws_logs(stream_prefix=CONTAINER_NAME, log_group=log_group),
+            health_check=ecs.HealthCheck(
+                # Exec form: no shell is assumed in the image, only its Python.
+                command=[
+                    "CMD",
+                    "python3",
+                    "-c",
+                    "import urllib.request; urllib.request.urlopen("
+                    f"'http://127.0.0.1:{GATEWAY_HEALTH_PORT}{HEALTH_PATH}', timeout=4)",
+                ],
+                interval=cdk.Duration.seconds(30),
+                timeout=cdk.Duration.seconds(5),
+                retries=3,
+                start_period=cdk.Duration.seconds(300),
+            ),
+            stop_timeout=cdk.Duration.seconds(120),
+        )
+        acknowledge(
+            self.task_definition,
+            "ECS2",
+            "The plain environment holds only non-secret settings (health port, log level, metrics namespace, hosts, "
+            "Region, guardrail id); every variable the config treats as secret is injected from Secrets Manager, "
+            "which a test asserts.",
+        )
+        execution_role = self.task_definition.obtain_execution_role()
+        if _ECR.fullmatch(settings.gateway_image):
+            acknowledge(
+                execution_role,
+                "IAM5",
+                "ecr:GetAuthorizationToken has no resource-level permissions (IAM requires Resource '*'); image pulls "
+                "themselves are granted on the one repository.",
+                findings=("Resource::*",),
+            )
+
+
+class GatewayStack(cdk.Stack):
+    """LiteLLM's service, its target group and listener rule, and its auto-scaling."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        settings: DeploymentSettings,
+        network: NetworkStack,
+        listener: elbv2.IApplicationListener,
+        access: BedrockAccess,
+        plan: EnvironmentPlan,
+        secrets: Mapping[str, secretsmanager.ISecret],
+        timeouts: EdgeTimeouts,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        self.settings = settings
+        all_secrets = dict(secrets)
+        for index, key in enumerate(sorted(plan.secret_keys - set(secrets))):
+            # Secrets named by ARN in the settings' env_sources.
+            all_secrets[key] = secretsmanager.Secret.from_secret_complete_arn(self, f"SettingsSecret{index}", key)
+        self.log_group = logs.LogGroup(
+            self,
+            "Logs",
+            log_group_name=f"/{settings.prefix}/gateway",
+            retention=logs.RetentionDays[settings.log_retention],
+            removal_policy=cdk.RemovalPolicy.DESTROY,
+        )
+        self.task = GatewayTask(
+            self, "Task", settings=settings, access=access, plan=plan, secrets=all_secrets, log_group=self.log_group
+        )
+        sizes = settings.sizes
+        self.service = ecs.FargateService(
+            self,
+            "Service",
+            service_name=f"{settings.prefix}-gateway",
+            cluster=network.cluster,
+            task_definition=self.task.task_definition,
+            desired_count=sizes.gateway_min_tasks,
+            security_groups=[network.gateway_sg],
+            vpc_subnets=network.private_subnets,
+            assign_public_ip=False,
+            circuit_breaker=ecs.DeploymentCircuitBreaker(enable=True, rollback=True),
+            min_healthy_percent=100,
+            max_healthy_percent=200,
+            enable_execute_command=False,
+            propagate_tags=ecs.PropagatedTagSource.SERVICE,
+            cloud_map_options=ecs.CloudMapOptions(
+                name="gateway",
+                cloud_map_namespace=network.namespace,
+                dns_record_type=servicediscovery.DnsRecordType.A,
+                dns_ttl=cdk.Duration.seconds(10),
+            ),
+        )
+        scaling = self.service.auto_scale_task_count(
+            min_capacity=sizes.gateway_min_tasks, max_capacity=sizes.gateway_max_tasks
+        )
+        scaling.scale_on_cpu_utilization(
+            "Cpu",
+            target_utilization_percent=sizes.gateway_cpu_target_percent,
+            scale_in_cooldown=cdk.Duration.minutes(5),
+            scale_out_cooldown=cdk.Duration.minutes(1),
+        )
+        self.target_group = elbv2.ApplicationTargetGroup(
+            self,
+            "TargetGroup",
+            vpc=network.vpc,
+            port=GATEWAY_PORT,
+            protocol=elbv2.ApplicationProtocol.HTTP,
+            target_type=elbv2.TargetType.IP,
+            health_check=elbv2.HealthCheck(
+                path=HEALTH_PATH,
+                port=str(GATEWAY_HEALTH_PORT),
+                healthy_http_codes="200",
+                interval=cdk.Duration.seconds(30),
+                timeout=cdk.Duration.seconds(5),
+                healthy_threshold_count=2,
+                unhealthy_threshold_count=3,
+            ),
+            # In-flight requests (up to the gateway's timeout) finish before a task leaves.
+            deregistration_delay=cdk.Duration.seconds(min(timeouts.alb_idle, 3600)),
+        )
+        self.route = elbv2.ApplicationListenerRule(
+            self,
+            "Route",
+            listener=listener,
+            priority=GATEWAY_ROUTE_PRIORITY,
+            conditions=[elbv2.ListenerCondition.path_patterns(["/*"])],
+            action=elbv2.ListenerAction.forward([self.target_group]),
+        )
+        attach_to_target_group(
+            self.service,
+            self.target_group,
+            self.route,
+            container=CONTAINER_NAME,
+            port=GATEWAY_PORT,
+            grace=HEALTH_CHECK_GRACE,
+        )
+
+
+def attach_to_target_group(
+    service: ecs.FargateService,
+    target_group: elbv2.ApplicationTargetGroup,
+    rule: elbv2.ApplicationListenerRule,
+    *,
+    container: str,
+    port: int,
+    grace: cdk.Duration,
+) -> None:
+    """Register the service's tasks in the target group without CDK adding security-group rules.
+
+    ``target_group.add_target(service)`` would add an ingress rule from the ALB's group in this
+    stack, duplicating the one the network stack already owns (and CloudFormation refuses a
+    duplicate permission). The network stack draws every path; this only wires the targets.
+    """
+    cfn_service = service.node.default_child
+    if not isinstance(cfn_service, ecs.CfnService):  # pragma: no cover - the L2 always wraps a CfnService
+        raise TypeError("unexpected ECS service construct")
+    cfn_service.load_balancers = [
+        ecs.CfnService.LoadBalancerProperty(
+            container_name=container, container_port=port, target_group_arn=target_group.target_group_arn
+        )
+    ]
+    cfn_service.health_check_grace_period_seconds = int(grace.to_seconds())
+    # ECS refuses a target group that no listener uses yet: create the rule first.
+    cfn_service.node.add_dependency(_default_child(rule))
+
+
+def _default_child(construct: Construct) -> cdk.CfnResource:
+    child = construct.node.default_child
+    if not isinstance(child, cdk.CfnResource):  # pragma: no cover
+        raise TypeError(f"{construct.node.path} has no CloudFormation resource")
+    return child

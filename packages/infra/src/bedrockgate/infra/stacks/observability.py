@@ -1,0 +1,276 @@
+"""Observability: a dashboard and alarms derived from the config's model groups.
+
+Per model group, from the metrics callback's EMF records (namespace and dimension names from the
+settings' ``metrics`` section, which the gateway task also hands to the callback): request rate,
+error rate, latency p50/p95/p99, input and output tokens, and cost. With key dimensions on, the
+busiest key aliases and teams. Then the platform: the gateway service's CPU and memory, the ALB's
+5xx counts and target response time.
+
+Alarms, to an encrypted SNS topic (and an e-mail address when the settings give one): error rate
+and p99 latency per model group, and the whole gateway's cost over the last hour.
+
+A new model group in the config appears on the dashboard and gets its alarms at the next deploy,
+with no change here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from typing import Any, Final
+
+import aws_cdk as cdk
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as actions
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_elasticloadbalancingv2 as elbv2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from bedrockgate.infra.settings import DeploymentSettings
+from constructs import Construct
+
+__all__ = ["ObservabilityStack"]
+
+PERIOD: Final = cdk.Duration.minutes(5)
+WIDTH: Final = 12
+
+
+class ObservabilityStack(cdk.Stack):
+    """The gateway's dashboard, its alarms and the topic they notify."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        settings: DeploymentSettings,
+        model_groups: Sequence[str],
+        service: ecs.FargateService,
+        load_balancer: elbv2.IApplicationLoadBalancer,
+        target_group: elbv2.IApplicationTargetGroup,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        self.settings = settings
+        self.model_groups = list(model_groups)
+        metrics = settings.metrics
+
+        key = kms.Key(
+            self,
+            "AlarmTopicKey",
+            description=f"Encrypts {settings.prefix}'s alarm notifications",
+            enable_key_rotation=True,
+            removal_policy=cdk.RemovalPolicy.DESTROY,
+        )
+        # CloudWatch publishes alarms to an encrypted topic only if the key lets it.
+        key.add_to_resource_policy(
+            iam.PolicyStatement(
+                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                resources=["*"],
+                conditions={"StringEquals": {"aws:SourceAccount": settings.account}},
+            )
+        )
+        self.topic = sns.Topic(self, "Alarms", topic_name=f"{settings.prefix}-alarms", master_key=key, enforce_ssl=True)
+        if settings.alarms.email:
+            self.topic.add_subscription(subscriptions.EmailSubscription(settings.alarms.email))
+        notify = actions.SnsAction(self.topic)
+
+        self.alarms: list[cloudwatch.Alarm] = []
+        for group in self.model_groups:
+            error_rate = self._error_rate(group)
+            self._alarm(
+                f"ErrorRate{_id(group)}",
+                error_rate,
+                settings.alarms.error_rate_percent,
+                f"{group}: more than {settings.alarms.error_rate_percent:g}% of requests failed for 15 minutes",
+                notify,
+            )
+            self._alarm(
+                f"LatencyP99{_id(group)}",
+                self._metric("ResponseTimeMs", group, "p99"),
+                settings.alarms.p99_latency_ms,
+                f"{group}: p99 latency above {settings.alarms.p99_latency_ms:g} ms for 15 minutes",
+                notify,
+            )
+        hourly_cost = cloudwatch.Metric(
+            namespace=metrics.namespace,
+            metric_name="ResponseCostUSD",
+            dimensions_map={metrics.service_dimension: settings.metrics_service},
+            statistic="Sum",
+            period=cdk.Duration.hours(1),
+            label="Cost over the last hour (USD)",
+        )
+        self._alarm(
+            "HourlyCost",
+            hourly_cost,
+            settings.alarms.hourly_cost_usd,
+            f"The gateway spent more than {settings.alarms.hourly_cost_usd:g} USD on models in an hour",
+            notify,
+            periods=1,
+        )
+
+        self.dashboard = cloudwatch.Dashboard(
+            self,
+            "Dashboard",
+            dashboard_name=settings.prefix,
+            default_interval=cdk.Duration.hours(6),
+            widgets=self._widgets(service, load_balancer, target_group),
+        )
+        cdk.CfnOutput(self, "AlarmTopic", value=self.topic.topic_arn)
+
+    def _metric(self, name: str, group: str, statistic: str, label: str | None = None) -> cloudwatch.Metric:
+        metrics = self.settings.metrics
+        return cloudwatch.Metric(
+            namespace=metrics.namespace,
+            metric_name=name,
+            dimensions_map={
+                metrics.service_dimension: self.settings.metrics_service,
+                metrics.model_group_dimension: group,
+            },
+            statistic=statistic,
+            period=PERIOD,
+            label=label or group,
+        )
+
+    def _error_rate(self, group: str) -> cloudwatch.MathExpression:
+        # Metric ids are unique per graph: one pair per model group.
+        index = self.model_groups.index(group)
+        requests, errors = f"requests{index}", f"errors{index}"
+        return cloudwatch.MathExpression(
+            expression=f"IF({requests} > 0, 100 * {errors} / {requests}, 0)",
+            using_metrics={
+                requests: self._metric("RequestCount", group, "Sum"),
+                errors: self._metric("RequestErrors", group, "Sum"),
+            },
+            label=f"{group} error %",
+            period=PERIOD,
+        )
+
+    def _alarm(
+        self,
+        construct_id: str,
+        metric: cloudwatch.IMetric,
+        threshold: float,
+        description: str,
+        action: cloudwatch.IAlarmAction,
+        *,
+        periods: int = 3,
+    ) -> None:
+        alarm = cloudwatch.Alarm(
+            self,
+            construct_id,
+            alarm_description=description,
+            metric=metric,
+            threshold=threshold,
+            evaluation_periods=periods,
+            datapoints_to_alarm=periods,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        alarm.add_alarm_action(action)
+        alarm.add_ok_action(action)
+        self.alarms.append(alarm)
+
+    def _widgets(
+        self,
+        service: ecs.FargateService,
+        load_balancer: elbv2.IApplicationLoadBalancer,
+        target_group: elbv2.IApplicationTargetGroup,
+    ) -> list[list[cloudwatch.IWidget]]:
+        groups = self.model_groups
+        metrics = self.settings.metrics
+        rows: list[list[cloudwatch.IWidget]] = [
+            [
+                cloudwatch.TextWidget(
+                    markdown=(
+                        f"# {self.settings.prefix}\nModel groups from the gateway config: "
+                        + ", ".join(f"`{group}`" for group in groups)
+                        + f". Metrics: namespace `{metrics.namespace}`, {metrics.service_dimension}="
+                        f"`{self.settings.metrics_service}`."
+                    ),
+                    width=24,
+                    height=2,
+                )
+            ],
+            [
+                _graph("Requests per 5 minutes", [self._metric("RequestCount", group, "Sum") for group in groups]),
+                _graph("Error rate (%)", [self._error_rate(group) for group in groups]),
+            ],
+        ]
+        latency: list[cloudwatch.IWidget] = [
+            _graph(
+                f"{group}: latency (ms)",
+                [self._metric("ResponseTimeMs", group, stat, f"{stat}") for stat in ("p50", "p95", "p99")],
+            )
+            for group in groups
+        ]
+        rows.extend(latency[index : index + 2] for index in range(0, len(latency), 2))
+        rows.append(
+            [
+                _graph(
+                    "Tokens per 5 minutes (input | output)",
+                    [self._metric("InputTokens", group, "Sum", f"{group} in") for group in groups]
+                    + [self._metric("OutputTokens", group, "Sum", f"{group} out") for group in groups],
+                ),
+                _graph("Cost per 5 minutes (USD)", [self._metric("ResponseCostUSD", group, "Sum") for group in groups]),
+            ]
+        )
+        if metrics.key_dimensions:
+            rows.append(
+                [self._top(metrics.key_alias_dimension, "key alias"), self._top(metrics.team_dimension, "team")]
+            )
+        rows.append(
+            [
+                _graph(
+                    "Gateway service: CPU and memory (%)",
+                    [
+                        service.metric_cpu_utilization(period=PERIOD, label="CPU"),
+                        service.metric_memory_utilization(period=PERIOD, label="memory"),
+                    ],
+                ),
+                _graph(
+                    "ALB: 5xx and target response time",
+                    [
+                        load_balancer.metrics.http_code_target(
+                            elbv2.HttpCodeTarget.TARGET_5XX_COUNT, period=PERIOD, statistic="Sum", label="target 5xx"
+                        ),
+                        load_balancer.metrics.http_code_elb(
+                            elbv2.HttpCodeElb.ELB_5XX_COUNT, period=PERIOD, statistic="Sum", label="ALB 5xx"
+                        ),
+                    ],
+                    right=[
+                        target_group.metrics.target_response_time(period=PERIOD, statistic="p50", label="p50 (s)"),
+                        target_group.metrics.target_response_time(period=PERIOD, statistic="p99", label="p99 (s)"),
+                    ],
+                ),
+            ]
+        )
+        return rows
+
+    def _top(self, dimension: str, what: str) -> cloudwatch.GraphWidget:
+        metrics = self.settings.metrics
+        search = (
+            f"SORT(SEARCH('{{{metrics.namespace},{metrics.service_dimension},{dimension}}} "
+            f'MetricName="RequestCount" {metrics.service_dimension}="{self.settings.metrics_service}"\', '
+            "'Sum', 300), "
+            "SUM, DESC, 10)"
+        )
+        return _graph(
+            f"Requests by {what} (top 10)",
+            [cloudwatch.MathExpression(expression=search, label="", period=PERIOD, using_metrics={})],
+        )
+
+
+def _graph(
+    title: str, left: Sequence[cloudwatch.IMetric], *, right: Sequence[cloudwatch.IMetric] = ()
+) -> cloudwatch.GraphWidget:
+    return cloudwatch.GraphWidget(title=title, left=list(left), right=list(right), width=WIDTH, height=6)
+
+
+def _id(group: str) -> str:
+    """A construct id fragment for a model group: readable, and unique even when names differ only in punctuation."""
+    readable = "".join(char for char in group.title() if char.isalnum())
+    return f"{readable[:40]}{hashlib.sha256(group.encode()).hexdigest()[:6]}"

@@ -1,0 +1,578 @@
+"""What each stack must hold, asserted on the synthesized templates (never on hashed logical ids)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from aws_cdk.assertions import Match, Template
+from bedrockgate.gateway_config import required_env
+from bedrockgate.infra.app import fixed_environment
+from bedrockgate.infra.report import Synthesized
+from bedrockgate.infra.stacks.guardrail import CONTENT_FILTERS, PII_ENTITIES
+from bedrockgate.infra.timeouts import LEX_CODE_HOOK_BUDGET, LEX_HANDLER_TOTAL, LEX_LAMBDA_TIMEOUT
+
+
+def template(synth: Synthesized, name: str) -> Template:
+    return Template.from_json(synth.templates[f"{synth.deployment.settings.prefix}-{name}"])
+
+
+def only(resources: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    assert len(resources) == 1, sorted(resources)
+    return next(iter(resources.values()))
+
+
+def container(synth: Synthesized, stack: str) -> dict[str, Any]:
+    task = only(synth.resources(getattr(synth.deployment, stack), "AWS::ECS::TaskDefinition"))
+    definitions: list[dict[str, Any]] = task["Properties"]["ContainerDefinitions"]
+    assert len(definitions) == 1
+    return definitions[0]
+
+
+def statements(synth: Synthesized, stack: str, role_fragment: str) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    for policy in synth.resources(getattr(synth.deployment, stack), "AWS::IAM::Policy").values():
+        roles = json.dumps(policy["Properties"]["Roles"])
+        if role_fragment in roles:
+            found.extend(policy["Properties"]["PolicyDocument"]["Statement"])
+    return found
+
+
+# --- network -------------------------------------------------------------------------------------
+
+
+def test_network_is_two_azs_of_public_and_private_subnets_with_endpoints_and_flow_logs(dev: Synthesized) -> None:
+    network = template(dev, "network")
+    network.resource_count_is("AWS::EC2::VPC", 1)
+    network.resource_properties_count_is("AWS::EC2::Subnet", {"MapPublicIpOnLaunch": True}, 2)
+    network.resource_properties_count_is("AWS::EC2::Subnet", {"MapPublicIpOnLaunch": False}, 2)
+    network.resource_count_is("AWS::EC2::NatGateway", 1)
+    network.resource_properties_count_is("AWS::EC2::FlowLog", {"TrafficType": "ALL"}, 1)
+    services = json.dumps(dev.resources(dev.deployment.network, "AWS::EC2::VPCEndpoint"))
+    for service in ("bedrock-runtime", "secretsmanager", "ecr.api", "ecr.dkr", "logs", ".s3"):
+        assert service in services, service
+    network.has_resource_properties(
+        "AWS::ECS::Cluster", {"ClusterSettings": [{"Name": "containerInsights", "Value": "enabled"}]}
+    )
+
+
+def _rules(synth: Synthesized) -> set[tuple[str, str, int]]:
+    """(source group, target group, port) of every rule between security groups."""
+    groups = {
+        name: resource["Properties"]["GroupName"]
+        for name, resource in synth.resources(synth.deployment.network, "AWS::EC2::SecurityGroup").items()
+    }
+    found: set[tuple[str, str, int]] = set()
+    for rule in synth.resources(synth.deployment.network, "AWS::EC2::SecurityGroupIngress").values():
+        props = rule["Properties"]
+        if "SourceSecurityGroupId" not in props:
+            continue
+        source = groups[props["SourceSecurityGroupId"]["Fn::GetAtt"][0]]
+        target = groups[props["GroupId"]["Fn::GetAtt"][0]]
+        assert props["FromPort"] == props["ToPort"]
+        found.add((source.removeprefix("bedrockgate-dev-"), target.removeprefix("bedrockgate-dev-"), props["FromPort"]))
+    return found
+
+
+def test_security_groups_admit_exactly_the_designed_paths(dev: Synthesized) -> None:
+    assert _rules(dev) == {
+        ("alb", "gateway", 4000),
+        ("alb", "gateway", 4001),
+        ("alb", "phoenix", 6006),
+        ("gateway", "database", 5432),
+        ("gateway", "cache", 6379),
+        ("gateway", "phoenix", 6006),
+        ("phoenix", "phoenixdatabase", 5432),
+        ("chatbot", "gateway", 4000),
+        ("chatbot", "endpoints", 443),
+    }
+    # No stack but the network stack adds rules (CloudFormation refuses a duplicate permission).
+    for stack in dev.deployment.stacks:
+        if stack is not dev.deployment.network:
+            assert not dev.resources(stack, "AWS::EC2::SecurityGroupIngress"), stack.stack_name
+
+
+def test_data_stores_only_ever_open_to_their_client(dev: Synthesized) -> None:
+    network = template(dev, "network")
+    for group in ("database", "cache", "phoenixdatabase"):
+        network.has_resource_properties(
+            "AWS::EC2::SecurityGroup",
+            {
+                "GroupName": f"bedrockgate-dev-{group}",
+                "SecurityGroupEgress": [Match.object_like({"CidrIp": "255.255.255.255/32"})],
+            },
+        )
+
+
+def test_alb_is_open_to_clients_on_port_80_without_a_domain(dev: Synthesized) -> None:
+    template(dev, "network").has_resource_properties(
+        "AWS::EC2::SecurityGroup",
+        {
+            "GroupName": "bedrockgate-dev-alb",
+            "SecurityGroupIngress": [Match.object_like({"CidrIp": "0.0.0.0/0", "FromPort": 80})],
+        },
+    )
+
+
+def test_with_an_allow_list_only_those_cidrs_reach_the_alb(with_domain: Synthesized) -> None:
+    group = next(
+        resource
+        for resource in with_domain.resources(with_domain.deployment.network, "AWS::EC2::SecurityGroup").values()
+        if resource["Properties"]["GroupName"].endswith("-alb")
+    )
+    ingress = group["Properties"]["SecurityGroupIngress"]
+    assert {(rule.get("CidrIp") or rule.get("CidrIpv6"), rule["FromPort"]) for rule in ingress} == {
+        ("203.0.113.0/24", 443),
+        ("2001:db8::/32", 443),
+    }
+
+
+# --- data ----------------------------------------------------------------------------------------
+
+
+def test_aurora_is_serverless_v2_encrypted_with_generated_credentials(dev: Synthesized) -> None:
+    data = template(dev, "data")
+    data.has_resource_properties(
+        "AWS::RDS::DBCluster",
+        {
+            "Engine": "aurora-postgresql",
+            "StorageEncrypted": True,
+            "EnableIAMDatabaseAuthentication": True,
+            "ServerlessV2ScalingConfiguration": {"MinCapacity": 0.5, "MaxCapacity": 4},
+            "DatabaseName": "litellm",
+            "MasterUsername": "litellm",
+        },
+    )
+    data.has_resource_properties("AWS::RDS::DBInstance", {"DBInstanceClass": "db.serverless"})
+    data.has_resource_properties("AWS::RDS::DBClusterParameterGroup", {"Parameters": {"rds.force_ssl": "1"}})
+
+
+def test_database_url_secret_is_assembled_from_the_generated_password(dev: Synthesized) -> None:
+    secret = next(
+        resource
+        for resource in dev.resources(dev.deployment.data, "AWS::SecretsManager::Secret").values()
+        if resource["Properties"]["Name"].endswith("/database-url")
+    )
+    text = json.dumps(secret["Properties"]["SecretString"])
+    assert "postgresql://litellm:" in text
+    assert "resolve:secretsmanager:" in text
+    assert "SecretString:password" in text
+    assert "sslmode=require" in text
+
+
+def test_master_and_salt_keys_are_generated_with_the_sk_prefix(dev: Synthesized) -> None:
+    secrets = {
+        resource["Properties"]["Name"]: resource["Properties"]
+        for resource in dev.resources(dev.deployment.data, "AWS::SecretsManager::Secret").values()
+    }
+    for key in ("master-key", "salt-key"):
+        assembled = json.dumps(secrets[f"bedrockgate-dev/litellm/{key}"]["SecretString"])
+        assert '"sk-{{resolve:secretsmanager:"' in assembled, key
+        assert "GenerateSecretString" in secrets[f"bedrockgate-dev/litellm/{key}-seed"]
+
+
+def test_valkey_is_encrypted_in_transit_and_at_rest_with_auth(dev: Synthesized) -> None:
+    template(dev, "data").has_resource_properties(
+        "AWS::ElastiCache::ReplicationGroup",
+        {
+            "Engine": "valkey",
+            "TransitEncryptionEnabled": True,
+            "TransitEncryptionMode": "required",
+            "AtRestEncryptionEnabled": True,
+            "AuthToken": Match.any_value(),
+            "NumCacheClusters": 2,
+            "MultiAZEnabled": True,
+            "AutomaticFailoverEnabled": True,
+        },
+    )
+
+
+def test_stateful_resources_are_kept_when_deletion_protection_is_on(with_domain: Synthesized) -> None:
+    data = with_domain.resources(with_domain.deployment.data, "AWS::RDS::DBCluster")
+    assert only(data)["DeletionPolicy"] == "Snapshot"
+    assert only(data)["Properties"]["DeletionProtection"] is True
+
+
+# --- guardrail -----------------------------------------------------------------------------------
+
+
+def test_guardrail_filters_content_prompt_attacks_and_anonymises_pii(dev: Synthesized) -> None:
+    guardrail = template(dev, "guardrail")
+    filters = [{"Type": kind, "InputStrength": "HIGH", "OutputStrength": "HIGH"} for kind in CONTENT_FILTERS]
+    filters.append({"Type": "PROMPT_ATTACK", "InputStrength": "HIGH", "OutputStrength": "NONE"})
+    guardrail.has_resource_properties(
+        "AWS::Bedrock::Guardrail",
+        {
+            "ContentPolicyConfig": {"FiltersConfig": filters},
+            "SensitiveInformationPolicyConfig": {
+                "PiiEntitiesConfig": [{"Type": kind, "Action": "ANONYMIZE"} for kind in PII_ENTITIES]
+            },
+        },
+    )
+    assert {"EMAIL", "PHONE"} <= set(PII_ENTITIES)
+    guardrail.resource_count_is("AWS::Bedrock::GuardrailVersion", 1)
+
+
+def test_guardrail_id_and_version_reach_the_variables_the_config_names(with_domain: Synthesized) -> None:
+    environment = {item["Name"]: item["Value"] for item in container(with_domain, "gateway")["Environment"]}
+    assert "Fn::ImportValue" in environment["BEDROCK_GUARDRAIL_ID"]
+    assert "GuardrailId" in environment["BEDROCK_GUARDRAIL_ID"]["Fn::ImportValue"]
+    assert "GuardrailVersion" in environment["BEDROCK_GUARDRAIL_VERSION"]["Fn::ImportValue"]
+    apply = [s for s in statements(with_domain, "gateway", "TaskRole") if s["Action"] == "bedrock:ApplyGuardrail"]
+    assert len(apply) == 1
+    assert "GuardrailArn" in json.dumps(apply[0]["Resource"])
+
+
+# --- gateway -------------------------------------------------------------------------------------
+
+
+def test_gateway_runs_litellm_on_arm64_pinned_by_digest(dev: Synthesized) -> None:
+    litellm = container(dev, "gateway")
+    assert "@sha256:" in json.dumps(litellm["Image"])
+    assert litellm["Command"] == ["--config", "/app/config.yaml", "--port", "4000"]
+    template(dev, "gateway").has_resource_properties(
+        "AWS::ECS::TaskDefinition", {"RuntimePlatform": {"CpuArchitecture": "ARM64", "OperatingSystemFamily": "LINUX"}}
+    )
+
+
+def test_gateway_health_check_uses_the_separate_health_app_with_room_for_migrations(dev: Synthesized) -> None:
+    litellm = container(dev, "gateway")
+    environment = {item["Name"]: item["Value"] for item in litellm["Environment"]}
+    assert environment["SEPARATE_HEALTH_APP"] == "1"
+    assert environment["SEPARATE_HEALTH_PORT"] == "4001"
+    assert "http://127.0.0.1:4001/health/liveliness" in " ".join(litellm["HealthCheck"]["Command"])
+    assert litellm["HealthCheck"]["StartPeriod"] == 300
+    gateway = template(dev, "gateway")
+    gateway.has_resource_properties(
+        "AWS::ElasticLoadBalancingV2::TargetGroup",
+        {"Port": 4000, "HealthCheckPort": "4001", "HealthCheckPath": "/health/liveliness", "TargetType": "ip"},
+    )
+    gateway.has_resource_properties(
+        "AWS::ECS::Service",
+        {
+            "HealthCheckGracePeriodSeconds": 600,
+            "DeploymentConfiguration": Match.object_like(
+                {"DeploymentCircuitBreaker": {"Enable": True, "Rollback": True}}
+            ),
+            "LoadBalancers": [Match.object_like({"ContainerName": "litellm", "ContainerPort": 4000})],
+        },
+    )
+
+
+def test_gateway_scales_on_cpu_from_one_to_four_tasks(dev: Synthesized) -> None:
+    gateway = template(dev, "gateway")
+    gateway.has_resource_properties("AWS::ApplicationAutoScaling::ScalableTarget", {"MinCapacity": 1, "MaxCapacity": 4})
+    gateway.has_resource_properties(
+        "AWS::ApplicationAutoScaling::ScalingPolicy",
+        {
+            "TargetTrackingScalingPolicyConfiguration": Match.object_like(
+                {
+                    "PredefinedMetricSpecification": {"PredefinedMetricType": "ECSServiceAverageCPUUtilization"},
+                    "TargetValue": 60,
+                }
+            )
+        },
+    )
+
+
+def test_gateway_logs_go_to_cloudwatch_with_retention(dev: Synthesized) -> None:
+    template(dev, "gateway").has_resource_properties(
+        "AWS::Logs::LogGroup", {"LogGroupName": "/bedrockgate-dev/gateway", "RetentionInDays": 30}
+    )
+    assert container(dev, "gateway")["LogConfiguration"]["LogDriver"] == "awslogs"
+
+
+def test_gateway_task_gets_exactly_the_config_variables_and_secrets_from_secrets_manager(dev: Synthesized) -> None:
+    litellm = container(dev, "gateway")
+    plain = {item["Name"] for item in litellm["Environment"]}
+    secret = {item["Name"] for item in litellm["Secrets"]}
+    config = dev.deployment.config
+    required = required_env(config)
+    fixed = set(fixed_environment(dev.deployment.settings, config))
+    assert plain | secret == {variable.name for variable in required} | fixed
+    assert not plain & secret
+    assert {variable.name for variable in required if variable.secret} <= secret
+    assert {"LITELLM_MASTER_KEY", "DATABASE_URL", "REDIS_PASSWORD", "LITELLM_SALT_KEY"} <= secret
+
+
+def test_gateway_may_invoke_exactly_the_configured_models(dev: Synthesized) -> None:
+    invoke = [s for s in statements(dev, "gateway", "TaskRole") if "bedrock:InvokeModel" in s["Action"]]
+    assert len(invoke) == 1
+    assert sorted(invoke[0]["Action"]) == ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"]
+    assert sorted(invoke[0]["Resource"]) == [
+        "arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-3-5-sonnet-20240620-v1:0",
+        "arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-3-haiku-20240307-v1:0",
+        "arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-3-sonnet-20240229-v1:0",
+    ]
+    # No guardrail in this config: no ApplyGuardrail.
+    assert all(s["Action"] != "bedrock:ApplyGuardrail" for s in statements(dev, "gateway", "TaskRole"))
+
+
+def test_cross_region_profile_grants_the_profile_and_its_destination_models(with_domain: Synthesized) -> None:
+    invoke = next(s for s in statements(with_domain, "gateway", "TaskRole") if "bedrock:InvokeModel" in s["Action"])
+    assert set(invoke["Resource"]) == {
+        "arn:aws:bedrock:us-west-2:111111111111:inference-profile/us.amazon.nova-pro-v1:0",
+        "arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-pro-v1:0",
+        "arn:aws:bedrock:us-east-2::foundation-model/amazon.nova-pro-v1:0",
+        "arn:aws:bedrock:us-west-2::foundation-model/amazon.nova-pro-v1:0",
+        "arn:aws:bedrock:us-west-2::foundation-model/amazon.titan-embed-text-v2:0",
+    }
+
+
+def test_execution_role_reads_exactly_the_injected_secrets(dev: Synthesized) -> None:
+    reads = [s for s in statements(dev, "gateway", "ExecutionRole") if "secretsmanager:GetSecretValue" in s["Action"]]
+    injected = {json.dumps(item["ValueFrom"], sort_keys=True) for item in container(dev, "gateway")["Secrets"]}
+    assert {json.dumps(s["Resource"], sort_keys=True) for s in reads} == injected
+    assert all("*" not in json.dumps(s["Resource"]) for s in reads)
+
+
+# --- phoenix -------------------------------------------------------------------------------------
+
+
+def test_phoenix_has_auth_its_own_database_and_the_phoenix_path(dev: Synthesized) -> None:
+    phoenix = container(dev, "phoenix")
+    environment = {item["Name"]: item["Value"] for item in phoenix["Environment"]}
+    assert environment["PHOENIX_ENABLE_AUTH"] == "true"
+    assert environment["PHOENIX_HOST_ROOT_PATH"] == "/phoenix"
+    assert {item["Name"] for item in phoenix["Secrets"]} == {
+        "PHOENIX_POSTGRES_PASSWORD",
+        "PHOENIX_SECRET",
+        "PHOENIX_ADMIN_SECRET",
+        "PHOENIX_DEFAULT_ADMIN_INITIAL_PASSWORD",
+    }
+    stack = template(dev, "phoenix")
+    stack.has_resource_properties("AWS::RDS::DBCluster", {"DatabaseName": "phoenix", "StorageEncrypted": True})
+    stack.has_resource_properties(
+        "AWS::ElasticLoadBalancingV2::ListenerRule",
+        {"Priority": 10, "Conditions": [{"Field": "path-pattern", "PathPatternConfig": {"Values": ["/phoenix/*"]}}]},
+    )
+
+
+def test_litellm_traces_go_to_phoenix_inside_the_vpc(with_domain: Synthesized) -> None:
+    environment = {item["Name"]: item["Value"] for item in container(with_domain, "gateway")["Environment"]}
+    assert environment["PHOENIX_COLLECTOR_HTTP_ENDPOINT"] == "http://phoenix.bedrockgate-dev.internal:6006/v1/traces"
+    assert "PHOENIX_API_KEY" in {item["Name"] for item in container(with_domain, "gateway")["Secrets"]}
+
+
+# --- edge ----------------------------------------------------------------------------------------
+
+
+def _web_acl(synth: Synthesized) -> dict[str, Any]:
+    properties: dict[str, Any] = only(synth.resources(synth.deployment.edge, "AWS::WAFv2::WebACL"))["Properties"]
+    return properties
+
+
+def test_waf_has_managed_rules_a_rate_limit_and_lets_large_prompts_through(dev: Synthesized) -> None:
+    acl = _web_acl(dev)
+    assert acl["Scope"] == "REGIONAL"
+    rules = {rule["Name"]: rule for rule in acl["Rules"]}
+    assert {
+        "AWSManagedRulesCommonRuleSet",
+        "AWSManagedRulesAmazonIpReputationList",
+        "AWSManagedRulesKnownBadInputsRuleSet",
+    } <= set(rules)
+    common = rules["AWSManagedRulesCommonRuleSet"]["Statement"]["ManagedRuleGroupStatement"]
+    assert common["RuleActionOverrides"] == [{"Name": "SizeRestrictions_BODY", "ActionToUse": {"Count": {}}}]
+    rate = rules["RateLimitPerIp"]
+    assert rate["Statement"]["RateBasedStatement"] == {
+        "AggregateKeyType": "IP",
+        "Limit": 2000,
+        "EvaluationWindowSec": 300,
+    }
+    assert rate["Action"] == {"Block": {}}
+    assert "AllowListOnly" not in rules
+    template(dev, "edge").resource_count_is("AWS::WAFv2::WebACLAssociation", 1)
+
+
+def test_waf_logs_redact_the_authorization_header(dev: Synthesized) -> None:
+    template(dev, "edge").has_resource_properties(
+        "AWS::WAFv2::LoggingConfiguration",
+        {"RedactedFields": Match.array_with([{"SingleHeader": {"Name": "authorization"}}])},
+    )
+
+
+def test_waf_blocks_everyone_outside_the_allow_list(with_domain: Synthesized) -> None:
+    rule = _web_acl(with_domain)["Rules"][0]
+    assert rule["Name"] == "AllowListOnly"
+    assert rule["Action"] == {"Block": {}}
+    assert len(rule["Statement"]["NotStatement"]["Statement"]["OrStatement"]["Statements"]) == 2
+    sets = with_domain.resources(with_domain.deployment.edge, "AWS::WAFv2::IPSet")
+    assert sorted(s["Properties"]["Addresses"][0] for s in sets.values()) == ["2001:db8::/32", "203.0.113.0/24"]
+
+
+def test_alb_idle_timeout_outlasts_the_gateway_and_logs_access(dev: Synthesized) -> None:
+    attributes = {
+        item["Key"]: item["Value"]
+        for item in only(dev.resources(dev.deployment.edge, "AWS::ElasticLoadBalancingV2::LoadBalancer"))["Properties"][
+            "LoadBalancerAttributes"
+        ]
+    }
+    assert attributes["idle_timeout.timeout_seconds"] == "125"  # the config's 120 s + 5 s
+    assert attributes["access_logs.s3.enabled"] == "true"
+    assert attributes["routing.http.drop_invalid_header_fields.enabled"] == "true"
+
+
+def test_cloudfront_calls_the_origin_over_tls12_with_the_gateway_timeout(with_domain: Synthesized) -> None:
+    distribution = only(with_domain.resources(with_domain.deployment.edge, "AWS::CloudFront::Distribution"))
+    config = distribution["Properties"]["DistributionConfig"]
+    origin = config["Origins"][0]
+    assert origin["DomainName"] == "origin.gateway.example.com"
+    assert origin["CustomOriginConfig"]["OriginProtocolPolicy"] == "https-only"
+    assert origin["CustomOriginConfig"]["OriginSSLProtocols"] == ["TLSv1.2"]
+    assert origin["CustomOriginConfig"]["OriginReadTimeout"] == 65  # nova-guardrail's 60 s + 5 s
+    assert config["Aliases"] == ["gateway.example.com"]
+    assert config["ViewerCertificate"]["MinimumProtocolVersion"] == "TLSv1.2_2021"
+    assert config["Logging"]["Bucket"]
+    edge = Template.from_json(with_domain.template(with_domain.deployment.edge))
+    edge.has_resource_properties("AWS::ElasticLoadBalancingV2::Listener", {"Port": 443, "Protocol": "HTTPS"})
+    edge.resource_count_is("AWS::Route53::RecordSet", 3)  # the domain (A, AAAA) and the origin
+
+
+def test_cloudfront_certificate_is_made_in_us_east_1(with_domain: Synthesized) -> None:
+    certificate = with_domain.deployment.certificate
+    assert certificate is not None
+    assert certificate.region == "us-east-1"
+    Template.from_json(with_domain.template(certificate)).has_resource_properties(
+        "AWS::CertificateManager::Certificate", {"DomainName": "gateway.example.com", "ValidationMethod": "DNS"}
+    )
+
+
+# --- chatbot -------------------------------------------------------------------------------------
+
+
+def test_chatbot_lambda_is_the_lex_fulfillment_handler_within_lexs_budget(dev: Synthesized) -> None:
+    chatbot = template(dev, "chatbot")
+    chatbot.has_resource_properties(
+        "AWS::Lambda::Function",
+        {
+            "Handler": "bedrockgate.lex_fulfillment.lambda_handler",
+            "Runtime": "python3.14",
+            "Architectures": ["arm64"],
+            "Timeout": LEX_LAMBDA_TIMEOUT,
+            "Environment": {
+                "Variables": Match.object_like(
+                    {
+                        "LITELLM_ENDPOINT": "http://gateway.bedrockgate-dev.internal:4000",
+                        "LITELLM_MODEL": "claude-primary",
+                        "LITELLM_API_KEY_SECRET_ARN": Match.any_value(),
+                        "LEX_TOTAL_TIMEOUT_SECONDS": str(LEX_HANDLER_TOTAL),
+                    }
+                )
+            },
+        },
+    )
+    assert LEX_HANDLER_TOTAL < LEX_LAMBDA_TIMEOUT < LEX_CODE_HOOK_BUDGET
+
+
+def test_lex_bot_sends_fallback_to_the_code_hook_through_a_version_and_alias(dev: Synthesized) -> None:
+    chatbot = template(dev, "chatbot")
+    chatbot.has_resource_properties(
+        "AWS::Lex::Bot",
+        {
+            "BotLocales": [
+                Match.object_like(
+                    {
+                        "LocaleId": "en_US",
+                        "Intents": Match.array_with(
+                            [
+                                Match.object_like(
+                                    {
+                                        "Name": "FallbackIntent",
+                                        "ParentIntentSignature": "AMAZON.FallbackIntent",
+                                        "FulfillmentCodeHook": {"Enabled": True},
+                                    }
+                                )
+                            ]
+                        ),
+                    }
+                )
+            ]
+        },
+    )
+    chatbot.resource_count_is("AWS::Lex::BotVersion", 1)
+    chatbot.has_resource_properties(
+        "AWS::Lex::BotAlias",
+        {
+            "BotAliasName": "live",
+            "BotAliasLocaleSettings": [
+                Match.object_like(
+                    {
+                        "BotAliasLocaleSetting": Match.object_like(
+                            {
+                                "CodeHookSpecification": {
+                                    "LambdaCodeHook": Match.object_like({"CodeHookInterfaceVersion": "1.0"})
+                                }
+                            }
+                        )
+                    }
+                )
+            ],
+        },
+    )
+    chatbot.resource_properties_count_is("AWS::Lambda::Permission", {"Principal": "lexv2.amazonaws.com"}, 2)
+
+
+def test_lambda_code_is_the_lex_fulfillment_package_without_bundling(dev: Synthesized) -> None:
+    assets = json.loads((dev.outdir / "bedrockgate-dev-chatbot.assets.json").read_text())
+    sources = [entry["source"] for entry in assets["files"].values() if entry["source"].get("packaging") == "zip"]
+    assert len(sources) == 1
+    staged = dev.outdir / sources[0]["path"]
+    assert (staged / "bedrockgate" / "lex_fulfillment" / "__init__.py").is_file()
+    assert not list(staged.rglob("__pycache__"))
+
+
+# --- observability -------------------------------------------------------------------------------
+
+
+def test_alarms_per_model_group_and_on_hourly_cost_go_to_an_encrypted_topic(dev: Synthesized) -> None:
+    groups = dev.deployment.config.model_groups()
+    observability = template(dev, "observability")
+    observability.resource_count_is("AWS::CloudWatch::Alarm", 2 * len(groups) + 1)
+    observability.has_resource_properties("AWS::SNS::Topic", {"KmsMasterKeyId": Match.any_value()})
+    observability.has_resource_properties("AWS::KMS::Key", {"EnableKeyRotation": True})
+    alarms = dev.resources(dev.deployment.observability, "AWS::CloudWatch::Alarm")
+    cost = [alarm["Properties"] for alarm in alarms.values() if "in an hour" in alarm["Properties"]["AlarmDescription"]]
+    assert len(cost) == 1
+    assert cost[0]["Threshold"] == 10
+    stat = cost[0]["Metrics"][0]["MetricStat"]
+    assert stat["Metric"]["MetricName"] == "ResponseCostUSD"
+    assert stat["Period"] == 3600
+    assert stat["Stat"] == "Sum"
+    descriptions = json.dumps(alarms)
+    for group in groups:
+        assert f"{group}: more than" in descriptions
+        assert f"{group}: p99 latency" in descriptions
+
+
+def test_dashboard_has_every_model_group_and_the_platform_metrics(dev: Synthesized) -> None:
+    body = json.dumps(
+        only(dev.resources(dev.deployment.observability, "AWS::CloudWatch::Dashboard"))["Properties"]["DashboardBody"]
+    )
+    for group in dev.deployment.config.model_groups():
+        assert f'\\"ModelGroup\\",\\"{group}\\"' in body, group
+    for metric in ("RequestCount", "RequestErrors", "ResponseTimeMs", "InputTokens", "OutputTokens", "ResponseCostUSD"):
+        assert metric in body, metric
+    for stat in ("p50", "p95", "p99"):
+        assert f'\\"stat\\":\\"{stat}\\"' in body
+    for metric in (
+        "CPUUtilization",
+        "MemoryUtilization",
+        "HTTPCode_Target_5XX_Count",
+        "HTTPCode_ELB_5XX_Count",
+        "TargetResponseTime",
+    ):
+        assert metric in body, metric
+    assert "LiteLLMGateway" in body
+    assert "KeyAlias" in body
+    assert "Team" in body
+
+
+@pytest.mark.parametrize(
+    "stack", ["network", "data", "guardrail", "edge", "phoenix", "gateway", "chatbot", "observability"]
+)
+def test_every_stack_is_tagged_and_named_after_what_it_holds(dev: Synthesized, stack: str) -> None:
+    built = getattr(dev.deployment, stack)
+    assert built.stack_name == f"bedrockgate-dev-{stack}"
+    assert built.region == "us-east-1"
+    assert built.account == "111111111111"
