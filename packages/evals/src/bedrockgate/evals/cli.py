@@ -1,0 +1,445 @@
+"""``gateway-evals``: evaluate an OpenAI-compatible endpoint on SQuAD, score predictions, compare runs.
+
+Exit codes:
+
+- ``run``: 0 every gate passed (or none was set); 1 a gate failed (each failure says which gate
+  and by how much); 2 the run could not be made (bad endpoint, key, dataset or options), with a
+  one-line reason on stderr. Answers already given are kept: rerunning the command resumes.
+- ``score``: 0 scored; 2 the inputs cannot be read.
+- ``compare``: 0 no significant regression; 1 B is a significant regression of A; 2 unreadable input.
+
+argparse itself exits with 2 on a malformed command line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import importlib.util
+import json
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TextIO
+from urllib.parse import urlsplit
+
+from bedrockgate.evals.checkpoint import Checkpoint
+from bedrockgate.evals.compare import compare_results, render_text
+from bedrockgate.evals.dataset import Question, SquadDataset, squad_document
+from bedrockgate.evals.exceptions import ConfigError, EvalsError, PhoenixError, RunInterruptedError
+from bedrockgate.evals.gates import GATES, GateResult, check_gates, validate_thresholds
+from bedrockgate.evals.metrics import Aggregate, ExampleResult, aggregate, score_example
+from bedrockgate.evals.phoenix import make_client, phoenix_base_url, upload_run
+from bedrockgate.evals.postprocess import STEPS, Pipeline
+from bedrockgate.evals.progress import make_progress
+from bedrockgate.evals.prompting import DEFAULT_SYSTEM_PROMPT, DEFAULT_USER_TEMPLATE, PromptTemplate
+from bedrockgate.evals.report_html import render_html
+from bedrockgate.evals.report_md import render_markdown
+from bedrockgate.evals.results import SCHEMA, example_json, load_results, versions, write_atomically
+from bedrockgate.evals.retry import RetryPolicy
+from bedrockgate.evals.runner import RunOutcome, RunSettings, run_questions
+from bedrockgate.evals.sampling import select
+from bedrockgate.evals.scoring import score_files
+from bedrockgate.evals.sources import load_source
+
+__all__ = ["main"]
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_ERROR = 2
+DEFAULT_KEY_VARIABLE = "OPENAI_API_KEY"
+
+
+def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
+    """Run the CLI; returns the exit code."""
+    out, err = stdout or sys.stdout, stderr or sys.stderr
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "score":
+            return _score(args, out, err)
+        if args.command == "compare":
+            return _compare(args, out)
+        return _run(args, out, err)
+    except EvalsError as error:
+        err.write(f"gateway-evals: error: {error}\n")
+        return EXIT_ERROR
+
+
+# --- score -------------------------------------------------------------------------------------
+
+
+def _score(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    outcome = score_files(Path(args.dataset), Path(args.predictions))
+    for warning in outcome.warnings:
+        err.write(warning + "\n")
+    if outcome.unanswered:
+        err.write(f"{len(outcome.unanswered)} unanswered questions received score 0 (first: {outcome.unanswered[0]})\n")
+    out.write(json.dumps(outcome.scores) + "\n")
+    return EXIT_OK
+
+
+# --- compare -----------------------------------------------------------------------------------
+
+
+def _compare(args: argparse.Namespace, out: TextIO) -> int:
+    a, b = load_results(Path(args.a)), load_results(Path(args.b))
+    comparison = compare_results(a, b, alpha=args.alpha, tolerance=args.tolerance)
+    if args.format == "json":
+        out.write(json.dumps(comparison.to_json(), indent=2) + "\n")
+    else:
+        out.write(render_text(comparison, args.a, args.b, markdown=args.format == "markdown"))
+    return EXIT_FAILED if comparison.verdict == "regression" else EXIT_OK
+
+
+# --- run ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """A run's options, checked, before anything is loaded or asked."""
+
+    settings: RunSettings
+    thresholds: dict[str, float]
+    api_key_env: str
+    phoenix_url: str | None
+    out: Path
+
+
+def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    plan = _plan(args)
+    dataset = load_source(args.dataset, revision=args.dataset_revision, split=args.split)
+    if dataset.info.note:
+        err.write(f"gateway-evals: note: {dataset.info.note}\n")
+    questions = select(dataset.questions, samples=args.samples, offset=args.offset, seed=args.seed)
+    checkpoint = Checkpoint.open(plan.out / "checkpoint.jsonl", plan.settings.fingerprint(), fresh=args.fresh)
+    started_at = _now()
+    try:
+        outcome = asyncio.run(run_questions(questions, plan.settings, checkpoint, make_progress(args.progress, err)))
+    except KeyboardInterrupt:
+        answered = sum(1 for q in questions if (r := checkpoint.answers.get(q.id)) is not None and r.error is None)
+        raise RunInterruptedError(
+            f"interrupted with {answered} of {len(questions)} questions answered (kept in {checkpoint.path}); "
+            "run the same command again to resume"
+        ) from None
+    finally:
+        checkpoint.close()
+    results = [
+        score_example(
+            question,
+            checkpoint.answers.get(question.id),
+            plan.settings.postprocess,
+            checkpoint.similarities.get(question.id),
+            plan.settings.embedding_model,
+        )
+        for question in questions
+    ]
+    summary = aggregate(results, similarity_enabled=plan.settings.embedding_model is not None)
+    gates = check_gates(summary, plan.thresholds)
+    document = _document(
+        args,
+        plan=plan,
+        dataset=dataset,
+        questions=questions,
+        results=results,
+        summary=summary,
+        gates=gates,
+        outcome=outcome,
+        started_at=started_at,
+    )
+    if plan.phoenix_url is not None:
+        document["phoenix"] = _phoenix(plan, questions, document, err)
+    _write_outputs(plan.out, document, questions, results)
+    _print_summary(out, summary, gates, plan.out)
+    return EXIT_OK if all(gate.passed for gate in gates) else EXIT_FAILED
+
+
+def _plan(args: argparse.Namespace) -> _Plan:
+    endpoint = urlsplit(args.endpoint)
+    if endpoint.scheme not in {"http", "https"} or not endpoint.hostname:
+        raise ConfigError(
+            f"--endpoint {args.endpoint!r} is not an http(s) URL; give the OpenAI base URL, e.g. http://localhost:4000/v1"
+        )
+    key_variable = args.api_key_env or DEFAULT_KEY_VARIABLE
+    api_key = os.environ.get(key_variable) or None
+    if args.api_key_env and api_key is None:
+        raise ConfigError(f"--api-key-env {args.api_key_env}: that environment variable is not set (or empty)")
+    user_template = DEFAULT_USER_TEMPLATE
+    if args.prompt_template:
+        try:
+            user_template = Path(args.prompt_template).read_text(encoding="utf-8")
+        except OSError as error:
+            raise ConfigError(
+                f"--prompt-template {args.prompt_template}: cannot read it ({error.strerror or error})"
+            ) from error
+    thresholds = {option: value for option in GATES if (value := getattr(args, option.replace("-", "_"))) is not None}
+    validate_thresholds(thresholds)
+    if "min-similarity" in thresholds and not args.embedding_model:
+        raise ConfigError(
+            "--min-similarity needs --embedding-model: similarity is measured with the gateway's embeddings"
+        )
+    phoenix_url = None if args.no_phoenix else phoenix_base_url(args.phoenix_url, os.environ)
+    if args.phoenix_url and not args.no_phoenix and importlib.util.find_spec("phoenix") is None:
+        raise ConfigError("--phoenix-url needs arize-phoenix-client: pip install 'bedrockgate-evals[phoenix]'")
+    settings = RunSettings(
+        endpoint=args.endpoint,
+        model=args.model,
+        api_key=api_key,
+        embedding_model=args.embedding_model,
+        concurrency=args.concurrency,
+        timeout_s=args.timeout,
+        retry=RetryPolicy(retries=args.retries, backoff_s=args.backoff, max_backoff_s=args.max_backoff),
+        max_tokens=args.max_tokens,
+        temperature=args.temperature,
+        prompt=PromptTemplate(system=args.system_prompt, user=user_template),
+        postprocess=Pipeline.parse(args.postprocess),
+    )
+    return _Plan(settings, thresholds, key_variable, phoenix_url, Path(args.out))
+
+
+def _document(
+    args: argparse.Namespace,
+    *,
+    plan: _Plan,
+    dataset: SquadDataset,
+    questions: Sequence[Question],
+    results: Sequence[ExampleResult],
+    summary: Aggregate,
+    gates: Sequence[GateResult],
+    outcome: RunOutcome,
+    started_at: str,
+) -> dict[str, Any]:
+    settings = plan.settings
+    return {
+        "schema": SCHEMA,
+        "run": {
+            "started_at": started_at,
+            "finished_at": _now(),
+            "wall_s": outcome.wall_s,
+            "asked": outcome.asked,
+            "reused": outcome.reused,
+            "preflight_ms": outcome.preflight_ms,
+        },
+        "config": {
+            "endpoint": settings.endpoint,
+            "model": settings.model,
+            "embedding_model": settings.embedding_model,
+            "api_key_env": plan.api_key_env,
+            "api_key_set": settings.api_key is not None,
+            "concurrency": settings.concurrency,
+            "timeout_s": settings.timeout_s,
+            "retries": settings.retry.retries,
+            "backoff_s": settings.retry.backoff_s,
+            "max_backoff_s": settings.retry.max_backoff_s,
+            "max_tokens": settings.max_tokens,
+            "temperature": settings.temperature,
+            "system_prompt": settings.prompt.system,
+            "user_template": settings.prompt.user,
+            "prompt_digest": settings.prompt.digest,
+            "postprocess": list(settings.postprocess.steps),
+            "dataset": args.dataset,
+            "samples": args.samples,
+            "offset": args.offset,
+            "seed": args.seed,
+            "gates": dict(plan.thresholds),
+        },
+        "dataset": {
+            **dataset.info.to_json(),
+            "questions_in_source": len(dataset.questions),
+            "selected": len(questions),
+        },
+        "metrics": summary.to_json(),
+        "gates": {"passed": all(gate.passed for gate in gates), "results": [gate.to_json() for gate in gates]},
+        "versions": versions(),
+        "phoenix": None,
+        "examples": [example_json(result) for result in results],
+    }
+
+
+def _phoenix(plan: _Plan, questions: Sequence[Question], document: Mapping[str, Any], err: TextIO) -> dict[str, Any]:
+    assert plan.phoenix_url is not None  # noqa: S101  (the caller checks it)
+    marker = plan.out / "phoenix.json"
+    digest = hashlib.sha256(json.dumps([document["config"], document["examples"]], sort_keys=True).encode()).hexdigest()
+    try:
+        previous = json.loads(marker.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        previous = None
+    if isinstance(previous, dict) and previous.get("digest") == digest and previous.get("base_url") == plan.phoenix_url:
+        err.write(f"gateway-evals: Phoenix: this run is already experiment {previous.get('experiment_id')}\n")
+        return previous
+    try:
+        client = make_client(plan.phoenix_url, os.environ.get("PHOENIX_API_KEY") or None)
+        upload = upload_run(
+            client,
+            base_url=plan.phoenix_url,
+            questions=questions,
+            examples=document["examples"],
+            experiment_name=f"{plan.settings.model} {document['run']['finished_at']}",
+            metadata={
+                "config": document["config"],
+                "metrics": {k: document["metrics"][k] for k in ("exact_match", "f1", "similarity")},
+            },
+        )
+    except PhoenixError as error:
+        err.write(f"gateway-evals: warning: {error} (the run's results and exit code are unaffected)\n")
+        return {"base_url": plan.phoenix_url, "error": str(error)}
+    record = {**upload.to_json(), "digest": digest}
+    write_atomically(marker, json.dumps(record, indent=2) + "\n")
+    err.write(f"gateway-evals: Phoenix: dataset {upload.dataset_name}, experiment {upload.experiment_id}\n")
+    return record
+
+
+def _write_outputs(
+    out: Path, document: Mapping[str, Any], questions: Sequence[Question], results: Sequence[ExampleResult]
+) -> None:
+    dataset = document["dataset"]
+    write_atomically(out / "results.json", json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+    write_atomically(out / "report.html", render_html(document))
+    write_atomically(out / "summary.md", render_markdown(document))
+    predictions = {r.question.id: r.prediction for r in results if r.prediction is not None}
+    write_atomically(out / "predictions.json", json.dumps(predictions, indent=1, ensure_ascii=False) + "\n")
+    extra = {"source": dataset["name"], "license": dataset["license"], "attribution": dataset["attribution"]}
+    write_atomically(
+        out / "dataset.json", json.dumps(squad_document(questions, extra=extra), ensure_ascii=False) + "\n"
+    )
+
+
+def _print_summary(out: TextIO, summary: Aggregate, gates: Sequence[GateResult], directory: Path) -> None:
+    similarity = (
+        "  similarity skipped (no --embedding-model)"
+        if summary.similarity is None
+        else f"  similarity {summary.similarity:.3f}"
+    )
+    p95 = "n/a" if summary.latency.p95 is None else f"{summary.latency.p95:.0f} ms"
+    cost = "" if summary.cost_usd is None else f"  cost ${summary.cost_usd:.4f}"
+    out.write(
+        f"EM {summary.exact_match:.2f}  F1 {summary.f1:.2f}{similarity}  answered {summary.answered}/{summary.total}"
+        f"  p95 {p95}{cost}\n"
+    )
+    if summary.errors_by_kind:
+        out.write("errors: " + ", ".join(f"{kind} {count}" for kind, count in summary.errors_by_kind.items()) + "\n")
+    for gate in gates:
+        out.write(gate.message + "\n")
+    out.write(f"reports: {directory / 'results.json'}, {directory / 'report.html'}, {directory / 'summary.md'}\n")
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+# --- the command line --------------------------------------------------------------------------
+
+
+def _samples(text: str) -> int | None:
+    if text.strip().lower() == "all":
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number or 'all', not {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected at least 1, not {value}")
+    return value
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="gateway-evals",
+        description="SQuAD v1.1 evaluation and release gate for an OpenAI-compatible endpoint.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    _run_parser(commands.add_parser("run", help="ask SQuAD questions, score them, write reports, apply gates"))
+    score = commands.add_parser(
+        "score",
+        help="score a predictions file exactly as the official SQuAD v1.1 script does",
+        description='Prints {"exact_match": ..., "f1": ...}, the official script\'s output for the same inputs.',
+    )
+    score.add_argument("--dataset", required=True, metavar="FILE", help="SQuAD v1.1 dataset JSON (or .json.gz)")
+    score.add_argument("--predictions", required=True, metavar="FILE", help="JSON object {question_id: answer}")
+    compare = commands.add_parser(
+        "compare",
+        help="compare two runs with a paired significance test; exit 1 on a regression",
+        description="A is the baseline, B the candidate. Exit 1 when B's F1 is significantly lower than A's.",
+    )
+    compare.add_argument("a", metavar="A/results.json")
+    compare.add_argument("b", metavar="B/results.json")
+    compare.add_argument("--alpha", type=float, default=0.05, help="significance level (default 0.05)")
+    compare.add_argument(
+        "--tolerance", type=float, default=0.0, help="ignore F1 drops of at most this many points (default 0)"
+    )
+    compare.add_argument("--format", choices=["text", "markdown", "json"], default="text")
+    return parser
+
+
+def _run_parser(run: argparse.ArgumentParser) -> None:
+    endpoint = run.add_argument_group("endpoint")
+    endpoint.add_argument(
+        "--endpoint", required=True, metavar="URL", help="OpenAI base URL, e.g. http://localhost:4000/v1"
+    )
+    endpoint.add_argument("--model", required=True, metavar="ALIAS", help="the chat model alias to evaluate")
+    endpoint.add_argument(
+        "--api-key-env",
+        metavar="VAR",
+        help=f"environment variable holding the API key (default {DEFAULT_KEY_VARIABLE}, optional when unset)",
+    )
+    endpoint.add_argument(
+        "--embedding-model", metavar="ALIAS", help="embedding model alias for semantic similarity (skipped without it)"
+    )
+    endpoint.add_argument("--concurrency", type=int, default=8, help="requests in flight at most (default 8)")
+    endpoint.add_argument("--timeout", type=float, default=60.0, help="seconds per request attempt (default 60)")
+    endpoint.add_argument("--retries", type=int, default=3, help="retries on 429, 5xx, timeouts (default 3)")
+    endpoint.add_argument("--backoff", type=float, default=1.0, help="first backoff ceiling in seconds (default 1)")
+    endpoint.add_argument("--max-backoff", type=float, default=20.0, help="longest wait between retries (default 20)")
+
+    data = run.add_argument_group("dataset")
+    data.add_argument(
+        "--dataset",
+        default="auto",
+        help="auto (Hub when reachable, else the shipped sample), sample, squad, hub:OWNER/NAME, or a SQuAD v1.1 "
+        "JSON/JSON.gz or .parquet/.jsonl file (default auto)",
+    )
+    data.add_argument("--dataset-revision", metavar="REV", help="Hub revision (commit, tag or branch)")
+    data.add_argument("--split", default="validation", help="Hub split (default validation)")
+    data.add_argument("--samples", type=_samples, default=300, metavar="N|all", help="questions to ask (default 300)")
+    data.add_argument("--offset", type=int, default=0, help="skip this many of the seeded ranking (default 0)")
+    data.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
+
+    prompt = run.add_argument_group("prompt and answers")
+    prompt.add_argument("--system-prompt", default=DEFAULT_SYSTEM_PROMPT, help="system message ('' for none)")
+    prompt.add_argument("--prompt-template", metavar="FILE", help="user message template with {context} and {question}")
+    prompt.add_argument("--max-tokens", type=int, default=64, help="answer length limit (default 64)")
+    prompt.add_argument("--temperature", type=float, default=0.0, help="sampling temperature (default 0)")
+    prompt.add_argument(
+        "--postprocess",
+        default="trim,first-line,answer-prefix,strip-quotes",
+        metavar="STEPS",
+        help=f"comma-separated steps applied before scoring, or none; steps: {', '.join(STEPS)}",
+    )
+
+    output = run.add_argument_group("output")
+    output.add_argument("--out", required=True, metavar="DIR", help="directory for the checkpoint and the reports")
+    output.add_argument("--fresh", action="store_true", help="discard the checkpoint in --out and ask everything again")
+    output.add_argument("--progress", choices=["auto", "rich", "plain", "none"], default="auto")
+    output.add_argument(
+        "--phoenix-url", metavar="URL", help="upload to this Phoenix (default: PHOENIX_COLLECTOR_ENDPOINT)"
+    )
+    output.add_argument("--no-phoenix", action="store_true", help="never upload to Phoenix")
+
+    gates = run.add_argument_group("gates (exit 1 when one fails)")
+    gates.add_argument("--min-em", type=float, metavar="POINTS", help="lowest exact match, 0-100")
+    gates.add_argument("--min-f1", type=float, metavar="POINTS", help="lowest F1, 0-100")
+    gates.add_argument(
+        "--min-similarity", type=float, metavar="COSINE", help="lowest mean similarity (embedding scale)"
+    )
+    gates.add_argument("--max-p95-ms", type=float, metavar="MS", help="highest p95 latency in milliseconds")
+    gates.add_argument(
+        "--max-error-rate", type=float, metavar="FRACTION", help="highest share of failed questions, 0-1"
+    )
+    gates.add_argument("--max-cost-usd", type=float, metavar="USD", help="highest total cost in USD")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
