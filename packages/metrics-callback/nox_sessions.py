@@ -1,0 +1,30 @@
+"""The metrics callback's own jobs, loaded by the root noxfile: the benchmark (figures, not a test)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nox
+
+PACKAGE = Path(__file__).parent
+
+
+@nox.session(python="3.11", default=False)
+def bench_metrics(session: nox.Session) -> None:
+    """The callback's cost in the real proxy: throughput and latency with and without it, interleaved.
+
+    ``./dev nox -s bench_metrics`` sends 2,000 requests to each of three proxies (no callback, a no-op
+    callback, this callback) at concurrency 16, in 10 rounds of rotating order; pass
+    ``-- --requests N --concurrency C --rounds R`` to change that.
+    """
+    session.run_install(
+        "uv", "sync", "--frozen", "--exact", "--package", "bedrockgate-metrics-callback",
+        "--no-default-groups", "--group", "bench",
+        env={"UV_PROJECT_ENVIRONMENT": session.virtualenv.location}, silent=True, external=True,
+    )  # fmt: skip
+    session.run(
+        "python",
+        str(PACKAGE / "bench" / "proxy_bench.py"),
+        *session.posargs,
+        env={"LITELLM_LOCAL_MODEL_COST_MAP": "True"},
+    )
