@@ -18,6 +18,7 @@ package rejects each of them before a deploy, with the file, line and path of ev
     ['AWS_REGION']
 """
 
+from bedrockgate.gateway_config.bundled import example_names, example_path
 from bedrockgate.gateway_config.config import GatewayConfig
 from bedrockgate.gateway_config.deployments import Deployment, LiteLLMParams, ModelInfo
 from bedrockgate.gateway_config.env_ref import EnvRef
@@ -58,6 +59,8 @@ __all__ = [
     "Problem",
     "RequiredVariable",
     "RouterSettings",
+    "example_names",
+    "example_path",
     "check_path",
     "check_text",
     "json_schema",
