@@ -22,13 +22,6 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
-from pydantic import ValidationError
-from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
-from starlette.routing import Route
-
 from bedrockgate.local_stack.backends import ChatMessage, ChatRequest, ChatResult
 from bedrockgate.local_stack.eventstream import encode_event, encode_exception
 from bedrockgate.local_stack.exceptions import BackendError, LocalStackError
@@ -36,6 +29,12 @@ from bedrockgate.local_stack.faults import Draw, FaultBoard
 from bedrockgate.local_stack.guardrail import GuardrailPolicy, apply_guardrail
 from bedrockgate.local_stack.pool import BackendPool
 from bedrockgate.local_stack.settings import EMBEDDING_BACKENDS, EmulatorSettings, Faults
+from pydantic import ValidationError
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
 
 _ERRORS: Mapping[str, tuple[int, str]] = {
     "throttle": (429, "ThrottlingException"),
@@ -142,7 +141,7 @@ def parse_converse(model_id: str, body: Mapping[str, Any]) -> ChatRequest:
     if not isinstance(raw_messages, list) or not raw_messages:
         raise _validation(
             "A conversation must start with a user message. Try again with a conversation that starts with a user message."
-        )  # noqa: E501 -- AWS's exact wording, which LiteLLM matches on
+        )
     messages: list[ChatMessage] = []
     for index, raw in enumerate(raw_messages):
         role = raw.get("role") if isinstance(raw, dict) else None
@@ -152,7 +151,7 @@ def parse_converse(model_id: str, body: Mapping[str, Any]) -> ChatRequest:
     if messages[0].role != "user":
         raise _validation(
             "A conversation must start with a user message. Try again with a conversation that starts with a user message."
-        )  # noqa: E501 -- as above
+        )
     config = body.get("inferenceConfig") or {}
     max_tokens = config.get("maxTokens", 512)
     if not isinstance(max_tokens, int) or max_tokens < 1:
@@ -248,7 +247,7 @@ def build_app(settings: EmulatorSettings, *, warm: bool = True) -> Starlette:
         if not isinstance(text, str) or not text:
             raise _validation(
                 "Malformed input request: #: required key [inputText] not found, please reformat your input and try again."
-            )  # noqa: E501 -- AWS's wording
+            )
         backend = await run_in_threadpool(state.pool.embedding, rule.backend)
         tokens = backend.count_tokens(text)
         if tokens > rule.max_input_tokens:

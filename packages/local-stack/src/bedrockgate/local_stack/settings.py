@@ -11,9 +11,8 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-
 from bedrockgate.local_stack.exceptions import MappingError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 BackendName = Literal["smollm2", "minilm", "scripted", "scripted-embedding"]
 ErrorKind = Literal["unavailable", "internal", "timeout", "validation"]

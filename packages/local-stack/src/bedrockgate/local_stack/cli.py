@@ -1,0 +1,165 @@
+"""``local-stack``: ``up`` (foreground, or ``--detach``), ``down``, ``status``, and ``emulator`` alone.
+
+Exit codes: 0 done, 1 the stack failed (the message says which part and shows its log), 2 usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from types import FrameType
+
+from bedrockgate.gateway_config import example_path
+from bedrockgate.local_stack.exceptions import LocalStackError
+from bedrockgate.local_stack.settings import SCRIPTED_RULES, EmulatorSettings, load_settings
+from bedrockgate.local_stack.stack import LocalStack, StackInfo, StackOptions, read_state, stop_background
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="local-stack", description="The whole gateway on one machine, no AWS.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    up = commands.add_parser("up", help="start the emulator, Redis, Phoenix and the LiteLLM proxy")
+    up.add_argument("--config", type=Path, default=None, help="gateway config (default: the agents' gateway example)")
+    up.add_argument("--port", type=int, default=4000, help="the proxy's port on 127.0.0.1 (default 4000)")
+    up.add_argument("--backend", choices=["embedded", "scripted"], default="embedded",
+                    help="embedded: real small models; scripted: deterministic echo replies (tests, load)")  # fmt: skip
+    up.add_argument("--emulator-settings", type=Path, default=None, help="YAML/JSON emulator settings (rules, faults)")
+    up.add_argument("--no-phoenix", action="store_true", help="do not start Phoenix even if installed")
+    up.add_argument("--no-redis", action="store_true", help="do not start Redis even if installed")
+    up.add_argument(
+        "--state-dir", type=Path, default=Path(".local-stack"), help="logs, config and state (default .local-stack)"
+    )
+    up.add_argument(
+        "--detach", action="store_true", help="leave the stack running in the background; stop it with `down`"
+    )
+    up.add_argument("--timeout", type=float, default=180.0, help="seconds to wait for every part to be healthy")
+
+    down = commands.add_parser("down", help="stop a stack started with --detach")
+    down.add_argument("--state-dir", type=Path, default=Path(".local-stack"))
+
+    status = commands.add_parser("status", help="print the background stack's URLs as JSON")
+    status.add_argument("--state-dir", type=Path, default=Path(".local-stack"))
+
+    emulator = commands.add_parser("emulator", help="run the Bedrock runtime emulator alone")
+    emulator.add_argument("--port", type=int, default=4010)
+    emulator.add_argument("--settings", type=Path, default=None, help="YAML/JSON emulator settings")
+    emulator.add_argument("--backend", choices=["embedded", "scripted"], default="embedded")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``local-stack`` command."""
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "up":
+            return _up(args)
+        if args.command == "down":
+            stopped = stop_background(args.state_dir)
+            print(f"stopped: {', '.join(stopped) or 'nothing was still running'}")
+            return 0
+        if args.command == "status":
+            print(json.dumps(_public(read_state(args.state_dir)), indent=2))
+            return 0
+        return _emulator(args)
+    except LocalStackError as error:
+        print(f"local-stack: {error}", file=sys.stderr)
+        return 1
+
+
+def _public(info: StackInfo) -> dict[str, object]:
+    return {k: v for k, v in info.__dict__.items() if k != "master_key"}
+
+
+def _emulator(args: argparse.Namespace) -> int:
+    import uvicorn  # noqa: PLC0415 -- only this command serves
+    from bedrockgate.local_stack.emulator import build_app  # noqa: PLC0415 -- as above
+
+    settings = load_settings(args.settings) if args.settings else EmulatorSettings()
+    if args.backend == "scripted" and args.settings is None:
+        settings = EmulatorSettings(rules=SCRIPTED_RULES)
+    uvicorn.run(build_app(settings), host="127.0.0.1", port=args.port, log_level="warning", access_log=False)
+    return 0
+
+
+def _up(args: argparse.Namespace) -> int:
+    options = StackOptions(
+        config=args.config or example_path("agents-gateway"),
+        port=args.port,
+        backend=args.backend,
+        emulator_settings=load_settings(args.emulator_settings) if args.emulator_settings else None,
+        redis=False if args.no_redis else None,
+        phoenix=False if args.no_phoenix else None,
+        state_dir=args.state_dir,
+        startup_timeout_s=args.timeout,
+    )
+    stack = LocalStack(options)
+    print(f"local-stack: starting ({options.config}, {options.backend} models) ...", flush=True)
+    info = stack.start()
+    stack.write_state()
+    print(banner(info), flush=True)
+    if args.detach:
+        print(f"running in the background; stop it with: local-stack down --state-dir {args.state_dir}")
+        return 0
+    return _serve_until_interrupted(stack)
+
+
+def _serve_until_interrupted(stack: LocalStack) -> int:
+    def terminate(_signum: int, _frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, terminate)
+    code = 0
+    try:
+        while True:
+            dead = [p.name for p in [*stack.processes, *stack.proxies] if not p.alive()]
+            if dead:
+                print(f"local-stack: {', '.join(dead)} stopped unexpectedly; see {stack.state_dir / 'logs'}")
+                code = 1
+                break
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        print("\nlocal-stack: stopping ...", flush=True)
+    finally:
+        stack.stop()
+        (stack.state_dir / "state.json").unlink(missing_ok=True)
+    print("local-stack: stopped; nothing left running.")
+    return code
+
+
+def banner(info: StackInfo) -> str:
+    """What the user needs, ready to paste: URLs, key, a curl and an OpenAI SDK snippet."""
+    alias = next(iter(info.model_ids), "claude-primary")
+    lines = [
+        f"local-stack: healthy in {info.startup_s:.1f} s",
+        f"  gateway   {info.proxy_url}   (OpenAI-compatible: {info.proxy_url}/v1)",
+        f"  models    {', '.join(f'{a} -> {m[0]}' for a, m in info.model_ids.items())}",
+        f"  emulator  {info.emulator_url}   (faults: PUT {info.emulator_url}/_emulator/faults/<model id>)",
+        f"  redis     {'127.0.0.1:' + str(info.redis_port) if info.redis_port else 'not running (limits per process)'}",
+        f"  phoenix   {info.phoenix_url or 'not running (install the phoenix extra)'}",
+        f"  logs      {info.state_dir}/logs/   (metrics: one EMF line per request in proxy.log)",
+        f"  master key  {info.master_key}",
+        *(f"  note: {note}" for note in info.notes),
+        "",
+        "Try it:",
+        f"  curl -s {info.proxy_url}/v1/chat/completions -H 'Authorization: Bearer {info.master_key}' \\",
+        f'    -H \'Content-Type: application/json\' -d \'{{"model": "{alias}", '
+        '"messages": [{"role": "user", "content": "Say hello"}]}\'',
+        "",
+        "  from openai import OpenAI",
+        f'  client = OpenAI(base_url="{info.proxy_url}/v1", api_key="{info.master_key}")',
+        f'  print(client.chat.completions.create(model="{alias}", '
+        'messages=[{"role": "user", "content": "Say hello"}]).choices[0].message.content)',
+        "",
+        "Ctrl-C stops everything.",
+    ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

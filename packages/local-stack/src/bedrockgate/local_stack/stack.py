@@ -1,0 +1,295 @@
+"""The local stack: the emulator, Redis, Phoenix and the real LiteLLM proxy, started and stopped as one.
+
+``LocalStack`` is what ``local-stack up`` and the end-to-end tests use. Children start in the
+order emulator, Redis, Phoenix, proxy, all at once (the proxy only needs their ports, and its
+import is the slow part), and are awaited healthy in that order. Stopping is in reverse order.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import secrets
+import shutil
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Literal, Self
+
+from bedrockgate.local_stack.exceptions import StackConfigError, StartupError, StateError
+from bedrockgate.local_stack.processes import (
+    ManagedProcess,
+    free_port,
+    group_alive,
+    http_ok,
+    port_is_free,
+    redis_ok,
+    stop_group,
+)
+from bedrockgate.local_stack.runconfig import Endpoints, RunConfig, build_run_config
+from bedrockgate.local_stack.settings import SCRIPTED_RULES, EmulatorSettings
+
+Backend = Literal["embedded", "scripted"]
+STATE_FILE = "state.json"
+_SCRUBBED = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "DATABASE_URL")
+
+
+@dataclass(frozen=True)
+class StackOptions:
+    """What to start. ``None`` for Redis/Phoenix: start it when it is installed."""
+
+    config: Path
+    port: int = 4000
+    backend: Backend = "embedded"
+    emulator_settings: EmulatorSettings | None = None
+    redis: bool | None = None
+    phoenix: bool | None = None
+    state_dir: Path = Path(".local-stack")
+    master_key: str | None = None
+    startup_timeout_s: float = 120.0
+    proxy_env: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StackInfo:
+    """What a user needs to call the running stack (also the background stack's state file)."""
+
+    proxy_url: str
+    master_key: str
+    emulator_url: str
+    redis_port: int | None
+    phoenix_url: str | None
+    state_dir: str
+    pids: dict[str, int]
+    startup_s: float
+    model_ids: dict[str, list[str]]
+    notes: list[str]
+
+
+def redis_binary() -> str | None:
+    """Debian's redis-server, when installed."""
+    return shutil.which("redis-server")
+
+
+def phoenix_installed() -> bool:
+    """Whether the ``phoenix`` extra (arize-phoenix) is importable here."""
+    return importlib.util.find_spec("phoenix.server") is not None
+
+
+def _script(name: str) -> str:
+    """A console script of this environment (next to the interpreter), so children use our venv."""
+    path = Path(sys.executable).with_name(name)
+    if not path.exists():
+        raise StackConfigError(f"the '{name}' command is not installed next to {sys.executable}")
+    return str(path)
+
+
+class LocalStack:
+    """Start with ``start()`` (or ``with``), stop with ``stop()``; nothing it started outlives it."""
+
+    def __init__(self, options: StackOptions) -> None:
+        self.options = options
+        self.state_dir = options.state_dir.resolve()
+        self.processes: list[ManagedProcess] = []
+        self.proxies: list[ManagedProcess] = []
+        self.run_config: RunConfig | None = None
+        self.info: StackInfo | None = None
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+    def start(self) -> StackInfo:
+        """Start every part and wait until each is healthy; on any failure, stop what started."""
+        started = time.monotonic()
+        if not port_is_free(self.options.port):
+            raise StartupError(f"port {self.options.port} is in use on 127.0.0.1: pass --port with a free one")
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        master_key = self.options.master_key or os.environ.get("LITELLM_MASTER_KEY") or _new_master_key()
+        try:
+            emulator = self._emulator()
+            redis = self._redis()
+            phoenix = self._phoenix()
+            endpoints = Endpoints(
+                emulator_url=emulator.url or "",
+                redis_port=redis[1] if redis else None,
+                redis_password=redis[2] if redis else None,
+                phoenix_url=phoenix.url if phoenix else None,
+            )
+            self.run_config = build_run_config(self.options.config, endpoints, master_key, os.environ)
+            (self.state_dir / "config.yaml").write_text(self.run_config.yaml_text, encoding="utf-8")
+            for process in [emulator, *([redis[0]] if redis else []), *([phoenix] if phoenix else [])]:
+                process.start()
+                self.processes.append(process)
+            proxy = self.start_proxy(self.options.port, wait=False)
+            deadline = time.monotonic() + self.options.startup_timeout_s
+            for process in [*self.processes, proxy]:
+                process.wait_healthy(deadline)
+        except BaseException:
+            self.stop()
+            raise
+        self.info = StackInfo(
+            proxy_url=proxy.url or "",
+            master_key=master_key,
+            emulator_url=endpoints.emulator_url,
+            redis_port=endpoints.redis_port,
+            phoenix_url=endpoints.phoenix_url,
+            state_dir=str(self.state_dir),
+            pids={p.name: p.pid for p in [*self.processes, *self.proxies] if p.pid is not None},
+            startup_s=round(time.monotonic() - started, 2),
+            model_ids=self.run_config.model_ids,
+            notes=self.run_config.notes,
+        )
+        return self.info
+
+    def start_proxy(self, port: int | None = None, *, wait: bool = True) -> ManagedProcess:
+        """Start a LiteLLM proxy with the stack's config (a second one shares Redis with the first)."""
+        if self.run_config is None:
+            raise StartupError("start the stack before adding a proxy")
+        port = port or free_port()
+        name = "proxy" if not self.proxies else f"proxy-{len(self.proxies) + 1}"
+        env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED}
+        env |= self.run_config.environment | {"PYTHONUNBUFFERED": "1"} | self.options.proxy_env
+        url = f"http://127.0.0.1:{port}"
+        proxy = ManagedProcess(
+            name=name,
+            argv=[
+                _script("litellm"),
+                "--config",
+                str(self.state_dir / "config.yaml"),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],  # fmt: skip
+            env=env,
+            log_path=self.state_dir / "logs" / f"{name}.log",
+            health=http_ok(f"{url}/health/liveliness"),
+            url=url,
+        )
+        proxy.start()
+        self.proxies.append(proxy)
+        if wait:
+            proxy.wait_healthy(time.monotonic() + self.options.startup_timeout_s)
+        return proxy
+
+    def stop(self) -> None:
+        """Stop everything, proxies first (they talk to the others)."""
+        for process in [*reversed(self.proxies), *reversed(self.processes)]:
+            process.stop()
+        self.proxies.clear()
+        self.processes.clear()
+
+    def write_state(self) -> Path:
+        """Record the running stack for ``local-stack down`` and other tools."""
+        if self.info is None:
+            raise StateError("the stack is not running")
+        path = self.state_dir / STATE_FILE
+        path.write_text(json.dumps(asdict(self.info), indent=2), encoding="utf-8")
+        path.chmod(0o600)  # it holds the master key
+        return path
+
+    def _emulator(self) -> ManagedProcess:
+        settings = self.options.emulator_settings or EmulatorSettings()
+        if self.options.backend == "scripted" and self.options.emulator_settings is None:
+            settings = EmulatorSettings(rules=SCRIPTED_RULES)
+        settings_path = self.state_dir / "emulator.json"
+        settings_path.write_text(settings.model_dump_json(indent=2), encoding="utf-8")
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        argv = [sys.executable, "-m", "bedrockgate.local_stack.cli", "emulator", "--port", str(port)]
+        return ManagedProcess(
+            name="emulator",
+            argv=[*argv, "--settings", str(settings_path)],
+            env=dict(os.environ),
+            log_path=self.state_dir / "logs" / "emulator.log",
+            health=http_ok(f"{url}/_emulator/health"),
+            url=url,
+        )
+
+    def _redis(self) -> tuple[ManagedProcess, int, str] | None:
+        binary = redis_binary()
+        if self.options.redis is False or (binary is None and self.options.redis is None):
+            return None
+        if binary is None:
+            raise StackConfigError(
+                "Redis was asked for but redis-server is not installed: apt-get install redis-server"
+            )
+        port, password = free_port(), secrets.token_urlsafe(18)
+        data_dir = self.state_dir / "redis"
+        data_dir.mkdir(parents=True, exist_ok=True)
+        config_path = data_dir / "redis.conf"
+        # The password goes in a 0600 file, not on the command line where `ps` shows it.
+        config_path.write_text(
+            f'port {port}\nbind 127.0.0.1\nrequirepass {password}\nsave ""\nappendonly no\ndir {data_dir}\n',
+            encoding="utf-8",
+        )
+        config_path.chmod(0o600)
+        process = ManagedProcess(
+            name="redis",
+            argv=[binary, str(config_path)],
+            env=dict(os.environ),
+            log_path=self.state_dir / "logs" / "redis.log",
+            health=redis_ok(port, password),
+        )
+        return process, port, password
+
+    def _phoenix(self) -> ManagedProcess | None:
+        installed = phoenix_installed()
+        if self.options.phoenix is False or (not installed and self.options.phoenix is None):
+            return None
+        if not installed:
+            raise StackConfigError(
+                "Phoenix was asked for but is not installed: pip install 'bedrockgate-local-stack[phoenix]'"
+            )
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        env = dict(os.environ) | {
+            "PHOENIX_HOST": "127.0.0.1",
+            "PHOENIX_PORT": str(port),
+            "PHOENIX_GRPC_PORT": str(free_port()),
+            "PHOENIX_WORKING_DIR": str(self.state_dir / "phoenix"),
+            "PHOENIX_TELEMETRY_ENABLED": "false",
+        }
+        return ManagedProcess(
+            name="phoenix",
+            argv=[_script("phoenix"), "serve"],
+            env=env,
+            log_path=self.state_dir / "logs" / "phoenix.log",
+            health=http_ok(f"{url}/healthz"),
+            url=url,
+        )
+
+
+def _new_master_key() -> str:
+    return "sk-local-" + secrets.token_urlsafe(24)
+
+
+def read_state(state_dir: Path) -> StackInfo:
+    """The background stack's record; a clear error when there is none."""
+    path = state_dir / STATE_FILE
+    try:
+        return StackInfo(**json.loads(path.read_text(encoding="utf-8")))
+    except FileNotFoundError as error:
+        raise StateError(
+            f"no stack is running from {state_dir} (no {path}); start one with `local-stack up`"
+        ) from error
+    except (OSError, ValueError, TypeError) as error:
+        raise StateError(f"{path} is unreadable ({error}); stop the processes by hand and delete it") from error
+
+
+def stop_background(state_dir: Path, timeout: float = 10.0) -> list[str]:
+    """Stop a stack started with ``--detach``; the names of the parts that were still running."""
+    info = read_state(state_dir)
+    stopped = []
+    for name, pid in reversed(list(info.pids.items())):
+        if group_alive(pid):
+            stop_group(pid, timeout)
+            stopped.append(name)
+    (state_dir / STATE_FILE).unlink(missing_ok=True)
+    return stopped
