@@ -7,7 +7,7 @@ import is the slow part), and are awaited healthy in that order. Stopping is in 
 
 from __future__ import annotations
 
-import importlib.util
+import importlib.metadata
 import json
 import os
 import secrets
@@ -74,8 +74,12 @@ def redis_binary() -> str | None:
 
 
 def phoenix_installed() -> bool:
-    """Whether the ``phoenix`` extra (arize-phoenix) is importable here."""
-    return importlib.util.find_spec("phoenix.server") is not None
+    """Whether the ``phoenix`` extra (arize-phoenix) is installed: metadata only, importing it takes seconds."""
+    try:
+        importlib.metadata.distribution("arize-phoenix")
+    except importlib.metadata.PackageNotFoundError:
+        return False
+    return True
 
 
 def _script(name: str) -> str:
