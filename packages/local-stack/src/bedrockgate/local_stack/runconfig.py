@@ -68,12 +68,13 @@ def local_defaults(endpoints: Endpoints, master_key: str) -> dict[str, str]:
     if endpoints.redis_port is not None:
         defaults |= {"REDIS_HOST": "127.0.0.1", "REDIS_PORT": str(endpoints.redis_port)}
         defaults["REDIS_PASSWORD"] = endpoints.redis_password or ""
-    if endpoints.phoenix_url is not None:
-        defaults |= {
-            "PHOENIX_COLLECTOR_HTTP_ENDPOINT": f"{endpoints.phoenix_url}/v1/traces",
-            "PHOENIX_API_KEY": "local-stack",  # the local Phoenix runs without auth and ignores it
-            "PHOENIX_PROJECT_NAME": "bedrockgate-local",
-        }
+    # Set even without Phoenix (its callback is then removed): a config's environment_variables may read them.
+    phoenix = endpoints.phoenix_url or "http://127.0.0.1:6006"
+    defaults |= {
+        "PHOENIX_COLLECTOR_HTTP_ENDPOINT": f"{phoenix}/v1/traces",
+        "PHOENIX_API_KEY": "local-stack",  # the local Phoenix runs without auth and ignores it
+        "PHOENIX_PROJECT_NAME": "bedrockgate-local",
+    }
     return defaults
 
 
@@ -81,6 +82,22 @@ def _callbacks(value: Any) -> list[str]:
     if value is None:
         return []
     return [value] if isinstance(value, str) else [str(v) for v in value]
+
+
+def _drop_redis(document: dict[str, Any]) -> list[str]:
+    """With no redis-server, what reads Redis goes: limits become per process, the cache goes off."""
+    notes = []
+    for section in ("router_settings", "litellm_settings"):
+        dropped = [k for k in _REDIS_KEYS if (document.get(section) or {}).pop(k, None) is not None]
+        if dropped:
+            notes.append(f"{section}: {', '.join(dropped)} dropped: no redis-server here, limits are per process")
+    litellm_settings = document.get("litellm_settings") or {}
+    cache_params = litellm_settings.get("cache_params") or {}
+    if cache_params.get("type", "redis") in ("redis", "redis-semantic") and litellm_settings.get("cache"):
+        litellm_settings.pop("cache_params", None)
+        litellm_settings["cache"] = False
+        notes.append("litellm_settings.cache off: the response cache needs Redis (no redis-server here)")
+    return notes
 
 
 def build_run_config(config_path: Path, endpoints: Endpoints, master_key: str, environ: Mapping[str, str]) -> RunConfig:
@@ -108,10 +125,7 @@ def build_run_config(config_path: Path, endpoints: Endpoints, master_key: str, e
         notes.append("arize_phoenix callback removed: Phoenix is not running (install the 'phoenix' extra)")
 
     if endpoints.redis_port is None:
-        for section in ("router_settings", "litellm_settings"):
-            dropped = [k for k in _REDIS_KEYS if (document.get(section) or {}).pop(k, None) is not None]
-            if dropped:
-                notes.append(f"{section}: {', '.join(dropped)} dropped: no redis-server here, limits are per process")
+        notes.extend(_drop_redis(document))
 
     text = yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
     report = check_text(text, source=f"{config_path} (local)")

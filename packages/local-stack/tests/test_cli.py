@@ -1,0 +1,104 @@
+"""The ``local-stack`` command as a user runs it: errors that say what to do, and up/down leaving nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+from conftest import require_binaries
+
+from bedrockgate.local_stack.cli import banner, main
+from bedrockgate.local_stack.processes import ManagedProcess, free_port, group_alive
+from bedrockgate.local_stack.stack import StackInfo
+
+
+def test_down_without_a_running_stack_says_how_to_start_one(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["down", "--state-dir", str(tmp_path)]) == 1
+    assert "start one with `local-stack up`" in capsys.readouterr().err
+
+
+def test_up_with_an_invalid_config_names_the_problem_and_starts_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "c.yaml"
+    config.write_text("model_list:\n  - model_name: m\n    litellm_params:\n      model: bedrock/x\n      tpm: -1\n")
+    code = main(["up", "--config", str(config), "--port", str(free_port()), "--state-dir", str(tmp_path / "s")])
+    assert code == 1
+    assert "c.yaml:5: model_list.0.litellm_params.tpm" in capsys.readouterr().err
+    assert not (tmp_path / "s" / "logs").exists()
+
+
+def test_up_on_a_busy_port_says_which_and_what_to_do(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        assert main(["up", "--port", str(port), "--state-dir", str(tmp_path)]) == 1
+    assert f"port {port} is in use" in capsys.readouterr().err
+
+
+def test_the_banner_has_everything_to_paste() -> None:
+    info = StackInfo(
+        proxy_url="http://127.0.0.1:4000", master_key="sk-local-abc", emulator_url="http://127.0.0.1:5000",
+        redis_port=None, phoenix_url=None, state_dir="/s", pids={}, startup_s=12.3,
+        model_ids={"claude-primary": ["anthropic.claude-3-5-sonnet-20240620-v1:0"]}, notes=["n1"],
+    )  # fmt: skip
+    text = banner(info)
+    assert "healthy in 12.3 s" in text
+    assert "curl -s http://127.0.0.1:4000/v1/chat/completions -H 'Authorization: Bearer sk-local-abc'" in text
+    assert 'OpenAI(base_url="http://127.0.0.1:4000/v1", api_key="sk-local-abc")' in text
+    assert '"model": "claude-primary"' in text
+    assert "note: n1" in text
+
+
+def test_stopping_a_process_stops_its_children_too(tmp_path: Path) -> None:
+    process = ManagedProcess(
+        name="sleeper", argv=["sh", "-c", "sleep 60 & sleep 60"], env=dict(os.environ),
+        log_path=tmp_path / "sleeper.log", health=lambda: True,
+    )  # fmt: skip
+    process.start()
+    assert process.pid is not None
+    assert group_alive(process.pid)
+    process.stop(timeout=5)
+    assert not group_alive(process.pid)
+
+
+def test_up_detached_then_down_leaves_nothing_running(tmp_path: Path) -> None:
+    require_binaries()
+    port, state = free_port(), tmp_path / "state"
+    command = [sys.executable, "-m", "bedrockgate.local_stack.cli"]
+    env = {**os.environ, "LITELLM_MASTER_KEY": "sk-cli-test"}
+    up = subprocess.run(
+        [*command, "up", "--detach", "--backend", "scripted", "--no-phoenix", "--port", str(port),
+         "--state-dir", str(state), "--timeout", "300"],
+        capture_output=True, text=True, env=env, timeout=400, check=False,
+    )  # fmt: skip
+    assert up.returncode == 0, up.stdout + up.stderr
+    assert "healthy in" in up.stdout
+    try:
+        reply = httpx.post(
+            f"http://127.0.0.1:{port}/v1/chat/completions",
+            headers={"Authorization": "Bearer sk-cli-test"},
+            json={"model": "claude-fast", "messages": [{"role": "user", "content": "ping"}]},
+            timeout=60,
+        )
+        assert reply.status_code == 200, reply.text
+        assert reply.json()["choices"][0]["message"]["content"].endswith("You said: ping")
+        status = subprocess.run([*command, "status", "--state-dir", str(state)], capture_output=True, text=True,
+                                check=True)  # fmt: skip
+        shown = json.loads(status.stdout)
+        assert "master_key" not in shown
+        pids = shown["pids"]
+        assert set(pids) == {"emulator", "redis", "proxy"}
+    finally:
+        down = subprocess.run([*command, "down", "--state-dir", str(state)], capture_output=True, text=True,
+                              timeout=120, check=False)  # fmt: skip
+    assert down.returncode == 0, down.stderr
+    assert not any(group_alive(pid) for pid in pids.values())
+    assert not (state / "state.json").exists()
