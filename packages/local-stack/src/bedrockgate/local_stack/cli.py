@@ -14,8 +14,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
+import httpx
 from bedrockgate.gateway_config import example_path
-from bedrockgate.local_stack.exceptions import LocalStackError
+from bedrockgate.local_stack.exceptions import LocalStackError, StartupError
 from bedrockgate.local_stack.settings import SCRIPTED_RULES, EmulatorSettings, load_settings
 from bedrockgate.local_stack.stack import LocalStack, StackInfo, StackOptions, read_state, stop_background
 
@@ -39,6 +40,8 @@ def _parser() -> argparse.ArgumentParser:
         "--detach", action="store_true", help="leave the stack running in the background; stop it with `down`"
     )
     up.add_argument("--timeout", type=float, default=180.0, help="seconds to wait for every part to be healthy")
+    up.add_argument("--ask", default="Say hello to a new developer in one sentence.",
+                    help="a first question, sent through the gateway once it is healthy ('' to skip)")  # fmt: skip
 
     down = commands.add_parser("down", help="stop a stack started with --detach")
     down.add_argument("--state-dir", type=Path, default=Path(".local-stack"))
@@ -103,6 +106,13 @@ def _up(args: argparse.Namespace) -> int:
     info = stack.start()
     stack.write_state()
     print(banner(info), flush=True)
+    if args.ask:
+        try:
+            print(first_answer(info, args.ask), flush=True)
+        except LocalStackError:
+            stack.stop()
+            (stack.state_dir / "state.json").unlink(missing_ok=True)
+            raise
     if args.detach:
         print(f"running in the background; stop it with: local-stack down --state-dir {args.state_dir}")
         return 0
@@ -130,6 +140,29 @@ def _serve_until_interrupted(stack: LocalStack) -> int:
         (stack.state_dir / "state.json").unlink(missing_ok=True)
     print("local-stack: stopped; nothing left running.")
     return code
+
+
+def first_answer(info: StackInfo, question: str) -> str:
+    """Ask the first chat alias ``question`` through the gateway: proof the whole chain works."""
+    alias = next((a for a, ids in info.model_ids.items() if not any("embed" in i for i in ids)), None)
+    if alias is None:
+        return "(no chat model in the config: nothing asked)"
+    started = time.monotonic()
+    try:
+        response = httpx.post(
+            f"{info.proxy_url}/v1/chat/completions",
+            headers={"Authorization": f"Bearer {info.master_key}"},
+            json={"model": alias, "messages": [{"role": "user", "content": question}], "max_tokens": 64},
+            timeout=120,
+        )
+    except httpx.HTTPError as error:
+        raise StartupError(f"the gateway is up but the first request failed: {error}") from error
+    if response.status_code != 200:
+        raise StartupError(
+            f"the gateway is up but the first request failed: HTTP {response.status_code} {response.text[:500]}"
+        )
+    answer = response.json()["choices"][0]["message"]["content"]
+    return f"\n{alias} ({time.monotonic() - started:.1f} s): {question}\n  -> {answer.strip()}\n"
 
 
 def banner(info: StackInfo) -> str:
