@@ -238,7 +238,7 @@ def test_traces_reach_phoenix_and_requests_succeed_without_it(stack: LocalStack,
     since = datetime.now(UTC) - timedelta(seconds=1)
     client.chat.completions.create(model="claude-fast", messages=[{"role": "user", "content": "trace me"}])
     spans_url = f"{stack.info.phoenix_url}/v1/projects/bedrockgate-local/spans"
-    deadline, spans = time.monotonic() + 60, []
+    deadline, spans = time.monotonic() + 60, list[dict[str, Any]]()
     while time.monotonic() < deadline and not spans:
         response = httpx.get(spans_url, params={"limit": 100, "start_time": since.isoformat()}, timeout=10)
         if response.status_code == 200:

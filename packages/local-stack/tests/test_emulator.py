@@ -13,6 +13,13 @@ from typing import Any
 
 import httpx
 import litellm
+from litellm.exceptions import (
+    BadRequestError,
+    ContextWindowExceededError,
+    RateLimitError,
+    ServiceUnavailableError,
+    Timeout,
+)
 import pytest
 import uvicorn
 from hypothesis import HealthCheck, given, settings
@@ -108,12 +115,12 @@ def test_titan_embeddings_come_back_unit_length_with_a_token_count(emulator: str
 @pytest.mark.parametrize(
     ("faults", "exception"),
     [
-        ({"throttle_rate": 1.0}, litellm.RateLimitError),
-        ({"down": True}, litellm.ServiceUnavailableError),
-        ({"error_rate": 1.0, "error_kind": "unavailable"}, litellm.ServiceUnavailableError),
-        ({"error_rate": 1.0, "error_kind": "internal"}, litellm.ServiceUnavailableError),
-        ({"error_rate": 1.0, "error_kind": "timeout"}, litellm.Timeout),
-        ({"error_rate": 1.0, "error_kind": "validation"}, litellm.BadRequestError),
+        ({"throttle_rate": 1.0}, RateLimitError),
+        ({"down": True}, ServiceUnavailableError),
+        ({"error_rate": 1.0, "error_kind": "unavailable"}, ServiceUnavailableError),
+        ({"error_rate": 1.0, "error_kind": "internal"}, ServiceUnavailableError),
+        ({"error_rate": 1.0, "error_kind": "timeout"}, Timeout),
+        ({"error_rate": 1.0, "error_kind": "validation"}, BadRequestError),
     ],
 )
 @pytest.mark.parametrize("stream", [False, True])
@@ -138,7 +145,7 @@ def test_added_latency_delays_the_answer(emulator: str) -> None:
 
 
 def test_an_input_over_the_models_limit_is_a_context_window_error(emulator: str) -> None:
-    with pytest.raises(litellm.ContextWindowExceededError):
+    with pytest.raises(ContextWindowExceededError):
         litellm.completion(
             model="bedrock/converse/tiny.model-v1:0", messages=[{"role": "user", "content": "one two three four five six"}],
             **bedrock(emulator),
@@ -190,6 +197,6 @@ def test_any_conversation_through_litellm_gets_the_scripted_reply(emulator: str,
         messages.append({"role": "user", "content": "and?"})
     response = litellm.completion(model=f"bedrock/{CHAT_ID}", messages=messages, **bedrock(emulator))
     request = ChatRequest(
-        model_id=CHAT_ID, messages=tuple(ChatMessage(role=m["role"], text=m["content"]) for m in messages)
+        model_id=CHAT_ID, messages=tuple(ChatMessage(role="user" if m["role"] == "user" else "assistant", text=m["content"]) for m in messages)
     )
     assert response.choices[0].message.content == scripted_reply(request)

@@ -1,5 +1,12 @@
 """The whole gateway on one machine, with no AWS account.
 
-A skeleton for now: it reserves the import name ``bedrockgate.local_stack`` so that the
-workspace, the build and the per-package tests cover it from the first day.
+A Bedrock runtime emulator (Converse, ConverseStream, Titan embeddings, ApplyGuardrail, fault
+injection) backed by small embedded models, started with Redis, Phoenix and the real LiteLLM proxy
+by ``local-stack up`` or, in Python, by :class:`LocalStack`.
 """
+
+from bedrockgate.local_stack.exceptions import LocalStackError
+from bedrockgate.local_stack.settings import BackendRule, EmulatorSettings, Faults
+from bedrockgate.local_stack.stack import LocalStack, StackInfo, StackOptions
+
+__all__ = ["BackendRule", "EmulatorSettings", "Faults", "LocalStack", "LocalStackError", "StackInfo", "StackOptions"]

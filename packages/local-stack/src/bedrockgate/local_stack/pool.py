@@ -42,7 +42,7 @@ class BackendPool:
 
     def warm(self) -> list[str]:
         """Load every backend the rules name (so the first request is not the slow one)."""
-        names = sorted({rule.backend for rule in self._settings.rules})
+        names: list[str] = sorted({rule.backend for rule in self._settings.rules})
         for name in names:
             if name in CHAT_BACKENDS:
                 self.chat(name)
