@@ -169,7 +169,8 @@ def banner(info: StackInfo) -> str:
     """What the user needs, ready to paste: URLs, key, a curl and an OpenAI SDK snippet."""
     alias = next(iter(info.model_ids), "claude-primary")
     lines = [
-        f"local-stack: healthy in {info.startup_s:.1f} s",
+        f"local-stack: healthy in {info.startup_s:.1f} s"
+        + (f" ({', '.join(f'{name} {s:.1f} s' for name, s in info.ready_s.items())})" if info.ready_s else ""),
         f"  gateway   {info.proxy_url}   (OpenAI-compatible: {info.proxy_url}/v1)",
         f"  models    {', '.join(f'{a} -> {m[0]}' for a, m in info.model_ids.items())}",
         f"  emulator  {info.emulator_url}   (faults: PUT {info.emulator_url}/_emulator/faults/<model id>)",

@@ -66,6 +66,7 @@ class StackInfo:
     startup_s: float
     model_ids: dict[str, list[str]]
     notes: list[str]
+    ready_s: dict[str, float] = field(default_factory=dict)
 
 
 def redis_binary() -> str | None:
@@ -132,8 +133,10 @@ class LocalStack:
                 self.processes.append(process)
             proxy = self.start_proxy(self.options.port, wait=False)
             deadline = time.monotonic() + self.options.startup_timeout_s
+            ready: dict[str, float] = {}
             for process in [*self.processes, proxy]:
                 process.wait_healthy(deadline)
+                ready[process.name] = round(time.monotonic() - started, 1)
         except BaseException:
             self.stop()
             raise
@@ -148,6 +151,7 @@ class LocalStack:
             startup_s=round(time.monotonic() - started, 2),
             model_ids=self.run_config.model_ids,
             notes=self.run_config.notes,
+            ready_s=ready,
         )
         return self.info
 
