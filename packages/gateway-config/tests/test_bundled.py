@@ -1,7 +1,6 @@
 from pathlib import Path
 
 import pytest
-
 from bedrockgate.gateway_config import GatewayConfigError, example_names, example_path, load
 
 

@@ -15,7 +15,6 @@ import tempfile
 from pathlib import Path
 
 from bedrockgate.gateway_config import example_path
-
 from bedrockgate.local_stack.processes import free_port
 from bedrockgate.local_stack.settings import SCRIPTED_RULES, EmulatorSettings
 from bedrockgate.local_stack.stack import LocalStack, StackOptions
@@ -24,6 +23,7 @@ HERE = Path(__file__).parent
 
 
 def main() -> int:
+    """Parse the bounds, run the load, print the figures; exit 1 if any request failed."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--users", type=int, default=20)
     parser.add_argument("--spawn-rate", type=float, default=10)
@@ -41,7 +41,8 @@ def main() -> int:
             state_dir=Path(scratch) / "state", master_key="sk-load-test", startup_timeout_s=300,
         )  # fmt: skip
         with LocalStack(options) as stack:
-            assert stack.info is not None
+            if stack.info is None:
+                return 1
             print(f"stack healthy in {stack.info.startup_s:.1f} s; load: {args.users} users for {args.duration}, "
                   f"scripted backend at {args.backend_latency_ms} ms")  # fmt: skip
             prefix = Path(scratch) / "locust"

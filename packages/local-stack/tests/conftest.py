@@ -12,10 +12,9 @@ from typing import Any
 
 import httpx
 import pytest
-from e2e_config import EMULATOR_RULES, write_e2e_config
-
 from bedrockgate.local_stack.settings import EmulatorSettings
 from bedrockgate.local_stack.stack import LocalStack, StackOptions, phoenix_installed
+from e2e_config import EMULATOR_RULES, write_e2e_config
 
 MASTER_KEY = "sk-e2e-local-stack-test-key"
 

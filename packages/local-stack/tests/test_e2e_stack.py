@@ -9,18 +9,18 @@ import json
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime, timedelta
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from bedrockgate.local_stack.stack import LocalStack
 from conftest import (
     MASTER_KEY,
     auth,
     clear_faults,
-    metrics_records,
     proxy_url,
     received,
     set_faults,
@@ -28,8 +28,6 @@ from conftest import (
 )
 from e2e_config import EMBEDDING_ALIAS, FALLBACK_ID, GUARDRAIL, LIMITED_ALIAS, LIMITED_RPM, PRIMARY_ID
 from openai import OpenAI
-
-from bedrockgate.local_stack.stack import LocalStack
 
 FAST_ID = "anthropic.claude-3-haiku-20240307-v1:0"
 

@@ -13,6 +13,14 @@ from typing import Any
 
 import httpx
 import litellm
+import pytest
+import uvicorn
+from bedrockgate.local_stack.backends import ChatMessage, ChatRequest, scripted_reply
+from bedrockgate.local_stack.emulator import build_app
+from bedrockgate.local_stack.processes import free_port
+from bedrockgate.local_stack.settings import SCRIPTED_RULES, BackendRule, EmulatorSettings
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from litellm.exceptions import (
     BadRequestError,
     ContextWindowExceededError,
@@ -20,15 +28,6 @@ from litellm.exceptions import (
     ServiceUnavailableError,
     Timeout,
 )
-import pytest
-import uvicorn
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-
-from bedrockgate.local_stack.backends import ChatMessage, ChatRequest, scripted_reply
-from bedrockgate.local_stack.emulator import build_app
-from bedrockgate.local_stack.processes import free_port
-from bedrockgate.local_stack.settings import SCRIPTED_RULES, BackendRule, EmulatorSettings
 
 CHAT_ID = "anthropic.claude-3-5-sonnet-20240620-v1:0"
 EMBED_ID = "amazon.titan-embed-text-v2:0"
@@ -37,11 +36,8 @@ EMBED_ID = "amazon.titan-embed-text-v2:0"
 @pytest.fixture(scope="module")
 def emulator() -> Iterator[str]:
     rules = (BackendRule(match="tiny.*", backend="scripted", max_input_tokens=5), *SCRIPTED_RULES)
-    server = uvicorn.Server(
-        uvicorn.Config(
-            build_app(EmulatorSettings(rules=rules, seed=3)), host="127.0.0.1", port=free_port(), log_level="warning"
-        )  # fmt: skip
-    )
+    app = build_app(EmulatorSettings(rules=rules, seed=3))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     while not server.started:
@@ -128,13 +124,17 @@ def test_each_injected_fault_maps_to_the_exception_aws_would_cause(
     emulator: str, faults: dict[str, object], exception: type[Exception], stream: bool
 ) -> None:
     httpx.put(f"{emulator}/_emulator/faults/{CHAT_ID}", json=faults).raise_for_status()
-    with pytest.raises(exception):
+
+    def call() -> None:
         response = litellm.completion(
             model=f"bedrock/{CHAT_ID}", messages=[{"role": "user", "content": "hi"}], stream=stream,
             **bedrock(emulator),
         )  # fmt: skip
         if stream:
             list(response)
+
+    with pytest.raises(exception):
+        call()
 
 
 def test_added_latency_delays_the_answer(emulator: str) -> None:
@@ -147,7 +147,8 @@ def test_added_latency_delays_the_answer(emulator: str) -> None:
 def test_an_input_over_the_models_limit_is_a_context_window_error(emulator: str) -> None:
     with pytest.raises(ContextWindowExceededError):
         litellm.completion(
-            model="bedrock/converse/tiny.model-v1:0", messages=[{"role": "user", "content": "one two three four five six"}],
+            model="bedrock/converse/tiny.model-v1:0",
+            messages=[{"role": "user", "content": "one two three four five six"}],
             **bedrock(emulator),
         )  # fmt: skip
 
@@ -197,6 +198,9 @@ def test_any_conversation_through_litellm_gets_the_scripted_reply(emulator: str,
         messages.append({"role": "user", "content": "and?"})
     response = litellm.completion(model=f"bedrock/{CHAT_ID}", messages=messages, **bedrock(emulator))
     request = ChatRequest(
-        model_id=CHAT_ID, messages=tuple(ChatMessage(role="user" if m["role"] == "user" else "assistant", text=m["content"]) for m in messages)
+        model_id=CHAT_ID,
+        messages=tuple(
+            ChatMessage(role="user" if m["role"] == "user" else "assistant", text=m["content"]) for m in messages
+        ),
     )
     assert response.choices[0].message.content == scripted_reply(request)

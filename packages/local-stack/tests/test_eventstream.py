@@ -6,11 +6,10 @@ import json
 import zlib
 
 import pytest
+from bedrockgate.local_stack.eventstream import encode_event, encode_exception, encode_message
 from botocore.eventstream import EventStreamBuffer  # type: ignore[import-untyped]  # botocore has no type hints
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from bedrockgate.local_stack.eventstream import encode_event, encode_exception, encode_message
 
 header_names = st.text(st.characters(codec="utf-8"), min_size=1, max_size=40).filter(
     lambda name: 0 < len(name.encode()) <= 255
@@ -53,7 +52,7 @@ def test_an_exception_frame_carries_its_type_for_the_client_to_raise() -> None:
 def test_a_corrupted_frame_is_refused_by_the_reader() -> None:
     frame = bytearray(encode_event("messageStop", {"stopReason": "end_turn"}))
     frame[-5] ^= 0xFF  # the payload, under the message CRC
-    with pytest.raises(Exception, match="CRC|[Cc]hecksum"):
+    with pytest.raises(Exception, match=r"CRC|[Cc]hecksum"):
         decode(bytes(frame))
     assert zlib.crc32(bytes(frame[:-4])) != int.from_bytes(frame[-4:], "big")
 

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from bedrockgate.local_stack.faults import FaultBoard
+from bedrockgate.local_stack.settings import Faults
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
-
-from bedrockgate.local_stack.faults import FaultBoard
-from bedrockgate.local_stack.settings import Faults
 
 rates = st.sampled_from([0.0, 1.0])
 

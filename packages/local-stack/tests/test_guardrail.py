@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from bedrockgate.local_stack.guardrail import EMAIL, GuardrailPolicy, apply_guardrail
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from bedrockgate.local_stack.guardrail import EMAIL, GuardrailPolicy, apply_guardrail
 
 POLICY = GuardrailPolicy(blocked_words=("forbidden-topic", "bananas"))
 

@@ -7,13 +7,17 @@ from pathlib import Path
 import pytest
 import yaml
 from bedrockgate.gateway_config import example_names, example_path, loads
+from bedrockgate.local_stack.exceptions import StackConfigError
+from bedrockgate.local_stack.runconfig import METRICS_CALLBACK, PHOENIX_CALLBACK, Endpoints, build_run_config
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bedrockgate.local_stack.exceptions import StackConfigError
-from bedrockgate.local_stack.runconfig import METRICS_CALLBACK, PHOENIX_CALLBACK, Endpoints, build_run_config
-
-FULL = Endpoints("http://127.0.0.1:9001", redis_port=9002, redis_password="pw", phoenix_url="http://127.0.0.1:9003")
+FULL = Endpoints(
+    "http://127.0.0.1:9001",
+    redis_port=9002,
+    redis_password="pw",  # noqa: S106 -- a test value
+    phoenix_url="http://127.0.0.1:9003",
+)
 BARE = Endpoints("http://127.0.0.1:9001")
 
 

@@ -100,6 +100,7 @@ class ScriptedChat:
     name: str = "scripted"
 
     def generate(self, request: ChatRequest, on_text: TextSink) -> ChatResult:
+        """Sleep the configured latency, then answer word by word."""
         if self.latency_s > 0:
             time.sleep(self.latency_s)
         text, stop_reason = _truncate(scripted_reply(request), request.max_tokens, request.stop)
@@ -129,9 +130,11 @@ class ScriptedEmbedding:
     name: str = "scripted-embedding"
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        """One hashed bag-of-words vector per text."""
         return [self._embed_one(text) for text in texts]
 
     def count_tokens(self, text: str) -> int:
+        """Words, as the scripted chat counts them."""
         return count_words(text)
 
     def _embed_one(self, text: str) -> list[float]:

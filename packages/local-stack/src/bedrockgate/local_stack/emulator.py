@@ -52,6 +52,13 @@ _MESSAGES: Mapping[str, str] = {
     "ValidationException": "The provided request is not valid.",
 }
 RECENT_REQUESTS = 500
+# AWS's exact wording: LiteLLM matches on some of these messages to choose its exception.
+_USER_FIRST = (
+    "A conversation must start with a user message. Try again with a conversation that starts with a user message."
+)
+_MISSING_INPUT_TEXT = (
+    "Malformed input request: #: required key [inputText] not found, please reformat your input and try again."
+)
 
 
 class BedrockError(Exception):
@@ -139,9 +146,7 @@ def parse_converse(model_id: str, body: Mapping[str, Any]) -> ChatRequest:
     """A Converse body as a backend request; malformed ones are ValidationExceptions, as in AWS."""
     raw_messages = body.get("messages")
     if not isinstance(raw_messages, list) or not raw_messages:
-        raise _validation(
-            "A conversation must start with a user message. Try again with a conversation that starts with a user message."
-        )
+        raise _validation(_USER_FIRST)
     messages: list[ChatMessage] = []
     for index, raw in enumerate(raw_messages):
         role = raw.get("role") if isinstance(raw, dict) else None
@@ -149,9 +154,7 @@ def parse_converse(model_id: str, body: Mapping[str, Any]) -> ChatRequest:
             raise _validation(f"messages.{index}.role: expected 'user' or 'assistant', got {role!r}")
         messages.append(ChatMessage(role=role, text=_text_of(raw.get("content"))))
     if messages[0].role != "user":
-        raise _validation(
-            "A conversation must start with a user message. Try again with a conversation that starts with a user message."
-        )
+        raise _validation(_USER_FIRST)
     config = body.get("inferenceConfig") or {}
     max_tokens = config.get("maxTokens", 512)
     if not isinstance(max_tokens, int) or max_tokens < 1:
@@ -186,97 +189,100 @@ def _usage(result: ChatResult) -> dict[str, int]:
     }
 
 
-def build_app(settings: EmulatorSettings, *, warm: bool = True) -> Starlette:
-    """The emulator as an ASGI app; ``warm`` loads the models before health reports ready."""
-    state = Emulator(settings)
+class _Routes:
+    """The route handlers, bound to one emulator's state."""
 
-    async def admitted(request: Request, operation: str) -> tuple[str, dict[str, Any]]:
+    def __init__(self, state: Emulator) -> None:
+        self.state = state
+        self.settings = state.settings
+
+    async def admitted(self, request: Request) -> tuple[str, dict[str, Any]]:
+        """Signature, body, then the model's faults: latency first, then its verdict."""
         _require_signature(request)
         model_id = unquote(request.path_params["model_id"])
         body = await _json_body(request)
-        draw = state.faults.draw(model_id)
+        draw = self.state.faults.draw(model_id)
         if draw.latency_s:
             await asyncio.sleep(draw.latency_s)
         if draw.verdict != "ok":
-            state.failed[model_id] += 1
+            self.state.failed[model_id] += 1
             raise _fault_error(draw)
-        del operation
         return model_id, body
 
-    def chat_request(model_id: str, body: Mapping[str, Any]) -> tuple[ChatRequest, str]:
-        rule = settings.rule_for(model_id)
+    def chat_request(self, model_id: str, body: Mapping[str, Any]) -> tuple[ChatRequest, str]:
+        """The backend request and backend name, after Bedrock's own checks."""
+        rule = self.settings.rule_for(model_id)
         if rule.backend in EMBEDDING_BACKENDS:
             raise _validation(f"The model {model_id} is an embedding model: call InvokeModel, not Converse.")
         chat = parse_converse(model_id, body)
         prompt = "\n".join([chat.system, *(m.text for m in chat.messages)])
         if len(prompt.split()) > rule.max_input_tokens:
             raise _validation("Input is too long for requested model.")
-        state.record(model_id, "converse", prompt)
+        self.state.record(model_id, "converse", prompt)
         return chat, rule.backend
 
-    async def converse(request: Request) -> Response:
-        model_id, body = await admitted(request, "converse")
-        chat, backend_name = chat_request(model_id, body)
-        backend = await run_in_threadpool(state.pool.chat, backend_name)
+    async def converse(self, request: Request) -> Response:
+        model_id, body = await self.admitted(request)
+        chat, backend_name = self.chat_request(model_id, body)
+        backend = await run_in_threadpool(self.state.pool.chat, backend_name)
         started = time.perf_counter()
         result = await run_in_threadpool(backend.generate, chat, lambda _piece: None)
-        state.served[model_id] += 1
+        self.state.served[model_id] += 1
         return JSONResponse(
             converse_body(result, int((time.perf_counter() - started) * 1000)),
             headers={"x-amzn-RequestId": str(uuid.uuid4())},
         )
 
-    async def converse_stream(request: Request) -> Response:
-        model_id, body = await admitted(request, "converse-stream")
-        chat, backend_name = chat_request(model_id, body)
-        backend = await run_in_threadpool(state.pool.chat, backend_name)
+    async def converse_stream(self, request: Request) -> Response:
+        model_id, body = await self.admitted(request)
+        chat, backend_name = self.chat_request(model_id, body)
+        backend = await run_in_threadpool(self.state.pool.chat, backend_name)
         return StreamingResponse(
-            _stream_events(state, model_id, backend.generate, chat),
+            _stream_events(self.state, model_id, backend.generate, chat),
             media_type="application/vnd.amazon.eventstream",
             headers={"x-amzn-RequestId": str(uuid.uuid4())},
         )
 
-    async def invoke(request: Request) -> Response:
-        model_id, body = await admitted(request, "invoke")
-        rule = settings.rule_for(model_id)
+    async def invoke(self, request: Request) -> Response:
+        model_id, body = await self.admitted(request)
+        rule = self.settings.rule_for(model_id)
         if rule.backend not in EMBEDDING_BACKENDS:
             raise _validation(
                 f"The emulator serves InvokeModel for embedding models only; call Converse for {model_id}."
             )
         text = body.get("inputText")
         if not isinstance(text, str) or not text:
-            raise _validation(
-                "Malformed input request: #: required key [inputText] not found, please reformat your input and try again."
-            )
-        backend = await run_in_threadpool(state.pool.embedding, rule.backend)
+            raise _validation(_MISSING_INPUT_TEXT)
+        backend = await run_in_threadpool(self.state.pool.embedding, rule.backend)
         tokens = backend.count_tokens(text)
         if tokens > rule.max_input_tokens:
             raise _validation("Input is too long for requested model.")
-        state.record(model_id, "invoke", text)
+        self.state.record(model_id, "invoke", text)
         [vector] = await run_in_threadpool(backend.embed, [text])
-        state.served[model_id] += 1
+        self.state.served[model_id] += 1
         return JSONResponse(
             {"embedding": vector, "embeddingsByType": {"float": vector}, "inputTextTokenCount": tokens},
             headers={"x-amzn-RequestId": str(uuid.uuid4())},
         )
 
-    async def guardrail(request: Request) -> Response:
+    async def guardrail(self, request: Request) -> Response:
         _require_signature(request)
         body = await _json_body(request)
         if body.get("source") not in ("INPUT", "OUTPUT"):
             raise _validation(f"source: expected INPUT or OUTPUT, got {body.get('source')!r}")
-        return JSONResponse(apply_guardrail(body, state.guardrail))
+        return JSONResponse(apply_guardrail(body, self.state.guardrail))
 
-    async def health(_request: Request) -> Response:
-        status = 200 if state.ready else 503
-        return JSONResponse({"ready": state.ready, "backends": state.pool.loaded()}, status_code=status)
+    async def health(self, _request: Request) -> Response:
+        status = 200 if self.state.ready else 503
+        return JSONResponse({"ready": self.state.ready, "backends": self.state.pool.loaded()}, status_code=status)
 
-    async def faults(request: Request) -> Response:
+    async def faults(self, request: Request) -> Response:
+        board = self.state.faults
         if request.method == "GET":
-            return JSONResponse({k: v.model_dump() for k, v in state.faults.snapshot().items()})
+            return JSONResponse({k: v.model_dump() for k, v in board.snapshot().items()})
         model_id = unquote(request.path_params.get("model_id", "")) or None
         if request.method == "DELETE":
-            state.faults.clear(model_id)
+            board.clear(model_id)
             return JSONResponse({"cleared": model_id or "*all*"})
         if model_id is None:
             return JSONResponse({"message": "PUT /_emulator/faults/{model_id} (use * for every model)"}, 400)
@@ -285,20 +291,27 @@ def build_app(settings: EmulatorSettings, *, warm: bool = True) -> Starlette:
         except ValidationError as error:
             problems = [{"field": ".".join(map(str, e["loc"])), "message": e["msg"]} for e in error.errors()]
             return JSONResponse({"message": "invalid faults", "problems": problems}, 400)
-        state.faults.set(model_id, new)
+        board.set(model_id, new)
         return JSONResponse({model_id: new.model_dump()})
 
-    async def received(request: Request) -> Response:
+    async def received(self, request: Request) -> Response:
         model_id = request.query_params.get("model")
-        rows = [r.__dict__ for r in state.received if model_id is None or r.model_id == model_id]
-        return JSONResponse({"requests": rows, "served": dict(state.served), "failed": dict(state.failed)})
+        rows = [r.__dict__ for r in self.state.received if model_id is None or r.model_id == model_id]
+        return JSONResponse({"requests": rows, "served": dict(self.state.served), "failed": dict(self.state.failed)})
 
-    async def on_error(_request: Request, error: Exception) -> Response:
-        if isinstance(error, BedrockError):
-            return _error_response(error)
-        if isinstance(error, LocalStackError):
-            return _error_response(BedrockError(500, "InternalServerException", str(error)))
-        raise error
+
+async def _on_error(_request: Request, error: Exception) -> Response:
+    if isinstance(error, BedrockError):
+        return _error_response(error)
+    if isinstance(error, LocalStackError):
+        return _error_response(BedrockError(500, "InternalServerException", str(error)))
+    raise error
+
+
+def build_app(settings: EmulatorSettings, *, warm: bool = True) -> Starlette:
+    """The emulator as an ASGI app; ``warm`` loads the models before health reports ready."""
+    state = Emulator(settings)
+    routes = _Routes(state)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -310,16 +323,16 @@ def build_app(settings: EmulatorSettings, *, warm: bool = True) -> Starlette:
     model = "/model/{model_id:path}"
     app = Starlette(
         routes=[
-            Route(f"{model}/converse", converse, methods=["POST"]),
-            Route(f"{model}/converse-stream", converse_stream, methods=["POST"]),
-            Route(f"{model}/invoke", invoke, methods=["POST"]),
-            Route("/guardrail/{guardrail_id}/version/{version}/apply", guardrail, methods=["POST"]),
-            Route("/_emulator/health", health),
-            Route("/_emulator/faults", faults, methods=["GET", "DELETE"]),
-            Route("/_emulator/faults/{model_id:path}", faults, methods=["PUT", "DELETE"]),
-            Route("/_emulator/requests", received),
+            Route(f"{model}/converse", routes.converse, methods=["POST"]),
+            Route(f"{model}/converse-stream", routes.converse_stream, methods=["POST"]),
+            Route(f"{model}/invoke", routes.invoke, methods=["POST"]),
+            Route("/guardrail/{guardrail_id}/version/{version}/apply", routes.guardrail, methods=["POST"]),
+            Route("/_emulator/health", routes.health),
+            Route("/_emulator/faults", routes.faults, methods=["GET", "DELETE"]),
+            Route("/_emulator/faults/{model_id:path}", routes.faults, methods=["PUT", "DELETE"]),
+            Route("/_emulator/requests", routes.received),
         ],
-        exception_handlers={BedrockError: on_error, LocalStackError: on_error},
+        exception_handlers={BedrockError: _on_error, LocalStackError: _on_error},
         lifespan=lifespan,
     )
     app.state.emulator = state

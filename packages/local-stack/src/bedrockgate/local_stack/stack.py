@@ -174,7 +174,7 @@ class LocalStack:
                 "127.0.0.1",
                 "--port",
                 str(port),
-            ],  # fmt: skip
+            ],
             env=env,
             log_path=self.state_dir / "logs" / f"{name}.log",
             health=http_ok(f"{url}/health/liveliness"),
