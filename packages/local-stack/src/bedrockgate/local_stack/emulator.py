@@ -24,7 +24,7 @@ from urllib.parse import unquote
 
 from bedrockgate.local_stack.backends import ChatMessage, ChatRequest, ChatResult
 from bedrockgate.local_stack.eventstream import encode_event, encode_exception
-from bedrockgate.local_stack.exceptions import BackendError, LocalStackError
+from bedrockgate.local_stack.exceptions import BackendError, LocalStackError, PromptTooLongError
 from bedrockgate.local_stack.faults import Draw, FaultBoard
 from bedrockgate.local_stack.guardrail import GuardrailPolicy, apply_guardrail
 from bedrockgate.local_stack.pool import BackendPool
@@ -303,6 +303,8 @@ class _Routes:
 async def _on_error(_request: Request, error: Exception) -> Response:
     if isinstance(error, BedrockError):
         return _error_response(error)
+    if isinstance(error, PromptTooLongError):
+        return _error_response(_validation("Input is too long for requested model."))
     if isinstance(error, LocalStackError):
         return _error_response(BedrockError(500, "InternalServerException", str(error)))
     raise error

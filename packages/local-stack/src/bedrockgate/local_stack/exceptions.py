@@ -22,6 +22,10 @@ class BackendError(LocalStackError):
     """A backend failed to produce an answer (the emulator turns it into a Bedrock 500)."""
 
 
+class PromptTooLongError(BackendError):
+    """The prompt does not fit the model's context (the emulator answers Bedrock's 400 for it)."""
+
+
 class MappingError(LocalStackError):
     """The model-to-backend mapping is malformed or names an unknown backend."""
 
