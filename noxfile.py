@@ -71,6 +71,8 @@ def typecheck(session: nox.Session) -> None:
     session.run("mypy", "noxfile.py", "scripts")
     for path in sorted((ROOT / "packages").glob("*/nox_sessions.py")):
         session.run("mypy", str(path))
+    for path in sorted((ROOT / "packages").glob("*/load")):  # load-test scripts (Locust)
+        session.run("mypy", str(path))
 
 
 @nox.session(python=PYTHON)
