@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -21,7 +22,7 @@ PYTHON = "3.11"
 
 nox.options.default_venv_backend = "uv"
 nox.options.error_on_missing_interpreters = True
-nox.options.sessions = ["lint", "typecheck", "tests", "build"]
+nox.options.sessions = ["lint", "typecheck", "tests", "pipeline", "build"]
 
 
 def _distribution(package: str) -> str:
@@ -69,6 +70,11 @@ def typecheck(session: nox.Session) -> None:
             env={"MYPYPATH": str(base / "src")},
         )
     session.run("mypy", "noxfile.py", "scripts")
+    # The pipeline: its package (the Dagger module's source) and tests, and its nox sessions.
+    pipeline_src = ROOT / "pipelines" / "dagger" / "src"
+    session.run("mypy", "--explicit-package-bases", str(pipeline_src), str(ROOT / "pipelines" / "tests"),
+                env={"MYPYPATH": f"{pipeline_src}{os.pathsep}{ROOT / 'pipelines' / 'tests'}"})  # fmt: skip
+    session.run("mypy", str(ROOT / "pipelines" / "nox_sessions.py"), env={"MYPYPATH": str(pipeline_src)})
     for path in sorted((ROOT / "packages").glob("*/nox_sessions.py")):
         session.run("mypy", str(path))
     for path in sorted((ROOT / "packages").glob("*/load")):  # load-test scripts (Locust)
@@ -112,6 +118,7 @@ def build(session: nox.Session) -> None:
             imported = session.run(python, "-I", "-c", _IMPORT_CHECK, _module(package), external=True, silent=True)
             session.log(str(imported).strip())
         session.log(f"{package}: {wheels[0].name} and {sdists[0].name} build, install alone and import")
+    session.notify("supply_chain")  # the SBOM of what was built and the audit of the lock
 
 
 _IMPORT_CHECK = """
@@ -171,4 +178,14 @@ def _load_package_sessions() -> None:
         spec.loader.exec_module(importlib.util.module_from_spec(spec))
 
 
+def _load_pipeline_sessions() -> None:
+    """Register the pipeline's stages that live under ``pipelines/`` (gateway_image, evaluate, deploy, ci ...)."""
+    path = ROOT / "pipelines" / "nox_sessions.py"
+    spec = importlib.util.spec_from_file_location("nox_sessions_pipeline", path)
+    if spec is None or spec.loader is None:
+        raise RuntimeError(f"cannot load {path}")
+    spec.loader.exec_module(importlib.util.module_from_spec(spec))
+
+
 _load_package_sessions()
+_load_pipeline_sessions()

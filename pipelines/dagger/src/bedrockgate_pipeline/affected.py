@@ -1,0 +1,105 @@
+"""Which packages a change affects: the changed ones and everything that depends on them.
+
+The graph is read from the workspace itself (each ``packages/*/pyproject.toml``'s dependencies on
+``bedrockgate-*`` distributions), so it cannot drift from what is built. A change to a file that
+every package is built with (the lock, the root pyproject, the pipeline, the noxfile) affects all.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+DISTRIBUTION_PREFIX = "bedrockgate-"
+GLOBAL_FILES = ("uv.lock", "pyproject.toml", "noxfile.py", ".python-version", "dagger.json", "dev")
+GLOBAL_DIRS = ("pipelines/", "scripts/", ".ci/", ".github/")
+
+
+def _dependency_name(requirement: str) -> str:
+    name = requirement.split(";", maxsplit=1)[0]
+    for stop in "[<>=!~ (":
+        name = name.split(stop)[0]
+    return name.strip().lower()
+
+
+def workspace_graph(root: Path) -> dict[str, set[str]]:
+    """Package folder name -> the workspace packages it depends on (runtime, extras and groups)."""
+    folders = {p.parent.name for p in (root / "packages").glob("*/pyproject.toml")}
+    graph: dict[str, set[str]] = {}
+    for folder in sorted(folders):
+        document = tomllib.loads((root / "packages" / folder / "pyproject.toml").read_text(encoding="utf-8"))
+        project = document.get("project", {})
+        requirements = list(project.get("dependencies", []))
+        for extra in project.get("optional-dependencies", {}).values():
+            requirements += extra
+        for group in document.get("dependency-groups", {}).values():
+            requirements += [r for r in group if isinstance(r, str)]
+        names = {_dependency_name(r) for r in requirements}
+        graph[folder] = {
+            n.removeprefix(DISTRIBUTION_PREFIX)
+            for n in names
+            if n.startswith(DISTRIBUTION_PREFIX) and n.removeprefix(DISTRIBUTION_PREFIX) in folders
+        } - {folder}
+    return graph
+
+
+def dependants(graph: Mapping[str, set[str]], changed: Iterable[str]) -> set[str]:
+    """The changed packages and, transitively, every package that depends on one of them."""
+    affected = set(changed)
+    frontier = list(affected)
+    while frontier:
+        current = frontier.pop()
+        for package, needs in graph.items():
+            if current in needs and package not in affected:
+                affected.add(package)
+                frontier.append(package)
+    return affected
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What to test for a change, and why."""
+
+    packages: tuple[str, ...]
+    changed_files: tuple[str, ...]
+    reason: str
+
+
+def plan_for(graph: Mapping[str, set[str]], changed_files: Iterable[str]) -> Plan:
+    """The packages to test for these changed paths (relative to the repository root)."""
+    files = tuple(sorted(set(changed_files)))
+    everything = tuple(sorted(graph))
+    global_hits = [f for f in files if f in GLOBAL_FILES or f.startswith(GLOBAL_DIRS)]
+    if global_hits:
+        return Plan(everything, files, f"{global_hits[0]} changed: every package is built with it")
+    changed = {f.split("/")[1] for f in files if f.startswith("packages/") and f.count("/") >= 2}
+    changed &= set(graph)
+    if not changed:
+        return Plan((), files, "no package changed")
+    affected = dependants(graph, changed)
+    extra = sorted(affected - changed)
+    why = f"changed: {', '.join(sorted(changed))}" + (f"; their dependants: {', '.join(extra)}" if extra else "")
+    return Plan(tuple(sorted(affected)), files, why)
+
+
+def changed_files(root: Path, base: str) -> list[str]:
+    """Files that differ between ``base`` and the working tree (committed or not), plus untracked ones."""
+    diff = _git(root, "diff", "--name-only", base)
+    untracked = _git(root, "ls-files", "--others", "--exclude-standard")
+    return sorted({line for line in (diff + untracked).splitlines() if line})
+
+
+def _git(root: Path, *args: str) -> str:
+    try:
+        return subprocess.run(  # noqa: S603 -- fixed git arguments
+            ["git", *args],  # noqa: S607 -- git from PATH, as every developer runs it
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    except subprocess.CalledProcessError as error:
+        raise ValueError(f"git {' '.join(args)} failed: {error.stderr.strip()} (is the base ref fetched?)") from error

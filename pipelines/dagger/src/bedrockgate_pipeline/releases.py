@@ -1,0 +1,95 @@
+"""Release checks for one package: a new version, a changelog entry, and what its dependants need.
+
+Each package is versioned on its own and tagged ``<distribution>/v<version>``.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from packaging.requirements import Requirement
+from packaging.version import InvalidVersion, Version
+
+from bedrockgate_pipeline.affected import workspace_graph
+
+
+@dataclass(frozen=True)
+class ReleaseReport:
+    """What ``nox -s release -- <package>`` found."""
+
+    package: str
+    distribution: str
+    module: str
+    version: str
+    tag: str
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def tagged_versions(tags: list[str], distribution: str) -> list[Version]:
+    """The versions released so far, from tags ``<distribution>/v<version>`` (others ignored)."""
+    versions = []
+    for tag in tags:
+        prefix = f"{distribution}/v"
+        if tag.startswith(prefix):
+            try:
+                versions.append(Version(tag.removeprefix(prefix)))
+            except InvalidVersion:
+                continue
+    return sorted(versions)
+
+
+def release_problems(version: str, released: list[Version], changelog: str) -> list[str]:
+    """Why this version cannot be released (empty: it can)."""
+    problems = []
+    try:
+        new = Version(version)
+    except InvalidVersion:
+        return [f"version {version!r} is not a valid version (PEP 440)"]
+    if released and new <= released[-1]:
+        problems.append(f"version {new} is not above the last release {released[-1]}: bump it in pyproject.toml")
+    if not any(line.startswith("## ") and str(new) in line for line in changelog.splitlines()):
+        problems.append(f"CHANGELOG.md has no '## {new}' entry: describe the release there")
+    return problems
+
+
+def check_release(root: Path, package: str) -> ReleaseReport:
+    """Read the package, its tags, its changelog and its dependants' requirements."""
+    folder = root / "packages" / package
+    if not (folder / "pyproject.toml").is_file():
+        known = ", ".join(sorted(p.parent.name for p in (root / "packages").glob("*/pyproject.toml")))
+        raise ValueError(f"no package {package!r} under packages/; the packages are: {known}")
+    project = tomllib.loads((folder / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    distribution, version = project["name"], project["version"]
+    tags = subprocess.run(  # noqa: S603 -- fixed git arguments
+        ["git", "tag", "--list", f"{distribution}/v*"],  # noqa: S607 -- git from PATH
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    changelog_path = folder / "CHANGELOG.md"
+    changelog = changelog_path.read_text(encoding="utf-8") if changelog_path.is_file() else ""
+    problems = release_problems(version, tagged_versions(tags, distribution), changelog)
+    notes = dependant_notes(root, package, distribution, version)
+    module = "bedrockgate." + package.replace("-", "_")
+    return ReleaseReport(package, distribution, module, version, f"{distribution}/v{version}", problems, notes)
+
+
+def dependant_notes(root: Path, package: str, distribution: str, version: str) -> list[str]:
+    """Dependants whose declared range excludes the new version: they need a release too."""
+    notes = []
+    for dependant, needs in workspace_graph(root).items():
+        if package not in needs:
+            continue
+        document = tomllib.loads((root / "packages" / dependant / "pyproject.toml").read_text(encoding="utf-8"))
+        for requirement in document["project"].get("dependencies", []):
+            parsed = Requirement(requirement)
+            if parsed.name == distribution and not parsed.specifier.contains(version, prereleases=True):
+                notes.append(
+                    f"{dependant} requires {parsed} which excludes {version}: widen it and release {dependant} too"
+                )
+    return notes

@@ -1,0 +1,85 @@
+"""The pipeline's stages, defined once: what each runs, what it reads, which packages it touches.
+
+Plain Python with no imports beyond the standard library, because both runners read it: the
+nox sessions (``noxfile.py`` loads ``pipelines/nox_sessions.py``) and the Dagger module
+(``main.py`` beside this file). A test proves the two expose exactly these stages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+ALL_PACKAGES = "*"
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One step from change to deployed gateway."""
+
+    name: str
+    """The nox session's name; the Dagger function is the same in kebab-case."""
+    summary: str
+    needs: tuple[str, ...]
+    """Stages that must have passed for the same source first."""
+    inputs: tuple[str, ...]
+    """Repository paths the stage reads: Dagger narrows its source to these, so other edits keep its cache."""
+    packages: tuple[str, ...] | str
+    """Packages it builds or checks (``*``: every package)."""
+    in_ci: bool
+    """Part of ``ci`` (everything up to synth)."""
+
+    @property
+    def function(self) -> str:
+        """The Dagger function (``dagger call <function>``)."""
+        return self.name.replace("_", "-")
+
+
+_WORKSPACE = ("pyproject.toml", "uv.lock", "packages")
+
+STAGES: tuple[Stage, ...] = (
+    Stage("lint", "ruff's rules and formatting", (), (*_WORKSPACE, "pipelines", "noxfile.py", "scripts", "README.md"),
+          ALL_PACKAGES, in_ci=True),
+    Stage("typecheck", "mypy --strict over every package, the pipeline and the scripts", (),
+          (*_WORKSPACE, "pipelines", "noxfile.py", "scripts"), ALL_PACKAGES, in_ci=True),
+    Stage("tests", "one package's tests with only its declared dependencies", (), _WORKSPACE,
+          ALL_PACKAGES, in_ci=True),
+    Stage("build", "wheels and sdists of every package, each installed alone and imported; SBOM and audit",
+          ("lint", "typecheck", "tests"), _WORKSPACE, ALL_PACKAGES, in_ci=True),
+    Stage("gateway_image", "LiteLLM's image by digest + the rendered config + the metrics callback wheel; smoke test",
+          ("build",), _WORKSPACE, ("gateway-config", "metrics-callback"), in_ci=True),
+    Stage("lambda_zip", "the Lex fulfillment Lambda's reproducible zip", ("build",), _WORKSPACE,
+          ("lex-fulfillment",), in_ci=True),
+    Stage("synth", "CDK synth of every stack with cdk-nag and cfn-lint", ("build",), _WORKSPACE,
+          ("infra", "gateway-config"), in_ci=True),
+    Stage("evaluate", "the local stack and the eval gate on the shipped SQuAD sample", ("build",), _WORKSPACE,
+          ("local-stack", "evals", "gateway-config", "metrics-callback"), in_ci=False),
+    Stage("deploy", "cdk deploy, only after ci and evaluate passed for the same source", ("ci", "evaluate"),
+          _WORKSPACE, ("infra",), in_ci=False),
+)  # fmt: skip
+
+COMPOSITE = "ci"
+"""The composite of every ``in_ci`` stage, in order; a runner exposes it beside the stages."""
+
+
+def stage(name: str) -> Stage:
+    """A stage by nox or Dagger name; an unknown one is an error listing the known ones."""
+    for candidate in STAGES:
+        if name in (candidate.name, candidate.function):
+            return candidate
+    known = ", ".join(s.name for s in STAGES)
+    raise KeyError(f"no stage named {name!r}; the stages are: {known}")
+
+
+def ci_stages() -> tuple[Stage, ...]:
+    """The stages ``ci`` runs, in order."""
+    return tuple(s for s in STAGES if s.in_ci)
+
+
+def nox_names() -> set[str]:
+    """Every name the nox runner must expose."""
+    return {s.name for s in STAGES} | {COMPOSITE}
+
+
+def dagger_names() -> set[str]:
+    """Every function the Dagger module must expose."""
+    return {s.function for s in STAGES} | {COMPOSITE}

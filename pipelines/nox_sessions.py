@@ -1,0 +1,208 @@
+"""The pipeline's stages as nox sessions, from the one definition in ``bedrockgate_pipeline.stages``.
+
+The root noxfile loads this file. Sessions that already exist there or beside their package
+(lint, typecheck, tests, build, lambda_zip, synth) keep their home; this file adds the rest of the
+stages (gateway_image, evaluate, deploy), the ``ci`` composite, ``affected``, ``release`` and the
+pipeline's own tests.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import nox
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "pipelines" / "dagger" / "src"))
+
+from bedrockgate_pipeline.affected import changed_files, plan_for, workspace_graph  # noqa: E402 -- path set above
+from bedrockgate_pipeline.gates import read_records, require_gates, source_id, write_record  # noqa: E402
+from bedrockgate_pipeline.releases import check_release  # noqa: E402
+from bedrockgate_pipeline.stages import ci_stages  # noqa: E402
+
+PYTHON = "3.11"
+GATES = ROOT / ".pipeline" / "gates"
+DIST = ROOT / "dist"
+# The local stage's gate: SmolLM2-135M is a toy (F1 ~17 on the sample), so the gate checks that the
+# whole chain works (no errors, real answers, similarity through the embedding alias), not quality.
+EVALUATE_GATES = ("--max-error-rate", "0", "--min-f1", "5", "--min-similarity", "0.1")
+
+
+def _sync(session: nox.Session, *args: str) -> None:
+    session.run_install(
+        "uv", "sync", "--frozen", "--exact", *args,
+        env={"UV_PROJECT_ENVIRONMENT": session.virtualenv.location}, silent=True, external=True,
+    )  # fmt: skip
+
+
+@nox.session(python=PYTHON)
+def pipeline(session: nox.Session) -> None:
+    """The pipeline's own tests: stage parity, affected packages, gates, the lock, Dagger graphs without an engine."""
+    _sync(session, "--only-group", "pipelines")
+    session.run("pytest", str(ROOT / "pipelines" / "tests"), *session.posargs)
+
+
+@nox.session(python=PYTHON, default=False)
+def affected(session: nox.Session) -> None:
+    """Test only what a change affects: ``nox -s affected -- --base origin/main`` prints the plan and runs it."""
+    base = "origin/main"
+    if "--base" in session.posargs:
+        base = session.posargs[session.posargs.index("--base") + 1]
+    plan = plan_for(workspace_graph(ROOT), changed_files(ROOT, base))
+    session.log(f"affected since {base}: {', '.join(plan.packages) or 'nothing'} ({plan.reason})")
+    for package in plan.packages:
+        session.notify(f"tests(package='{package}')")
+
+
+@nox.session(python=PYTHON, default=False)
+def gateway_image(session: nox.Session) -> None:
+    """The gateway image's context (validated config, callback wheel, SBOM); built and smoke-tested with docker."""
+    _sync(session, "--package", "bedrockgate-gateway-config", "--group", "pipelines")
+    context = DIST / "gateway-image"
+    shutil.rmtree(context, ignore_errors=True)
+    (context / "wheels").mkdir(parents=True)
+    config = session.posargs[0] if session.posargs else str(ROOT / "examples" / "agents-gateway.yaml")
+    session.run("gateway-config", "validate", config)
+    rendered = session.run("gateway-config", "render", config, silent=True)
+    (context / "config.yaml").write_text(str(rendered), encoding="utf-8")
+    session.run("uv", "build", "--package", "bedrockgate-metrics-callback", "--no-sources", "--wheel",
+                "--out-dir", str(context / "wheels"), external=True, silent=True)  # fmt: skip
+    _sbom(session, ["bedrockgate-metrics-callback"], context / "sbom.cdx.json")
+    if shutil.which("docker") is None:
+        session.log(f"context ready in {context}; no container engine here: the image build and its smoke test "
+                    "run in `dagger call gateway-image` (or docker build -f pipelines/Dockerfile.gateway)")  # fmt: skip
+        return
+    session.run("docker", "build", "-f", str(ROOT / "pipelines" / "Dockerfile.gateway"), "-t", "bedrockgate-gateway",
+                str(context), external=True)  # fmt: skip
+
+
+@nox.session(python=PYTHON, default=False)
+def evaluate(session: nox.Session) -> None:
+    """The local stack plus the eval gate on the shipped sample; records the verdict for deploy."""
+    _sync(session, "--package", "bedrockgate-local-stack", "--package", "bedrockgate-evals", "--extra", "models")
+    source = _source_or_dirty()
+    out = DIST / "evaluate"
+    port = "4700"
+    env = {"LITELLM_MASTER_KEY": "sk-evaluate-stage", "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+    state = str(ROOT / ".pipeline" / "evaluate-stack")
+    session.run("local-stack", "up", "--detach", "--no-phoenix", "--port", port, "--state-dir", state, "--ask", "",
+                env=env)  # fmt: skip
+    passed = False
+    try:
+        session.run("gateway-evals", "run", "--endpoint", f"http://127.0.0.1:{port}/v1", "--model", "claude-primary",
+                    "--api-key-env", "LITELLM_MASTER_KEY", "--dataset", "sample", "--samples", "30", "--out", str(out),
+                    "--progress", "plain", "--no-phoenix", "--fresh", *EVALUATE_GATES, env=env)  # fmt: skip
+        passed = True
+    finally:
+        session.run("local-stack", "down", "--state-dir", state)
+        if source:
+            write_record(GATES, "evaluate", source, passed=passed)
+
+
+@nox.session(venv_backend="none", default=False)
+def ci(session: nox.Session) -> None:
+    """Every stage up to synth (the same list the Dagger ``ci`` function runs), then records the pass."""
+    source = _source_or_dirty()
+    for step in ci_stages():
+        session.run(sys.executable, "-m", "nox", "-s", step.name, external=True)
+    if source:
+        write_record(GATES, "ci", source, passed=True)
+
+
+@nox.session(python=PYTHON, default=False)
+def deploy(session: nox.Session) -> None:
+    """``cdk deploy`` of every stack, refused unless ci and evaluate passed for this very commit."""
+    require_gates(read_records(GATES), source_id(ROOT))
+    _sync(session, "--package", "bedrockgate-infra")
+    settings = session.posargs[0] if session.posargs else "settings/dev.yaml"
+    with session.chdir(ROOT / "packages" / "infra"):
+        session.run("npx", "--yes", "aws-cdk@2.1148.1", "deploy", "--all", "--require-approval", "never",
+                    "-c", f"settings={settings}", "--outputs-file", str(DIST / "deploy-outputs.json"),
+                    external=True)  # fmt: skip
+    session.log((DIST / "deploy-outputs.json").read_text(encoding="utf-8"))
+
+
+@nox.session(python=PYTHON, default=False)
+def release(session: nox.Session) -> None:
+    """``nox -s release -- <package>``: version bumped, changelog entry, wheel+sdist checked; prints the tag."""
+    if not session.posargs:
+        session.error("name the package: nox -s release -- gateway-config")
+    package = session.posargs[0]
+    _sync(session, "--only-group", "pipelines")
+    report = check_release(ROOT, package)
+    for line in report.problems:
+        session.warn(line)
+    if report.problems:
+        session.error(f"{package} is not ready for release")
+    with tempfile.TemporaryDirectory() as out:
+        session.run("uv", "build", "--package", report.distribution, "--no-sources", "--out-dir", out, external=True,
+                    silent=True)  # fmt: skip
+        built = sorted(str(p) for p in Path(out).iterdir())
+        session.run("twine", "check", "--strict", *built)
+        venv = Path(out) / "venv"
+        session.run("uv", "venv", "--quiet", "--python", PYTHON, str(venv), external=True, silent=True)
+        wheel = next(p for p in built if p.endswith(".whl"))
+        session.run("uv", "pip", "install", "--quiet", "--python", str(venv / "bin" / "python"), wheel,
+                    external=True, silent=True)  # fmt: skip
+        session.run(str(venv / "bin" / "python"), "-c", f"import {report.module}", external=True)
+    for note in report.notes:
+        session.log(note)
+    session.log(f"ready: git tag {report.tag} && git push origin {report.tag}")
+
+
+def _sbom(session: nox.Session, packages: list[str], out: Path) -> None:
+    """A CycloneDX SBOM of these packages' locked dependency closure (from uv.lock, with hashes)."""
+    args = [a for p in packages for a in ("--package", p)]
+    exported = session.run("uv", "export", "--frozen", "--no-emit-workspace", "--no-dev", *args, "--format",
+                           "requirements.txt", silent=True, external=True)  # fmt: skip
+    requirements = Path(session.create_tmp()) / f"{out.stem}.txt"
+    requirements.write_text(str(exported), encoding="utf-8")
+    session.run("cyclonedx-py", "requirements", str(requirements), "--output-format", "JSON", "--output-file", str(out),
+                silent=True)  # fmt: skip
+    session.log(f"SBOM {out} ({len(json.loads(out.read_text(encoding='utf-8')).get('components', []))} components)")
+
+
+def _source_or_dirty() -> str | None:
+    """The commit's tree id, or None (with a note) when the tree has uncommitted changes: no gate record then."""
+    try:
+        return source_id(ROOT)
+    except Exception as error:
+        print(f"no gate record: {error}", file=sys.stderr)
+        return None
+
+
+@nox.session(python=PYTHON)
+def supply_chain(session: nox.Session) -> None:
+    """After ``build``: a CycloneDX SBOM of the wheels' locked closure, and an audit of the lock for known CVEs.
+
+    The audit asks PyPI's vulnerability data (``pip-audit``); when it cannot be reached the session
+    fails and says so: an audit that did not run is not a pass.
+    """
+    _sync(session, "--only-group", "pipelines")
+    sbom_dir = DIST / "sbom"
+    sbom_dir.mkdir(parents=True, exist_ok=True)
+    packages = sorted(f"bedrockgate-{p.parent.name}" for p in (ROOT / "packages").glob("*/pyproject.toml"))
+    _sbom(session, packages, sbom_dir / "wheels.cdx.json")
+    exported = session.run("uv", "export", "--frozen", "--all-packages", "--all-groups", "--no-emit-workspace",
+                           "--format", "requirements.txt", silent=True, external=True)  # fmt: skip
+    requirements = Path(session.create_tmp()) / "locked.txt"
+    requirements.write_text(str(exported), encoding="utf-8")
+    report = sbom_dir / "audit.json"
+    try:
+        session.run("pip-audit", "-r", str(requirements), "--disable-pip", "--require-hashes", "--progress-spinner",
+                    "off", "-f", "json", "-o", str(report))  # fmt: skip
+    except nox.command.CommandFailed:
+        if not report.is_file():
+            session.error("the vulnerability audit could not run (is pypi.org reachable?): not a pass")
+        found = [
+            f"{d['name']} {d['version']}: {', '.join(v['id'] for v in d['vulns'])}"
+            for d in json.loads(report.read_text(encoding="utf-8"))["dependencies"]
+            if d.get("vulns")
+        ]
+        session.error("known vulnerabilities in uv.lock: " + "; ".join(found))
+    audited = len(json.loads(report.read_text(encoding="utf-8"))["dependencies"])
+    session.log(f"audit: {audited} locked packages, no known vulnerabilities ({report})")

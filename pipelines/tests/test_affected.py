@@ -1,0 +1,68 @@
+"""Affected packages: the changed ones and every dependant, from the workspace's own graph."""
+
+from __future__ import annotations
+
+from bedrockgate_pipeline.affected import GLOBAL_FILES, dependants, plan_for, workspace_graph
+from conftest import ROOT
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+NAMES = [f"p{i}" for i in range(8)]
+
+
+@st.composite
+def dags(draw: st.DrawFn) -> dict[str, set[str]]:
+    """Random acyclic graphs: a package may only depend on packages before it."""
+    return {
+        name: set(draw(st.sets(st.sampled_from(NAMES[:index])))) if index else set() for index, name in enumerate(NAMES)
+    }
+
+
+def _reaches(graph: dict[str, set[str]], package: str, targets: set[str]) -> bool:
+    stack, seen = [package], set()
+    while stack:
+        current = stack.pop()
+        if current in targets:
+            return True
+        seen.add(current)
+        stack.extend(graph[current] - seen)
+    return False
+
+
+@settings(max_examples=300)
+@given(graph=dags(), changed=st.sets(st.sampled_from(NAMES)))
+def test_the_affected_set_is_exactly_the_changed_packages_and_their_dependants(
+    graph: dict[str, set[str]], changed: set[str]
+) -> None:
+    affected = dependants(graph, changed)
+    assert changed <= affected
+    for package, needs in graph.items():  # closed: whoever depends on an affected package is affected
+        if needs & affected:
+            assert package in affected
+    for package in affected:  # minimal: each is changed or reaches a changed one
+        assert _reaches(graph, package, changed)
+
+
+@settings(max_examples=100)
+@given(graph=dags(), extra=st.lists(st.sampled_from(NAMES)), global_file=st.sampled_from(GLOBAL_FILES))
+def test_a_lock_or_pipeline_change_affects_every_package(
+    graph: dict[str, set[str]], extra: list[str], global_file: str
+) -> None:
+    files = [global_file, *(f"packages/{name}/src/x.py" for name in extra)]
+    assert set(plan_for(graph, files).packages) == set(graph)
+
+
+def test_the_real_workspace_graph() -> None:
+    graph = workspace_graph(ROOT)
+    assert graph["infra"] == {"gateway-config"}
+    assert {"gateway-config", "metrics-callback"} <= graph["local-stack"]
+    assert graph["gateway-config"] == set()
+
+
+def test_a_gateway_config_change_retests_infra_and_local_stack() -> None:
+    plan = plan_for(workspace_graph(ROOT), ["packages/gateway-config/src/bedrockgate/gateway_config/rules.py"])
+    assert plan.packages == ("gateway-config", "infra", "local-stack")
+    assert plan_for(workspace_graph(ROOT), ["pipelines/nox_sessions.py"]).packages == tuple(
+        sorted(workspace_graph(ROOT))
+    )
+    assert plan_for(workspace_graph(ROOT), ["README.md"]).packages == ()

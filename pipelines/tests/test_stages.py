@@ -1,0 +1,74 @@
+"""Both runners expose exactly the stages of the one definition."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import pytest
+from bedrockgate_pipeline.main import Bedrockgate
+from bedrockgate_pipeline.stages import COMPOSITE, STAGES, ci_stages, dagger_names, nox_names, stage
+from conftest import ROOT
+
+
+def _nox_sessions() -> set[str]:
+    listed = subprocess.run(
+        [sys.executable, "-m", "nox", "-l", "-f", str(ROOT / "noxfile.py")],
+        capture_output=True, text=True, check=True, cwd=ROOT,
+    )  # fmt: skip
+    # "* name -> doc" (default) and "- name -> doc" (on demand); tests(package='x') counts as tests
+    return set(re.findall(r"^[*-] ([a-z_]+)", listed.stdout, flags=re.MULTILINE))
+
+
+def _dagger_functions() -> set[str]:
+    functions = vars(Bedrockgate)["__dagger_module__"]._objects["Bedrockgate"].functions
+    return {name.replace("_", "-") for name in functions}
+
+
+def test_nox_and_dagger_expose_the_same_stages() -> None:
+    assert nox_names() <= _nox_sessions()
+    assert _dagger_functions() == dagger_names()
+    assert {n.replace("_", "-") for n in nox_names()} == dagger_names()
+
+
+def test_the_stages_run_in_the_issue_order_and_ci_stops_before_evaluate() -> None:
+    assert [s.name for s in STAGES] == [
+        "lint", "typecheck", "tests", "build", "gateway_image", "lambda_zip", "synth", "evaluate", "deploy",
+    ]  # fmt: skip
+    assert [s.name for s in ci_stages()] == [
+        "lint",
+        "typecheck",
+        "tests",
+        "build",
+        "gateway_image",
+        "lambda_zip",
+        "synth",
+    ]
+    assert stage("deploy").needs == (COMPOSITE, "evaluate")
+
+
+def test_every_need_is_an_earlier_stage_or_ci() -> None:
+    seen: set[str] = {COMPOSITE}
+    for current in STAGES:
+        assert set(current.needs) <= seen | {s.name for s in STAGES[: STAGES.index(current)]}
+        seen.add(current.name)
+
+
+def test_every_input_exists_in_the_repository() -> None:
+    for current in STAGES:
+        missing = [path for path in current.inputs if not (ROOT / path).exists()]
+        assert not missing, f"{current.name} reads {missing}, which do not exist"
+
+
+def test_an_unknown_stage_lists_the_known_ones() -> None:
+    with pytest.raises(KeyError, match="lint, typecheck"):
+        stage("package")
+    assert stage("gateway-image") is stage("gateway_image")
+
+
+def test_the_dagger_ci_tests_every_workspace_package() -> None:
+    from bedrockgate_pipeline.affected import workspace_graph  # noqa: PLC0415 -- only this test needs the graph
+    from bedrockgate_pipeline.main import PACKAGES  # noqa: PLC0415 -- as above
+
+    assert set(PACKAGES) == set(workspace_graph(ROOT))
