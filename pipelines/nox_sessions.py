@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -21,6 +22,7 @@ sys.path.insert(0, str(ROOT / "pipelines" / "dagger" / "src"))
 
 from bedrockgate_pipeline.affected import changed_files, plan_for, workspace_graph  # noqa: E402 -- path set above
 from bedrockgate_pipeline.gates import read_records, require_gates, source_id, write_record  # noqa: E402
+from bedrockgate_pipeline.images import IMAGES  # noqa: E402
 from bedrockgate_pipeline.releases import check_release  # noqa: E402
 from bedrockgate_pipeline.stages import ci_stages  # noqa: E402
 
@@ -55,7 +57,7 @@ def affected(session: nox.Session) -> None:
     plan = plan_for(workspace_graph(ROOT), changed_files(ROOT, base))
     session.log(f"affected since {base}: {', '.join(plan.packages) or 'nothing'} ({plan.reason})")
     for package in plan.packages:
-        session.notify(f"tests(package='{package}')")
+        session.notify(f"tests(package='{package}')", posargs=[])  # not our --base
 
 
 @nox.session(python=PYTHON, default=False)
@@ -72,12 +74,13 @@ def gateway_image(session: nox.Session) -> None:
     session.run("uv", "build", "--package", "bedrockgate-metrics-callback", "--no-sources", "--wheel",
                 "--out-dir", str(context / "wheels"), external=True, silent=True)  # fmt: skip
     _sbom(session, ["bedrockgate-metrics-callback"], context / "sbom.cdx.json")
-    if shutil.which("docker") is None:
+    if not _container_engine():
         session.log(f"context ready in {context}; no container engine here: the image build and its smoke test "
                     "run in `dagger call gateway-image` (or docker build -f pipelines/Dockerfile.gateway)")  # fmt: skip
         return
-    session.run("docker", "build", "-f", str(ROOT / "pipelines" / "Dockerfile.gateway"), "-t", "bedrockgate-gateway",
-                str(context), external=True)  # fmt: skip
+    IMAGES.require_pinned()
+    session.run("docker", "build", "-f", str(ROOT / "pipelines" / "Dockerfile.gateway"), "--build-arg",
+                f"LITELLM_IMAGE={IMAGES.litellm}", "-t", "bedrockgate-gateway", str(context), external=True)  # fmt: skip
 
 
 @nox.session(python=PYTHON, default=False)
@@ -206,3 +209,11 @@ def supply_chain(session: nox.Session) -> None:
         session.error("known vulnerabilities in uv.lock: " + "; ".join(found))
     audited = len(json.loads(report.read_text(encoding="utf-8"))["dependencies"])
     session.log(f"audit: {audited} locked packages, no known vulnerabilities ({report})")
+
+
+def _container_engine() -> bool:
+    """Whether a docker engine answers (the CLI alone, without a daemon, is not enough)."""
+    if shutil.which("docker") is None:
+        return False
+    probe = subprocess.run(["docker", "info"], capture_output=True, check=False, timeout=20)  # noqa: S607 -- docker from PATH
+    return probe.returncode == 0
