@@ -79,8 +79,9 @@ def gateway_image(session: nox.Session) -> None:
                     "run in `dagger call gateway-image` (or docker build -f pipelines/Dockerfile.gateway)")  # fmt: skip
         return
     IMAGES.require_pinned()
-    session.run("docker", "build", "-f", str(ROOT / "pipelines" / "Dockerfile.gateway"), "--build-arg",
-                f"LITELLM_IMAGE={IMAGES.litellm}", "-t", "bedrockgate-gateway", str(context), external=True)  # fmt: skip
+    dockerfile = str(ROOT / "pipelines" / "Dockerfile.gateway")
+    session.run("docker", "build", "-f", dockerfile, "--build-arg", f"LITELLM_IMAGE={IMAGES.litellm}",
+                "-t", "bedrockgate-gateway", str(context), external=True)  # fmt: skip
 
 
 @nox.session(python=PYTHON, default=False)
