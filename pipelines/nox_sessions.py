@@ -30,8 +30,9 @@ PYTHON = "3.11"
 GATES = ROOT / ".pipeline" / "gates"
 DIST = ROOT / "dist"
 # The local stage's gate: SmolLM2-135M is a toy (F1 ~17 on the sample), so the gate checks that the
-# whole chain works (no errors, real answers, similarity through the embedding alias), not quality.
-EVALUATE_GATES = ("--max-error-rate", "0", "--min-f1", "5", "--min-similarity", "0.1")
+# whole chain works (no failed request, answers that overlap the gold ones at all), not quality.
+# The agents' config has no embedding alias, so semantic similarity is not gated here.
+EVALUATE_GATES = ("--max-error-rate", "0", "--min-f1", "5")
 
 
 def _sync(session: nox.Session, *args: str) -> None:
