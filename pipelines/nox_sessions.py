@@ -146,7 +146,7 @@ def release(session: nox.Session) -> None:
     with tempfile.TemporaryDirectory() as out:
         session.run("uv", "build", "--package", report.distribution, "--no-sources", "--out-dir", out, external=True,
                     silent=True)  # fmt: skip
-        built = sorted(str(p) for p in Path(out).iterdir())
+        built = sorted(str(p) for p in Path(out).iterdir() if p.name.endswith((".whl", ".tar.gz")))
         session.run("twine", "check", "--strict", *built)
         venv = Path(out) / "venv"
         session.run("uv", "venv", "--quiet", "--python", PYTHON, str(venv), external=True, silent=True)

@@ -24,6 +24,11 @@ def test_a_release_needs_a_higher_version_and_a_changelog_entry(
     assert (problems == []) == (higher and logged)
 
 
+def test_an_entry_still_marked_unreleased_is_not_ready() -> None:
+    problems = release_problems("0.2.0", [Version("0.1.0")], "## 0.2.0 (unreleased)\n")
+    assert problems == ["CHANGELOG.md still calls 0.2.0 unreleased: put the release date in its heading"]
+
+
 def test_tags_of_other_packages_and_bad_versions_are_ignored() -> None:
     tags = ["bedrockgate-infra/v0.2.0", "bedrockgate-gateway-config/v0.1.0", "bedrockgate-gateway-config/vX", "v1"]
     assert tagged_versions(tags, "bedrockgate-gateway-config") == [Version("0.1.0")]

@@ -51,8 +51,11 @@ def release_problems(version: str, released: list[Version], changelog: str) -> l
         return [f"version {version!r} is not a valid version (PEP 440)"]
     if released and new <= released[-1]:
         problems.append(f"version {new} is not above the last release {released[-1]}: bump it in pyproject.toml")
-    if not any(line.startswith("## ") and str(new) in line for line in changelog.splitlines()):
+    entries = [line for line in changelog.splitlines() if line.startswith("## ") and str(new) in line]
+    if not entries:
         problems.append(f"CHANGELOG.md has no '## {new}' entry: describe the release there")
+    elif "unreleased" in entries[0].lower():
+        problems.append(f"CHANGELOG.md still calls {new} unreleased: put the release date in its heading")
     return problems
 
 
