@@ -7,11 +7,12 @@ every package is built with (the lock, the root pyproject, the pipeline, the nox
 
 from __future__ import annotations
 
-import subprocess
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+from bedrockgate_pipeline.git import run_git
 
 DISTRIBUTION_PREFIX = "bedrockgate-"
 GLOBAL_FILES = ("uv.lock", "pyproject.toml", "noxfile.py", ".python-version", "dagger.json", "dev")
@@ -87,19 +88,6 @@ def plan_for(graph: Mapping[str, set[str]], changed_files: Iterable[str]) -> Pla
 
 def changed_files(root: Path, base: str) -> list[str]:
     """Files that differ between ``base`` and the working tree (committed or not), plus untracked ones."""
-    diff = _git(root, "diff", "--name-only", base)
-    untracked = _git(root, "ls-files", "--others", "--exclude-standard")
+    diff = run_git(root, "diff", "--name-only", base)
+    untracked = run_git(root, "ls-files", "--others", "--exclude-standard")
     return sorted({line for line in (diff + untracked).splitlines() if line})
-
-
-def _git(root: Path, *args: str) -> str:
-    try:
-        return subprocess.run(  # noqa: S603 -- fixed git arguments
-            ["git", *args],  # noqa: S607 -- git from PATH, as every developer runs it
-            cwd=root,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-    except subprocess.CalledProcessError as error:
-        raise ValueError(f"git {' '.join(args)} failed: {error.stderr.strip()} (is the base ref fetched?)") from error

@@ -7,13 +7,13 @@ of anything else than what was checked is refused.
 from __future__ import annotations
 
 import json
-import subprocess
 import time
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from bedrockgate_pipeline.errors import GateError
+from bedrockgate_pipeline.git import run_git
 
 REQUIRED = ("ci", "evaluate")
 
@@ -30,10 +30,10 @@ class GateRecord:
 
 def source_id(root: Path) -> str:
     """The git tree id of the working tree; a tree with uncommitted changes has none (deploys must be reproducible)."""
-    status = _git(root, "status", "--porcelain", "--untracked-files=no")
+    status = run_git(root, "status", "--porcelain", "--untracked-files=no")
     if status.strip():
         raise GateError(f"the working tree has uncommitted changes ({status.splitlines()[0].strip()} ...): commit them")
-    return _git(root, "rev-parse", "HEAD^{tree}").strip()
+    return run_git(root, "rev-parse", "HEAD^{tree}").strip()
 
 
 def write_record(directory: Path, stage: str, source: str, *, passed: bool) -> Path:
@@ -73,13 +73,3 @@ def require_gates(records: Iterable[GateRecord], source: str) -> None:
     problems = gate_problems(records, source)
     if problems:
         raise GateError("deploy refused: " + "; ".join(problems))
-
-
-def _git(root: Path, *args: str) -> str:
-    return subprocess.run(  # noqa: S603 -- fixed git arguments
-        ["git", *args],  # noqa: S607 -- git from PATH, as every developer runs it
-        cwd=root,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout

@@ -5,7 +5,6 @@ Each package is versioned on its own and tagged ``<distribution>/v<version>``.
 
 from __future__ import annotations
 
-import subprocess
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +13,7 @@ from packaging.requirements import Requirement
 from packaging.version import InvalidVersion, Version
 
 from bedrockgate_pipeline.affected import workspace_graph
+from bedrockgate_pipeline.git import run_git
 
 
 @dataclass(frozen=True)
@@ -67,13 +67,7 @@ def check_release(root: Path, package: str) -> ReleaseReport:
         raise ValueError(f"no package {package!r} under packages/; the packages are: {known}")
     project = tomllib.loads((folder / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     distribution, version = project["name"], project["version"]
-    tags = subprocess.run(  # noqa: S603 -- fixed git arguments
-        ["git", "tag", "--list", f"{distribution}/v*"],  # noqa: S607 -- git from PATH
-        cwd=root,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split()
+    tags = run_git(root, "tag", "--list", f"{distribution}/v*").split()
     changelog_path = folder / "CHANGELOG.md"
     changelog = changelog_path.read_text(encoding="utf-8") if changelog_path.is_file() else ""
     problems = release_problems(version, tagged_versions(tags, distribution), changelog)
