@@ -91,6 +91,7 @@ def test_with_claude_primary_down_the_fallback_answers_and_the_record_says_so(
     served = [r for r in records if r["status"] == "success"]
     assert served, records
     assert served[-1]["provider_model"] == f"bedrock/{FALLBACK_ID}"
+    assert served[-1]["FallbackCount"] == 1
 
 
 def test_with_claude_primary_throttled_the_fallback_answers(stack: LocalStack, client: OpenAI) -> None:

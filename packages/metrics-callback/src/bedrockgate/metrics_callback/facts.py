@@ -102,6 +102,7 @@ def read_facts(
     start_time: object = None,
     end_time: object = None,
     now: float | None = None,
+    attempted_fallbacks: object = None,
 ) -> RequestFacts:
     """Read one request's facts from a ``standard_logging_object``; never raises on JSON-like input.
 
@@ -112,6 +113,8 @@ def read_facts(
         start_time: the handler's ``start_time`` (a ``datetime``), used if the payload has none.
         end_time: the handler's ``end_time``, likewise.
         now: the current epoch time, for tests; the clock otherwise.
+        attempted_fallbacks: the router's fallback depth from the call's metadata, when known
+            (the response header that also carries it is set after the callbacks run).
 
     """
     slo = _mapping(payload)
@@ -162,7 +165,7 @@ def read_facts(
         end_time=ended if ended is not None else (time.time() if now is None else now),
         stream=stream,
         cache_hit=slo.get("cache_hit") is True,
-        fallbacks=count(headers.get("x-litellm-attempted-fallbacks")),
+        fallbacks=max(count(headers.get("x-litellm-attempted-fallbacks")), count(attempted_fallbacks)),
         retries=count(headers.get("x-litellm-attempted-retries")),
         guardrail_status=guardrail_status,
         guardrail_intervened=guardrail_status in _INTERVENED or _any_intervention(slo.get("guardrail_information")),

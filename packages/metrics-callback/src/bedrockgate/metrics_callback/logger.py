@@ -149,7 +149,13 @@ class MetricsLogger(_Base):
         """Everything the handlers do; never raises, never blocks (the response object is never read)."""
         try:
             payload = kwargs.get("standard_logging_object") if isinstance(kwargs, Mapping) else None
-            facts = read_facts(payload, failed=failed, start_time=start_time, end_time=end_time)
+            facts = read_facts(
+                payload,
+                failed=failed,
+                start_time=start_time,
+                end_time=end_time,
+                attempted_fallbacks=_attempted_fallbacks(kwargs),
+            )
             if self._seen(facts):
                 return
             if self._sink is not None:
@@ -224,3 +230,16 @@ class MetricsLogger(_Base):
 
 metrics_logger: Final = MetricsLogger()
 """The instance to name in ``litellm_settings.callbacks``, configured from the environment."""
+
+
+def _attempted_fallbacks(kwargs: object) -> object:
+    """The router's fallback depth for this attempt (``litellm_params.metadata.attempted_fallbacks``).
+
+    The proxy sets the ``x-litellm-attempted-fallbacks`` header only on the final response, after the
+    callbacks ran; the hop's own metadata already carries the depth.
+    """
+    if not isinstance(kwargs, Mapping):
+        return None
+    params = kwargs.get("litellm_params")
+    metadata = params.get("metadata") if isinstance(params, Mapping) else None
+    return metadata.get("attempted_fallbacks") if isinstance(metadata, Mapping) else None

@@ -1,0 +1,23 @@
+"""FallbackCount through the proxy: the hop's metadata carries the depth before the header exists."""
+
+from __future__ import annotations
+
+from bedrockgate.metrics_callback.facts import read_facts
+from hypothesis import given
+from hypothesis import strategies as st
+
+PAYLOAD: dict[str, object] = {"model": "bedrock/x", "model_group": "g", "status": "success"}
+
+
+@given(depth=st.integers(0, 5), header=st.one_of(st.none(), st.integers(0, 5)))
+def test_the_larger_of_the_header_and_the_metadata_depth_is_the_fallback_count(depth: int, header: int | None) -> None:
+    payload = dict(PAYLOAD)
+    if header is not None:
+        payload["hidden_params"] = {"additional_headers": {"x-litellm-attempted-fallbacks": header}}
+    facts = read_facts(payload, failed=False, now=0.0, attempted_fallbacks=depth)
+    assert facts.fallbacks == max(depth, header or 0)
+
+
+@given(junk=st.one_of(st.none(), st.text(), st.floats(), st.lists(st.integers()), st.integers(max_value=-1)))
+def test_a_malformed_depth_never_raises_and_counts_as_none(junk: object) -> None:
+    assert read_facts(PAYLOAD, failed=False, now=0.0, attempted_fallbacks=junk).fallbacks >= 0
