@@ -25,7 +25,7 @@ LIMITED_ID = "anthropic.claude-3-5-haiku-20241022-v1:0"
 EMULATOR_RULES: list[dict[str, Any]] = [
     {"match": "*embed*", "backend": "minilm", "max_input_tokens": 8192},
     # claude-primary is the real embedded model; the others are scripted, so replies name the model.
-    {"match": PRIMARY_ID, "backend": "smollm2", "max_input_tokens": 7000},
+    {"match": PRIMARY_ID, "backend": "smollm2", "max_input_tokens": 3000},
     {"match": "*", "backend": "scripted"},
 ]
 

@@ -50,7 +50,7 @@ class BackendRule(_Strict):
 
 EMBEDDED_RULES: tuple[BackendRule, ...] = (
     BackendRule(match="*embed*", backend="minilm", max_input_tokens=8192),
-    BackendRule(match="*", backend="smollm2", max_input_tokens=7000),
+    BackendRule(match="*", backend="smollm2", max_input_tokens=3000),  # words; SmolLM2 has a 4096-token context
 )
 SCRIPTED_RULES: tuple[BackendRule, ...] = (
     BackendRule(match="*embed*", backend="scripted-embedding"),
