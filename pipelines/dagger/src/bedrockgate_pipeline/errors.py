@@ -13,3 +13,7 @@ class UnpinnedImageError(PipelineError):
 
 class GateError(PipelineError):
     """Deploy was asked for, but ci or evaluate has not passed for this exact source."""
+
+
+class ImageBuildError(PipelineError):
+    """The gateway image could not be built, run or checked as its recipe says."""

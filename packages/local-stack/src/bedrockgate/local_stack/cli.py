@@ -17,6 +17,7 @@ from types import FrameType
 import httpx
 from bedrockgate.gateway_config import example_path
 from bedrockgate.local_stack.exceptions import LocalStackError, StartupError
+from bedrockgate.local_stack.containers import default_image
 from bedrockgate.local_stack.settings import SCRIPTED_RULES, EmulatorSettings, load_settings
 from bedrockgate.local_stack.stack import LocalStack, StackInfo, StackOptions, read_state, stop_background
 
@@ -39,6 +40,9 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument(
         "--detach", action="store_true", help="leave the stack running in the background; stop it with `down`"
     )
+    up.add_argument("--gateway", type=_gateway, default=None, metavar="venv|image[=REF]",
+                    help="where the proxy runs: venv (default, this environment's LiteLLM) or image: the gateway "
+                         "image under podman, as ECS runs it (default REF: the last one built for this machine)")  # fmt: skip
     up.add_argument("--timeout", type=float, default=180.0, help="seconds to wait for every part to be healthy")
     up.add_argument("--ask", default="Say hello to a new developer in one sentence.",
                     help="a first question, sent through the gateway once it is healthy ('' to skip)")  # fmt: skip
@@ -54,6 +58,17 @@ def _parser() -> argparse.ArgumentParser:
     emulator.add_argument("--settings", type=Path, default=None, help="YAML/JSON emulator settings")
     emulator.add_argument("--backend", choices=["embedded", "scripted"], default="embedded")
     return parser
+
+
+def _gateway(value: str) -> str | None:
+    """``venv`` -> None (the workspace's LiteLLM); ``image`` or ``image=REF`` -> the image reference."""
+    if value == "venv":
+        return None
+    if value == "image":
+        return default_image()
+    if value.startswith("image=") and len(value) > len("image="):
+        return value.removeprefix("image=")
+    raise argparse.ArgumentTypeError(f"{value!r}: use venv, image or image=REF (e.g. image=localhost/bedrockgate-gateway:latest-amd64)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -100,9 +115,11 @@ def _up(args: argparse.Namespace) -> int:
         phoenix=False if args.no_phoenix else None,
         state_dir=args.state_dir,
         startup_timeout_s=args.timeout,
+        gateway_image=args.gateway,
     )
     stack = LocalStack(options)
-    print(f"local-stack: starting ({options.config}, {options.backend} models) ...", flush=True)
+    where = f", proxy from the image {options.gateway_image}" if options.gateway_image else ""
+    print(f"local-stack: starting ({options.config}, {options.backend} models{where}) ...", flush=True)
     info = stack.start()
     stack.write_state()
     print(banner(info), flush=True)

@@ -83,6 +83,8 @@ class ManagedProcess:
     log_path: Path
     health: HealthCheck
     url: str | None = None
+    after_stop: Callable[[], None] | None = None
+    """Run once the process is gone (e.g. remove a container its podman process left behind)."""
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     def start(self) -> None:
@@ -129,6 +131,8 @@ class ManagedProcess:
         if self.process is None:
             return
         stop_group(self.process.pid, timeout, wait=self.process.wait)
+        if self.after_stop is not None:
+            self.after_stop()
 
     def log_tail(self, lines: int = _LOG_TAIL_LINES) -> str:
         """The last lines of its log (for errors)."""

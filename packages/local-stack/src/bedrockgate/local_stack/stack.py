@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal, Self
 
+from bedrockgate.local_stack.containers import image_proxy, remove_container, require_image
 from bedrockgate.local_stack.exceptions import StackConfigError, StartupError, StateError
 from bedrockgate.local_stack.processes import (
     ManagedProcess,
@@ -50,6 +51,8 @@ class StackOptions:
     master_key: str | None = None
     startup_timeout_s: float = 120.0
     proxy_env: dict[str, str] = field(default_factory=dict)
+    gateway_image: str | None = None
+    """Run the proxy from this gateway image (podman) instead of the workspace's venv."""
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,7 @@ class StackInfo:
     model_ids: dict[str, list[str]]
     notes: list[str]
     ready_s: dict[str, float] = field(default_factory=dict)
+    gateway_image: str | None = None
 
 
 def redis_binary() -> str | None:
@@ -114,6 +118,8 @@ class LocalStack:
         started = time.monotonic()
         if not port_is_free(self.options.port):
             raise StartupError(f"port {self.options.port} is in use on 127.0.0.1: pass --port with a free one")
+        if self.options.gateway_image is not None:
+            require_image(self.options.gateway_image)
         self.state_dir.mkdir(parents=True, exist_ok=True)
         master_key = self.options.master_key or os.environ.get("LITELLM_MASTER_KEY") or _new_master_key()
         try:
@@ -152,6 +158,7 @@ class LocalStack:
             model_ids=self.run_config.model_ids,
             notes=self.run_config.notes,
             ready_s=ready,
+            gateway_image=self.options.gateway_image,
         )
         return self.info
 
@@ -161,25 +168,29 @@ class LocalStack:
             raise StartupError("start the stack before adding a proxy")
         port = port or free_port()
         name = "proxy" if not self.proxies else f"proxy-{len(self.proxies) + 1}"
-        env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED}
-        env |= self.run_config.environment | {"PYTHONUNBUFFERED": "1"} | self.options.proxy_env
         url = f"http://127.0.0.1:{port}"
-        proxy = ManagedProcess(
-            name=name,
-            argv=[
-                _script("litellm"),
-                "--config",
-                str(self.state_dir / "config.yaml"),
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-            ],
-            env=env,
-            log_path=self.state_dir / "logs" / f"{name}.log",
-            health=http_ok(f"{url}/health/liveliness"),
-            url=url,
-        )
+        config = self.state_dir / "config.yaml"
+        log_path = self.state_dir / "logs" / f"{name}.log"
+        health = http_ok(f"{url}/health/liveliness")
+        proxy_env = self.run_config.environment | {"PYTHONUNBUFFERED": "1"} | self.options.proxy_env
+        if self.options.gateway_image is not None:
+            container = f"bedrockgate-{name}-{port}"
+            spec = image_proxy(
+                self.options.gateway_image, config=config, port=port, environment=proxy_env, name=container
+            )
+            proxy = ManagedProcess(
+                name=name,
+                argv=spec.argv,
+                env=spec.env,
+                log_path=log_path,
+                health=health,
+                url=url,
+                after_stop=lambda: remove_container(container),
+            )
+        else:
+            env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED} | proxy_env
+            argv = [_script("litellm"), "--config", str(config), "--host", "127.0.0.1", "--port", str(port)]
+            proxy = ManagedProcess(name=name, argv=argv, env=env, log_path=log_path, health=health, url=url)
         proxy.start()
         self.proxies.append(proxy)
         if wait:

@@ -1,0 +1,22 @@
+#!/bin/sh
+# The gateway image's base step: Debian bookworm for one architecture, built from Debian's own
+# packages by mmdebstrap (no pulled image). Writes the root filesystem as a tarball and, beside it,
+# the package manifest (name, version, architecture per line), which the build records with the image.
+#
+#   pipelines/image/base.sh ARCH OUT.tar      ARCH: amd64 | arm64 (arm64 on amd64 needs qemu-user-static)
+#
+# SOURCE_DATE_EPOCH, when set, makes mmdebstrap's tarball reproducible for the same package versions.
+set -eu
+arch="$1"
+out="$2"
+# python3 and python3-venv: Debian's interpreter and venv (the image's Python); ca-certificates for
+# TLS to Bedrock and Redis; tini: the init that runs as PID 1. Documentation and man pages are left
+# out (copyright files stay).
+mmdebstrap --quiet --variant=minbase --architectures="$arch" \
+  --include=python3,python3-venv,ca-certificates,tini \
+  --dpkgopt='path-exclude=/usr/share/man/*' \
+  --dpkgopt='path-exclude=/usr/share/doc/*' \
+  --dpkgopt='path-include=/usr/share/doc/*/copyright' \
+  --dpkgopt='path-exclude=/usr/share/locale/*' \
+  --customize-hook='dpkg-query --admindir="$1/var/lib/dpkg" -W -f="\${Package}\t\${Version}\t\${Architecture}\n" | LC_ALL=C sort > "'"$out"'.packages"' \
+  bookworm "$out"
