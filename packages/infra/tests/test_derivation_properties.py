@@ -6,7 +6,9 @@ computed from what the generator chose:
 - the derivation as pure functions (``bedrock_access``, ``plan_environment``), 300 examples;
 - the synthesized task definition and role policy (``GatewayTask`` alone in a stack, with stand-in
   secrets, network and data): jsii makes each synth cost a few hundred milliseconds, so this runs
-  100 examples with the smallest scope that still produces the real CloudFormation.
+  100 examples with the smallest scope that still produces the real CloudFormation. Every one of
+  them must also run the image as its contract says (user, read-only root, writable paths, port,
+  health route: ``bedrockgate.infra.image_contract``).
 
 The generated configs pass gateway-config's strict loader; beside each the generator records the
 ground truth, computed from what it chose rather than by parsing the config: the Bedrock ARNs each
@@ -16,6 +18,7 @@ config reads, and the env_sources the settings must add.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from dataclasses import dataclass
@@ -26,10 +29,17 @@ import yaml
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk.assertions import Template
-from bedrockgate.gateway_config import GatewayConfig, loads, required_env
+from bedrockgate.gateway_config import GatewayConfig, loads, render, required_env
 from bedrockgate.infra.app import INFRA_SECRETS, fixed_environment, gateway_sources
 from bedrockgate.infra.bedrock import BedrockAccess, bedrock_access
 from bedrockgate.infra.environment import EnvironmentPlan, plan_environment
+from bedrockgate.infra.image_contract import (
+    CONFIG_DIGEST_VARIABLE,
+    GATEWAY_PORT,
+    GATEWAY_USER,
+    GATEWAY_WRITABLE_PATHS,
+    HEALTH_PATH,
+)
 from bedrockgate.infra.settings import DEFAULT_INFERENCE_PROFILE_REGIONS, DeploymentSettings, EnvSource
 from bedrockgate.infra.stacks.gateway import GatewayTask
 from hypothesis import HealthCheck, given, settings
@@ -63,8 +73,6 @@ RESERVED: Final = frozenset(
         "REDIS_SSL",
         "PHOENIX_COLLECTOR_HTTP_ENDPOINT",
         "PHOENIX_API_KEY",
-        "SEPARATE_HEALTH_APP",
-        "SEPARATE_HEALTH_PORT",
         "LITELLM_MODE",
         "LITELLM_LOG",
         "NO_DOCS",
@@ -266,6 +274,9 @@ def test_derivation_grants_exactly_the_configured_models_and_variables(
     assert access.model_arns == generated.arns
     assert access.guardrail_arns == (frozenset({GUARDRAIL_ARN}) if generated.guardrail else frozenset())
     check_environment(generated, deployment, set(plan.plain), set(plan.secrets))
+    # The image's entrypoint compares this digest with its --config file's; no separate health app.
+    assert plan.plain[CONFIG_DIGEST_VARIABLE] == hashlib.sha256(render(generated.config).encode()).hexdigest()
+    assert not [name for name in plan.names if name.startswith("SEPARATE_HEALTH")]
     if generated.guardrail:
         assert STUB_GUARDRAIL_ID in plan.plain.values()
         assert STUB_GUARDRAIL_VERSION in plan.plain.values()
@@ -285,6 +296,21 @@ def synthesize_task(deployment: DeploymentSettings, plan: EnvironmentPlan, acces
     log_group = logs.LogGroup.from_log_group_name(stack, "Logs", "/stub/gateway")
     GatewayTask(stack, "Task", settings=deployment, access=access, plan=plan, secrets=secrets, log_group=log_group)
     return dict(Template.from_stack(stack).to_json())
+
+
+def check_image_contract(task: dict[str, Any], container: dict[str, Any]) -> None:
+    """Whatever the config, the task runs the image as its contract says (image_contract)."""
+    assert container["User"] == GATEWAY_USER
+    assert container["ReadonlyRootFilesystem"] is True
+    mounts = {mount["ContainerPath"]: mount for mount in container["MountPoints"]}
+    assert set(mounts) == set(GATEWAY_WRITABLE_PATHS)
+    assert all(mount["ReadOnly"] is False for mount in mounts.values())
+    # Each writable path is a bare task volume (Fargate ephemeral storage), used by that mount alone.
+    volumes = {volume["Name"]: volume for volume in task["Volumes"]}
+    assert sorted(volumes) == sorted(mount["SourceVolume"] for mount in mounts.values())
+    assert all(volume == {"Name": name} for name, volume in volumes.items())
+    assert [mapping["ContainerPort"] for mapping in container["PortMappings"]] == [GATEWAY_PORT]
+    assert f"http://127.0.0.1:{GATEWAY_PORT}{HEALTH_PATH}" in container["HealthCheck"]["Command"][-1]
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -321,6 +347,7 @@ def test_synthesized_task_role_and_environment_match_the_config(
     plain = {item["Name"] for item in container.get("Environment", [])}
     secret = {item["Name"] for item in container.get("Secrets", [])}
     check_environment(generated, deployment, plain, secret)
+    check_image_contract(task, container)
     # The execution role reads exactly the secrets injected, nothing else.
     execution = [
         statement

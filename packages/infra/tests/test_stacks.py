@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
 import pytest
 from aws_cdk.assertions import Match, Template
-from bedrockgate.gateway_config import required_env
+from bedrockgate.gateway_config import render, required_env
 from bedrockgate.infra.app import fixed_environment
+from bedrockgate.infra.image_contract import CONFIG_DIGEST_VARIABLE
 from bedrockgate.infra.report import Synthesized
 from bedrockgate.infra.stacks.guardrail import CONTENT_FILTERS, PII_ENTITIES
 from bedrockgate.infra.timeouts import LEX_CODE_HOOK_BUDGET, LEX_HANDLER_TOTAL, LEX_LAMBDA_TIMEOUT
@@ -78,7 +80,6 @@ def _rules(synth: Synthesized) -> set[tuple[str, str, int]]:
 def test_security_groups_admit_exactly_the_designed_paths(dev: Synthesized) -> None:
     assert _rules(dev) == {
         ("alb", "gateway", 4000),
-        ("alb", "gateway", 4001),
         ("alb", "phoenix", 6006),
         ("gateway", "database", 5432),
         ("gateway", "cache", 6379),
@@ -236,17 +237,20 @@ def test_gateway_runs_litellm_on_arm64_pinned_by_digest(dev: Synthesized) -> Non
     )
 
 
-def test_gateway_health_check_uses_the_separate_health_app_with_room_for_migrations(dev: Synthesized) -> None:
+def test_gateway_health_checks_hit_the_proxys_own_route_with_room_for_migrations(dev: Synthesized) -> None:
     litellm = container(dev, "gateway")
     environment = {item["Name"]: item["Value"] for item in litellm["Environment"]}
-    assert environment["SEPARATE_HEALTH_APP"] == "1"
-    assert environment["SEPARATE_HEALTH_PORT"] == "4001"
-    assert "http://127.0.0.1:4001/health/liveliness" in " ".join(litellm["HealthCheck"]["Command"])
+    # The litellm wheel has no separate health app: nothing asks for one, nothing listens on 4001.
+    assert not [name for name in environment if name.startswith("SEPARATE_HEALTH")]
+    assert litellm["PortMappings"] == [{"ContainerPort": 4000, "Name": "proxy", "Protocol": "tcp"}]
+    command = litellm["HealthCheck"]["Command"]
+    assert command[:3] == ["CMD", "python3", "-c"]
+    assert "urlopen('http://127.0.0.1:4000/health/liveliness', timeout=4)" in command[3]
     assert litellm["HealthCheck"]["StartPeriod"] == 300
     gateway = template(dev, "gateway")
     gateway.has_resource_properties(
         "AWS::ElasticLoadBalancingV2::TargetGroup",
-        {"Port": 4000, "HealthCheckPort": "4001", "HealthCheckPath": "/health/liveliness", "TargetType": "ip"},
+        {"Port": 4000, "HealthCheckPort": "traffic-port", "HealthCheckPath": "/health/liveliness", "TargetType": "ip"},
     )
     gateway.has_resource_properties(
         "AWS::ECS::Service",
@@ -258,6 +262,23 @@ def test_gateway_health_check_uses_the_separate_health_app_with_room_for_migrati
             "LoadBalancers": [Match.object_like({"ContainerName": "litellm", "ContainerPort": 4000})],
         },
     )
+
+
+def test_gateway_runs_as_the_images_non_root_user_with_only_tmp_writable(dev: Synthesized) -> None:
+    litellm = container(dev, "gateway")
+    assert litellm["User"] == "10001:10001"
+    assert litellm["ReadonlyRootFilesystem"] is True
+    mount = {"ContainerPath": "/tmp", "ReadOnly": False, "SourceVolume": "writable-tmp"}  # noqa: S108  # in the container
+    assert litellm["MountPoints"] == [mount]
+    task = only(dev.resources(dev.deployment.gateway, "AWS::ECS::TaskDefinition"))["Properties"]
+    # A bare volume: no host path, no EFS, no Docker volume: Fargate's ephemeral storage.
+    assert task["Volumes"] == [{"Name": "writable-tmp"}]
+
+
+def test_gateway_gets_the_digest_of_the_config_its_entrypoint_checks(dev: Synthesized) -> None:
+    environment = {item["Name"]: item["Value"] for item in container(dev, "gateway")["Environment"]}
+    expected = hashlib.sha256(render(dev.deployment.config).encode()).hexdigest()
+    assert environment[CONFIG_DIGEST_VARIABLE] == expected
 
 
 def test_gateway_scales_on_cpu_from_one_to_four_tasks(dev: Synthesized) -> None:

@@ -13,7 +13,9 @@ stores, the guardrail, the gateway, Phoenix, the edge, the chatbot and the dashb
 
 Nothing is written twice: the Bedrock ARNs the gateway may invoke, the variables its task gets and
 the dashboard's model groups all come from the config (:mod:`bedrockgate.infra.bedrock`,
-:mod:`bedrockgate.infra.environment`).
+:mod:`bedrockgate.infra.environment`). How ECS runs the gateway image (its user, read-only root
+filesystem, writable paths, port and health route) is one public contract that the image build's
+smoke test imports too: :mod:`bedrockgate.infra.image_contract`.
 """
 
 from bedrockgate.infra._node import use_bundled_node
@@ -22,6 +24,7 @@ use_bundled_node()
 
 from bedrockgate.infra.bedrock import BedrockAccess, BedrockModelError, bedrock_access, parse_model  # noqa: E402
 from bedrockgate.infra.environment import EnvironmentPlan, EnvironmentSourceError, plan_environment  # noqa: E402
+from bedrockgate.infra.image_contract import GatewayImageError  # noqa: E402
 from bedrockgate.infra.settings import DeploymentSettings, SettingsError, load_settings  # noqa: E402
 from bedrockgate.infra.timeouts import InconsistentTimeoutError, edge_timeouts, gateway_request_timeout  # noqa: E402
 
@@ -33,6 +36,7 @@ __all__ = [
     "DeploymentSettings",
     "EnvironmentPlan",
     "EnvironmentSourceError",
+    "GatewayImageError",
     "InconsistentTimeoutError",
     "SettingsError",
     "__version__",

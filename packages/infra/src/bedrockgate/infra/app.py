@@ -26,6 +26,7 @@ from bedrockgate.infra.environment import (
     guardrail_variables,
     plan_environment,
 )
+from bedrockgate.infra.image_contract import CONFIG_DIGEST_VARIABLE, check_image_database
 from bedrockgate.infra.nag import enable_checks
 from bedrockgate.infra.settings import DeploymentSettings
 from bedrockgate.infra.stacks.certificate import CertificateStack
@@ -34,7 +35,7 @@ from bedrockgate.infra.stacks.data import DataStack
 from bedrockgate.infra.stacks.edge import EdgeStack
 from bedrockgate.infra.stacks.gateway import GatewayStack
 from bedrockgate.infra.stacks.guardrail import GuardrailStack
-from bedrockgate.infra.stacks.network import GATEWAY_HEALTH_PORT, NetworkStack
+from bedrockgate.infra.stacks.network import NetworkStack
 from bedrockgate.infra.stacks.observability import ObservabilityStack
 from bedrockgate.infra.stacks.phoenix import PhoenixStack
 from bedrockgate.infra.timeouts import EdgeTimeouts, edge_timeouts
@@ -95,17 +96,17 @@ class Deployment:
 def fixed_environment(settings: DeploymentSettings, config: GatewayConfig) -> dict[str, Source]:
     """Variables the gateway container always gets, whatever its config reads.
 
-    LiteLLM's production switches (separate health app, no docs or admin UI, quiet logs), its salt
-    key, the metrics callback's namespace and service (so the dashboard reads what the callback
-    writes), TLS to Valkey, the Region, and the digest of the config the image should carry.
+    LiteLLM's production switches (no docs or admin UI, quiet logs), its salt key, the metrics
+    callback's namespace and service (so the dashboard reads what the callback writes), TLS to
+    Valkey, the Region, and the sha256 of the rendered config: the image's entrypoint refuses to
+    start when it differs from the sha256 of the file passed with ``--config``, so a task never runs
+    an image whose baked-in config is not the one this synth derived everything from.
     """
     region = Plain(settings.region)
     return {
         "AWS_REGION": region,
         "AWS_DEFAULT_REGION": region,
         "LITELLM_SALT_KEY": FromSecret("salt_key"),
-        "SEPARATE_HEALTH_APP": Plain("1"),
-        "SEPARATE_HEALTH_PORT": Plain(str(GATEWAY_HEALTH_PORT)),
         "LITELLM_MODE": Plain("PRODUCTION"),
         "LITELLM_LOG": Plain("ERROR"),
         "NO_DOCS": Plain("True"),
@@ -116,7 +117,7 @@ def fixed_environment(settings: DeploymentSettings, config: GatewayConfig) -> di
         "BEDROCKGATE_METRICS_NAMESPACE": Plain(settings.metrics.namespace),
         "BEDROCKGATE_METRICS_SERVICE": Plain(settings.metrics_service),
         "BEDROCKGATE_METRICS_KEY_DIMENSIONS": Plain("true" if settings.metrics.key_dimensions else "false"),
-        "BEDROCKGATE_CONFIG_SHA256": Plain(hashlib.sha256(render(config).encode()).hexdigest()),
+        CONFIG_DIGEST_VARIABLE: Plain(hashlib.sha256(render(config).encode()).hexdigest()),
     }
 
 
@@ -178,12 +179,15 @@ def build_app(
 ) -> Deployment:
     """Create every stack of one deployment in ``app`` (a new App when None).
 
-    Raises ConfigValidationError for an invalid gateway config, EnvironmentSourceError for a config
-    variable with no source, BedrockModelError for a model whose ARNs cannot be derived, and
-    InconsistentTimeoutError when the edge cannot wait as long as the gateway.
+    Raises ConfigValidationError for an invalid gateway config, GatewayImageError for a config that
+    uses a database when the gateway image has none (``gateway_image_database: unavailable``),
+    EnvironmentSourceError for a config variable with no source, BedrockModelError for a model whose
+    ARNs cannot be derived, and InconsistentTimeoutError when the edge cannot wait as long as the
+    gateway.
     """
     app = app if app is not None else cdk.App()
     config = config if config is not None else load(settings.gateway_config)
+    check_image_database(settings.gateway_image_database, config, config_path=settings.gateway_config)
     if settings.chatbot.enabled and settings.region not in LEX_V2_REGIONS:
         raise ValueError(
             f"Amazon Lex V2 is not offered in {settings.region}: deploy in one of {', '.join(sorted(LEX_V2_REGIONS))}, "

@@ -21,6 +21,7 @@ from bedrockgate.gateway_config import ConfigValidationError
 from bedrockgate.infra._node import node_bin_dir
 from bedrockgate.infra.bedrock import BedrockModelError
 from bedrockgate.infra.environment import EnvironmentSourceError
+from bedrockgate.infra.image_contract import GatewayImageError
 from bedrockgate.infra.settings import DeploymentSettings, SettingsError, load_settings
 from bedrockgate.infra.timeouts import InconsistentTimeoutError
 
@@ -33,6 +34,7 @@ _USER_ERRORS = (
     SettingsError,
     ConfigValidationError,
     EnvironmentSourceError,
+    GatewayImageError,
     BedrockModelError,
     InconsistentTimeoutError,
 )

@@ -118,7 +118,7 @@ def plan_environment(
 ) -> EnvironmentPlan:
     """Give every required variable its source; raise EnvironmentSourceError listing every problem.
 
-    ``fixed`` are variables the container always gets (the health app's port, the metrics
+    ``fixed`` are variables the container always gets (the log level, the metrics
     callback's namespace); a required variable of the same name takes its own source.
     """
     chosen: dict[str, Source] = dict(fixed)

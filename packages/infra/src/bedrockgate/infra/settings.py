@@ -2,13 +2,13 @@
 
 The gateway config says *what* the gateway does (models, guardrails, callbacks); these settings say
 *where* it runs and at what size: environment name, account, region, domain, allow-listed CIDRs,
-sizes, image digests, alarm thresholds, and the source of any config variable infra does not
-provide itself. Every field is checked before a construct is created, and an error names the
-field and how to fix it.
+sizes, image digests (and whether the gateway image can run LiteLLM's database), alarm thresholds,
+and the source of any config variable infra does not provide itself. Every field is checked before
+a construct is created, and an error names the field and how to fix it.
 
 A settings file is YAML (or JSON); CDK context overrides any top-level field, so a pipeline can
-pass ``-c gateway_image=...@sha256:...`` without editing the file. Relative paths in a file are
-relative to that file.
+pass ``-c gateway_image=...@sha256:... -c gateway_image_database=unavailable`` without editing the
+file. Relative paths in a file are relative to that file.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Annotated, Any, Final, Literal, Self
 
 import yaml
+from bedrockgate.infra.image_contract import DATABASE_LABEL, ImageDatabase
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 __all__ = [
@@ -271,7 +272,17 @@ class DeploymentSettings(_Model):
         default=None, description="The two AZs to use; default <region>a and <region>b (never looked up at synth)."
     )
     gateway_config: Path = Field(description="The LiteLLM config.yaml the gateway runs (validated by gateway-config).")
-    gateway_image: ImageRef = Field(description="LiteLLM's image with the rendered config and the metrics callback.")
+    gateway_image: ImageRef = Field(
+        description="The gateway image the pipeline builds: LiteLLM, the metrics callback and the rendered config."
+    )
+    gateway_image_database: ImageDatabase = Field(
+        default="available",
+        description=(
+            f"The gateway image's {DATABASE_LABEL} label: unavailable when it was built without LiteLLM's Prisma "
+            "engines (its entrypoint then refuses DATABASE_URL, and synth refuses a config with "
+            "general_settings.database_url)."
+        ),
+    )
     gateway_config_path_in_image: str = Field(default="/app/config.yaml", pattern=r"^/[^\s]+$")
     phoenix_image: ImageRef
     domain: Domain | None = None

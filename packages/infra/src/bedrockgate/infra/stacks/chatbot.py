@@ -23,10 +23,11 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lex as lex
 from aws_cdk import aws_logs as logs
+from bedrockgate.infra.image_contract import GATEWAY_PORT
 from bedrockgate.infra.nag import acknowledge
 from bedrockgate.infra.settings import DeploymentSettings
 from bedrockgate.infra.stacks._parts import generated_key
-from bedrockgate.infra.stacks.network import GATEWAY_PORT, NetworkStack
+from bedrockgate.infra.stacks.network import NetworkStack
 from bedrockgate.infra.timeouts import LEX_HANDLER_TOTAL, LEX_LAMBDA_TIMEOUT
 from constructs import Construct
 

@@ -1,8 +1,11 @@
 """Gateway: LiteLLM on ECS Fargate (ARM64), behind the ALB, scaled on CPU, derived from the config.
 
-The container is LiteLLM's image pinned by digest, with the rendered config and the metrics
-callback built in by the pipeline; its command points LiteLLM at that config. From the config
-itself this stack derives:
+The container is our gateway image pinned by digest (LiteLLM, the metrics callback and the
+rendered config, built by the pipeline); its command is LiteLLM's CLI arguments pointing at that
+config. It runs as the image's contract says (:mod:`bedrockgate.infra.image_contract`): as the fixed
+non-root user, with a read-only root filesystem and a per-task volume at ``/tmp`` (Fargate ephemeral
+storage; the image must declare ``VOLUME ["/tmp"]`` for the volume to be writable by that user).
+From the config itself this stack derives:
 
 - the task role's policy: ``bedrock:InvokeModel*`` on exactly the configured models' ARNs
   (inference profiles and the foundation models they route to) and ``bedrock:ApplyGuardrail`` on
@@ -11,9 +14,10 @@ itself this stack derives:
   Secrets Manager by the execution role, which may read exactly those secrets
   (:mod:`bedrockgate.infra.environment`).
 
-LiteLLM's separate health app answers on its own port (4001), so a busy proxy is not restarted for
-a slow health check; its start period and the service's grace period leave room for the database
-migrations LiteLLM runs at first start. Deployments roll back on failure (circuit breaker).
+Health is the proxy's own liveness route on its port (4000; the litellm wheel has no separate
+health app), probed by ECS inside the container and by the ALB; a task is replaced only after
+three failed probes in a row. The start period and the service's grace period leave room for the
+database migrations LiteLLM runs at first start. Deployments roll back on failure (circuit breaker).
 """
 
 from __future__ import annotations
@@ -32,9 +36,17 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_servicediscovery as servicediscovery
 from bedrockgate.infra.bedrock import APPLY_GUARDRAIL, INVOKE_ACTIONS, BedrockAccess
 from bedrockgate.infra.environment import EnvironmentPlan
+from bedrockgate.infra.image_contract import (
+    GATEWAY_PORT,
+    GATEWAY_USER,
+    GATEWAY_WRITABLE_PATHS,
+    HEALTH_CHECK_COMMAND,
+    HEALTH_PATH,
+    READONLY_ROOT_FILESYSTEM,
+)
 from bedrockgate.infra.nag import acknowledge
 from bedrockgate.infra.settings import DeploymentSettings
-from bedrockgate.infra.stacks.network import GATEWAY_HEALTH_PORT, GATEWAY_PORT, NetworkStack
+from bedrockgate.infra.stacks.network import NetworkStack
 from bedrockgate.infra.timeouts import EdgeTimeouts
 from constructs import Construct
 
@@ -42,21 +54,25 @@ __all__ = [
     "CONTAINER_NAME",
     "GATEWAY_ROUTE_PRIORITY",
     "HEALTH_CHECK_GRACE",
-    "HEALTH_PATH",
     "GatewayStack",
     "GatewayTask",
     "attach_to_target_group",
     "container_image",
+    "writable_volume_name",
 ]
 
 CONTAINER_NAME: Final = "litellm"
-HEALTH_PATH: Final = "/health/liveliness"
 GATEWAY_ROUTE_PRIORITY: Final = 1000
 HEALTH_CHECK_GRACE: Final = cdk.Duration.minutes(10)
 """LiteLLM migrates its database schema at first start (Prisma), which can take several minutes."""
 _ECR: Final = re.compile(
     r"(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com/(?P<repository>[^@:]+)(:[^@]+)?@(?P<digest>sha256:[0-9a-f]{64})"
 )
+
+
+def writable_volume_name(path: str) -> str:
+    """The task volume mounted read-write at ``path`` (``/tmp`` → ``writable-tmp``)."""
+    return "writable" + re.sub(r"[^A-Za-z0-9_-]", "-", path.rstrip("/"))
 
 
 def container_image(scope: Construct, construct_id: str, reference: str) -> ecs.ContainerImage:
@@ -127,20 +143,13 @@ class GatewayTask(Construct):
                 name: ecs.Secret.from_secrets_manager(secrets[source.key], source.field)
                 for name, source in plan.secrets.items()
             },
-            port_mappings=[
-                ecs.PortMapping(container_port=GATEWAY_PORT, name="proxy"),
-                ecs.PortMapping(container_port=GATEWAY_HEALTH_PORT, name="health"),
-            ],
+            port_mappings=[ecs.PortMapping(container_port=GATEWAY_PORT, name="proxy")],
+            user=GATEWAY_USER,
+            readonly_root_filesystem=READONLY_ROOT_FILESYSTEM,
             logging=ecs.LogDrivers.aws_logs(stream_prefix=CONTAINER_NAME, log_group=log_group),
             health_check=ecs.HealthCheck(
-                # Exec form: no shell is assumed in the image, only its Python.
-                command=[
-                    "CMD",
-                    "python3",
-                    "-c",
-                    "import urllib.request; urllib.request.urlopen("
-                    f"'http://127.0.0.1:{GATEWAY_HEALTH_PORT}{HEALTH_PATH}', timeout=4)",
-                ],
+                # Exec form: no shell is assumed in the image, only Debian's python3.
+                command=["CMD", *HEALTH_CHECK_COMMAND],
                 interval=cdk.Duration.seconds(30),
                 timeout=cdk.Duration.seconds(5),
                 retries=3,
@@ -148,12 +157,19 @@ class GatewayTask(Construct):
             ),
             stop_timeout=cdk.Duration.seconds(120),
         )
+        for path in GATEWAY_WRITABLE_PATHS:
+            # No host and no EFS configuration: a bind mount on the task's ephemeral storage (Fargate
+            # has no tmpfs). It is writable by GATEWAY_USER only because the image declares the path
+            # as a VOLUME with that owner (see bedrockgate.infra.image_contract).
+            name = writable_volume_name(path)
+            self.task_definition.add_volume(name=name)
+            self.container.add_mount_points(ecs.MountPoint(container_path=path, source_volume=name, read_only=False))
         acknowledge(
             self.task_definition,
             "ECS2",
-            "The plain environment holds only non-secret settings (health port, log level, metrics namespace, hosts, "
-            "Region, guardrail id); every variable the config treats as secret is injected from Secrets Manager, "
-            "which a test asserts.",
+            "The plain environment holds only non-secret settings (log level, metrics namespace, hosts, Region, "
+            "guardrail id, config digest); every variable the config treats as secret is injected from Secrets "
+            "Manager, which a test asserts.",
         )
         execution_role = self.task_definition.obtain_execution_role()
         if _ECR.fullmatch(settings.gateway_image):
@@ -240,7 +256,7 @@ class GatewayStack(cdk.Stack):
             target_type=elbv2.TargetType.IP,
             health_check=elbv2.HealthCheck(
                 path=HEALTH_PATH,
-                port=str(GATEWAY_HEALTH_PORT),
+                port="traffic-port",  # GATEWAY_PORT: the proxy answers its own health route
                 healthy_http_codes="200",
                 interval=cdk.Duration.seconds(30),
                 timeout=cdk.Duration.seconds(5),

@@ -5,7 +5,7 @@ the ECS tasks, Aurora, Valkey and the chatbot's Lambda. Interface endpoints keep
 Bedrock, Secrets Manager, ECR and CloudWatch Logs traffic inside the VPC (an S3 gateway endpoint
 serves ECR's image layers). Security groups admit exactly the paths the design draws::
 
-    client → ALB → gateway :4000 (proxy) and :4001 (health app) → Aurora :5432, Valkey :6379
+    client → ALB → gateway :4000 (proxy and its health checks) → Aurora :5432, Valkey :6379
              ALB → Phoenix :6006 → Phoenix's Aurora :5432
     gateway → Phoenix :6006 (OTLP traces)       chatbot Lambda → gateway :4000
 
@@ -23,14 +23,14 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_servicediscovery as servicediscovery
+from bedrockgate.infra.image_contract import GATEWAY_PORT
 from bedrockgate.infra.nag import acknowledge
 from bedrockgate.infra.settings import DeploymentSettings
 from constructs import Construct
 
-__all__ = ["CACHE_PORT", "DATABASE_PORT", "GATEWAY_HEALTH_PORT", "GATEWAY_PORT", "PHOENIX_PORT", "NetworkStack"]
+__all__ = ["CACHE_PORT", "DATABASE_PORT", "PHOENIX_PORT", "NetworkStack"]
 
-GATEWAY_PORT = 4000
-GATEWAY_HEALTH_PORT = 4001
+# The gateway's port is the image's contract: bedrockgate.infra.image_contract.GATEWAY_PORT.
 PHOENIX_PORT = 6006
 DATABASE_PORT = 5432
 CACHE_PORT = 6379
@@ -86,7 +86,6 @@ class NetworkStack(cdk.Stack):
 
         self._client_ingress()
         _allow(self.alb_sg, self.gateway_sg, GATEWAY_PORT, "ALB to LiteLLM's proxy")
-        _allow(self.alb_sg, self.gateway_sg, GATEWAY_HEALTH_PORT, "ALB health checks to LiteLLM's health app")
         _allow(self.alb_sg, self.phoenix_sg, PHOENIX_PORT, "ALB to Phoenix (/phoenix/*)")
         _allow(self.gateway_sg, self.database_sg, DATABASE_PORT, "LiteLLM to its database")
         _allow(self.gateway_sg, self.cache_sg, CACHE_PORT, "LiteLLM to Valkey")
