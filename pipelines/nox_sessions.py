@@ -22,7 +22,6 @@ sys.path.insert(0, str(ROOT / "pipelines" / "dagger" / "src"))
 
 from bedrockgate_pipeline.affected import changed_files, plan_for, workspace_graph  # noqa: E402 -- path set above
 from bedrockgate_pipeline.gates import read_records, require_gates, source_id, write_record  # noqa: E402
-from bedrockgate_pipeline.images import IMAGES  # noqa: E402
 from bedrockgate_pipeline.releases import check_release  # noqa: E402
 from bedrockgate_pipeline.stages import ci_stages  # noqa: E402
 
@@ -61,28 +60,48 @@ def affected(session: nox.Session) -> None:
         session.notify(f"tests(package='{package}')", posargs=[])  # not our --base
 
 
+def _image_session(session: nox.Session, *args: str) -> None:
+    """Build, check and smoke-test the gateway image (``python -m bedrockgate_pipeline.image build``)."""
+    _sync(session, "--all-packages", "--all-groups")
+    env = {"PYTHONPATH": str(ROOT / "pipelines" / "dagger" / "src"), "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+    if session.posargs[:1] == ["context"]:  # what the Dagger function asks for: contexts only, it builds them
+        arches = [arg for arch in session.posargs[1:] for arg in ("--arch", arch)]
+        session.run("python", "-m", "bedrockgate_pipeline.image", "context", *arches, env=env)
+        return
+    config = ["--config", session.posargs[0]] if session.posargs else []
+    session.run("python", "-m", "bedrockgate_pipeline.image", "build", *args, *config, env=env)
+
+
 @nox.session(python=PYTHON, default=False)
 def gateway_image(session: nox.Session) -> None:
-    """The gateway image's context (validated config, callback wheel, SBOM); built and smoke-tested with docker."""
-    _sync(session, "--package", "bedrockgate-gateway-config", "--group", "pipelines")
-    context = DIST / "gateway-image"
-    shutil.rmtree(context, ignore_errors=True)
-    (context / "wheels").mkdir(parents=True)
-    config = session.posargs[0] if session.posargs else str(ROOT / "examples" / "agents-gateway.yaml")
-    session.run("gateway-config", "validate", config)
-    rendered = session.run("gateway-config", "render", config, silent=True)
-    (context / "config.yaml").write_text(str(rendered), encoding="utf-8")
-    session.run("uv", "build", "--package", "bedrockgate-metrics-callback", "--no-sources", "--wheel",
-                "--out-dir", str(context / "wheels"), external=True, silent=True)  # fmt: skip
-    _sbom(session, ["bedrockgate-metrics-callback"], context / "sbom.cdx.json")
-    if not _container_engine():
-        session.log(f"context ready in {context}; no container engine here: the image build and its smoke test "
-                    "run in `dagger call gateway-image` (or docker build -f pipelines/Dockerfile.gateway)")  # fmt: skip
-        return
-    IMAGES.require_pinned()
-    dockerfile = str(ROOT / "pipelines" / "Dockerfile.gateway")
-    session.run("docker", "build", "-f", dockerfile, "--build-arg", f"LITELLM_IMAGE={IMAGES.litellm}",
-                "-t", "bedrockgate-gateway", str(context), external=True)  # fmt: skip
+    """The gateway image for linux/arm64 (what ECS runs, under emulation here) and linux/amd64: built from the
+    one recipe, reproducibility checked, smoke-tested, pushed to the local registry as one multi-arch manifest.
+
+    ``nox -s gateway_image [-- config.yaml]``; prints per architecture the digest, size, biggest packages, cold
+    and warm build time and start-to-healthy, and the pushed ``127.0.0.1:PORT/bedrockgate-gateway@sha256:...``.
+    """
+    _image_session(session, "--arch", "amd64", "--arch", "arm64", "--reproducible", "--push", "--compare-venv")
+    if session.posargs[:1] != ["context"]:
+        _image_e2e(session)
+
+
+@nox.session(python=PYTHON)
+def gateway_image_amd64(session: nox.Session) -> None:
+    """The amd64 gateway image (part of ``./dev test``): built, checked against the lock, smoke-tested, and the
+    local stack's end-to-end tests for chat, streaming, fallback, guardrail and metrics run against it."""
+    _image_session(session, "--arch", "amd64")
+    _image_e2e(session)
+
+
+def _image_e2e(session: nox.Session) -> None:
+    """The local stack's end-to-end tests that must hold for the image too, with the proxy in the container."""
+    figures = json.loads((DIST / "gateway-image" / "figures.json").read_text(encoding="utf-8"))
+    image = figures["architectures"]["amd64"]["image_id"]
+    session.run(
+        "pytest", str(ROOT / "packages" / "local-stack" / "tests" / "test_e2e_stack.py"), "--gateway-image", image,
+        "-k", "chat_answer or streaming or fallback or metrics_record or email_address",
+        env={"LITELLM_LOCAL_MODEL_COST_MAP": "True"},
+    )  # fmt: skip
 
 
 @nox.session(python=PYTHON, default=False)
@@ -213,9 +232,3 @@ def supply_chain(session: nox.Session) -> None:
     session.log(f"audit: {audited} locked packages, no known vulnerabilities ({report})")
 
 
-def _container_engine() -> bool:
-    """Whether a docker engine answers (the CLI alone, without a daemon, is not enough)."""
-    if shutil.which("docker") is None:
-        return False
-    probe = subprocess.run(["docker", "info"], capture_output=True, check=False, timeout=20)  # noqa: S607 -- docker from PATH
-    return probe.returncode == 0

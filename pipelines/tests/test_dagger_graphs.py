@@ -18,7 +18,6 @@ from dagger import dag
 DIGEST = "sha256:" + "ab" * 32
 PINNED = Images(
     python=f"docker.io/library/python:3.11-slim@{DIGEST}",
-    litellm=f"ghcr.io/berriai/litellm:v1.106.2@{DIGEST}",
     node=f"docker.io/library/node:22-slim@{DIGEST}",
 )
 BY_DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
@@ -43,12 +42,14 @@ def test_every_nox_stage_runs_its_session_in_the_pinned_python_image_with_a_uv_c
         assert ".venv" not in include
 
 
-def test_the_gateway_image_is_litellms_by_digest_with_the_wheel_and_config_and_a_smoke_test() -> None:
-    image = containers.gateway_image(dag.directory(), PINNED)
+def test_the_gateway_image_is_built_from_our_recipe_for_the_asked_platform_and_smoke_tested() -> None:
+    image = containers.gateway_image(dag.directory(), "arm64", {"REVISION": "abc", "BASE_SHA256": "0" * 64})
     chain = calls(image)
-    assert chain[1] == ("from", {"address": PINNED.litellm})
-    assert ("withDefaultArgs", {"args": ["--config", "/app/config.yaml", "--port", "4000"]}) in chain
-    assert any(name == "withFile" and args["path"] == "/app/config.yaml" for name, args in chain)
+    assert not any(name == "from" for name, _ in chain)  # nothing pulled: the Containerfile starts FROM scratch
+    [(name, args)] = [(n, a) for n, a in chain if n == "dockerBuild"]
+    assert args["dockerfile"] == "Containerfile"
+    assert args["platform"] == "linux/arm64"
+    assert [(arg["name"], arg["value"]) for arg in args["buildArgs"]] == [("BASE_SHA256", "0" * 64), ("REVISION", "abc")]
     smoke = calls(containers.smoke_test(image, PINNED))
     assert any(name == "withServiceBinding" and args["alias"] == "gateway" for name, args in smoke)
     assert "/health/liveliness" in smoke[-1][1]["args"][-1]
@@ -84,7 +85,7 @@ def test_functions_refuse_images_without_a_verified_digest() -> None:
         asyncio.run(Bedrockgate().lint(dag.directory()))
     PINNED.require_pinned()
     with pytest.raises(UnpinnedImageError, match="not a name:tag@sha256"):
-        Images(python="python:3.11-slim", litellm=PINNED.litellm, node=PINNED.node).require_pinned()
+        Images(python="python:3.11-slim", node=PINNED.node).require_pinned()
 
 
 def test_deploy_is_never_cached_and_the_rest_are() -> None:

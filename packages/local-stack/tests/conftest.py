@@ -30,6 +30,14 @@ LITELLM_WARNINGS = (
 )
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--gateway-image",
+        default=None,
+        help="run the stack's proxy from this gateway image under podman (nox -s gateway_image_amd64 passes it)",
+    )
+
+
 def pytest_configure(config: pytest.Config) -> None:
     for line in LITELLM_WARNINGS:
         config.addinivalue_line("filterwarnings", line)
@@ -44,8 +52,11 @@ def require_binaries() -> None:
 
 
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    """The whole gateway: emulator (embedded + scripted models), Redis, Phoenix, the real proxy."""
+def stack(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config) -> Iterator[LocalStack]:
+    """The whole gateway: emulator (embedded + scripted models), Redis, Phoenix, the real proxy.
+
+    With ``--gateway-image REF`` the proxy is the gateway image's, run as ECS runs it.
+    """
     require_binaries()
     directory = tmp_path_factory.mktemp("stack")
     options = StackOptions(
@@ -57,6 +68,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
         state_dir=directory / "state",
         master_key=MASTER_KEY,
         startup_timeout_s=300,
+        gateway_image=pytestconfig.getoption("--gateway-image"),
     )
     with LocalStack(options) as running:
         yield running

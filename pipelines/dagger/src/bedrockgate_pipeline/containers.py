@@ -19,7 +19,6 @@ LITELLM_PORT = 4000
 CDK_CLI = "aws-cdk@2.1148.1"
 APT_INSTALL = "apt-get update -qq && apt-get install -y -qq --no-install-recommends"
 ALWAYS = ("dev", "noxfile.py", "scripts", "pipelines")  # what runs a stage: the entry point and the sessions
-WHEELS = "/opt/bedrockgate-wheels"
 OUTPUTS = "/opt/deploy/outputs.json"
 
 
@@ -43,28 +42,34 @@ def tests_stage(source: dagger.Directory, stage: Stage, images: Images, package:
     return nox_stage(source, stage, images).with_exec(["./dev", "nox", "-s", f"tests(package='{package}')"])
 
 
-def gateway_image(context: dagger.Directory, images: Images) -> dagger.Container:
-    """LiteLLM's image by digest, plus the validated config and the metrics-callback wheel from the context.
+def gateway_image(context: dagger.Directory, architecture: str, build_args: dict[str, str]) -> dagger.Container:
+    """The gateway image for ``linux/<architecture>``, built from the one recipe (``pipelines/image/Containerfile``).
 
-    ``context`` is what ``nox -s gateway_image`` writes to ``dist/gateway-image``: ``config.yaml``
-    and ``wheels/*.whl``.
+    ``context`` is what ``python -m bedrockgate_pipeline.image context`` lays out under
+    ``dist/gateway-image/<arch>/context`` (the Debian base tarball, the lock's wheels with one hash each,
+    the rendered config, the entrypoint); ``build_args`` is the ``build-args.json`` beside it. Nothing
+    is pulled: the Containerfile starts ``FROM scratch``.
     """
-    return (
-        dag.container()
-        .from_(images.litellm)
-        .with_directory(WHEELS, context.directory("wheels"))
-        .with_exec(["sh", "-c", f"pip install --no-cache-dir --no-deps {WHEELS}/*.whl && rm -rf {WHEELS}"])
-        .with_file("/app/config.yaml", context.file("config.yaml"))
-        .with_exposed_port(LITELLM_PORT)
-        .with_default_args(["--config", "/app/config.yaml", "--port", str(LITELLM_PORT)])
+    return context.docker_build(
+        dockerfile="Containerfile",
+        platform=dagger.Platform(f"linux/{architecture}"),
+        build_args=[dagger.BuildArg(name=key, value=value) for key, value in sorted(build_args.items())],
     )
 
 
 def smoke_test(image: dagger.Container, images: Images) -> dagger.Container:
-    """A client that fails unless the image's proxy starts and answers ``/health/liveliness``."""
+    """A client that fails unless the image's proxy starts and answers infra's health route.
+
+    The baked config reads Redis and the Region from the environment; the smoke test gives it
+    loopback values (the router starts without reaching Redis) and no ``DATABASE_URL``.
+    """
     proxy = (
         image.with_env_variable("LITELLM_MASTER_KEY", "sk-smoke-test")
-        .with_env_variable("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+        .with_env_variable("AWS_REGION", "us-east-1")
+        .with_env_variable("REDIS_HOST", "127.0.0.1")
+        .with_env_variable("REDIS_PORT", "6379")
+        .with_env_variable("REDIS_PASSWORD", "smoke-test")
+        .with_exposed_port(LITELLM_PORT)
         .as_service(use_entrypoint=True)
     )
     probe = (

@@ -3,7 +3,8 @@
 A digest is written here only after it was read from the registry (``docker buildx imagetools
 inspect IMAGE:TAG`` or ``crane digest IMAGE:TAG``): the build machines of this project cannot reach
 a container registry, so the two below are still unpinned, and every function that would pull one
-refuses with ``UnpinnedImageError`` naming it. Pin them where a registry is reachable.
+refuses with ``UnpinnedImageError`` naming it. Pin them where a registry is reachable. The gateway
+image is not here: it is ours, built ``FROM scratch`` on a Debian base from ``pipelines/image``.
 """
 
 from __future__ import annotations
@@ -23,14 +24,12 @@ class Images:
 
     python: str
     """Where the nox stages run: the Python the project is tested with."""
-    litellm: str
-    """The gateway's base: LiteLLM's own image at the version in uv.lock."""
     node: str
     """The CDK CLI's runtime for deploy (aws-cdk from npm)."""
 
     def references(self) -> dict[str, str]:
         """Role -> reference."""
-        return {"python": self.python, "litellm": self.litellm, "node": self.node}
+        return {"python": self.python, "node": self.node}
 
     def require_pinned(self) -> None:
         """Refuse malformed or not yet pinned references, naming each."""
@@ -49,6 +48,5 @@ class Images:
 
 IMAGES = Images(
     python=f"docker.io/library/python:3.11-slim@{UNPINNED}",
-    litellm=f"ghcr.io/berriai/litellm:v1.106.2@{UNPINNED}",
     node=f"docker.io/library/node:22-slim@{UNPINNED}",
 )

@@ -13,6 +13,7 @@ import datetime
 import hashlib
 import json
 import os
+import platform
 import shutil
 import subprocess
 import time
@@ -66,6 +67,12 @@ class BuiltImage:
     build_seconds: float
     config_sha256: str
     size_bytes: int
+
+
+def host_architecture() -> str:
+    """This machine's OCI architecture: the one that runs without emulation."""
+    machine = platform.machine().lower()
+    return {"x86_64": "amd64", "aarch64": "arm64"}.get(machine, machine)
 
 
 def base_cache() -> Path:
@@ -157,17 +164,24 @@ def _wheel_version(wheel: Path) -> str:
     return wheel.name.split("-")[1]
 
 
-def build(
-    architecture: str, config_text: str, out: Path, *, no_cache: bool = False, tag_suffix: str = ""
-) -> BuiltImage:
-    """Build the image for ``architecture`` from ``config_text`` (rendered and validated)."""
-    podman_.require("podman")
+@dataclass(frozen=True)
+class Prepared:
+    """A laid-out build context and the build arguments the Containerfile takes."""
+
+    architecture: str
+    context: Path
+    base: Base
+    config_sha256: str
+    epoch: int
+    build_args: dict[str, str]
+
+
+def prepare(architecture: str, config_text: str, out: Path) -> Prepared:
+    """Everything a build needs, on disk: the same for ``podman build`` here and Dagger's ``docker_build``."""
     epoch = source_date_epoch()
     base_ = base(architecture, source_date_epoch=epoch)
     context, config_sha256 = lay_out_context(out / architecture / "context", base_, config_text, epoch=epoch)
     commit = revision()
-    tag = f"{REPOSITORY}:{commit[:12]}{'-dirty' if commit.endswith('-dirty') else ''}-{architecture}{tag_suffix}"
-    iidfile = out / architecture / "image-id"
     created = datetime.datetime.fromtimestamp(epoch, tz=datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     build_args = {
         "BASE_SHA256": base_.sha256,
@@ -178,22 +192,37 @@ def build(
         "CREATED": created,
         "SOURCE": "https://github.com/bedrockgate/bedrockgate",
     }
+    (out / architecture / "build-args.json").write_text(json.dumps(build_args, indent=2) + "\n", encoding="utf-8")
+    (out / architecture / "base-packages.txt").write_text(
+        "".join(f"{name}\t{version}\n" for name, version in sorted(base_.packages.items())), encoding="utf-8"
+    )
+    return Prepared(architecture, context, base_, config_sha256, epoch, build_args)
+
+
+def build(
+    architecture: str, config_text: str, out: Path, *, no_cache: bool = False, tag_suffix: str = ""
+) -> BuiltImage:
+    """Build the image for ``architecture`` from ``config_text`` (rendered and validated)."""
+    podman_.require("podman")
+    prepared = prepare(architecture, config_text, out)
+    commit = prepared.build_args["REVISION"]
+    tag = f"{REPOSITORY}:{commit[:12]}{'-dirty' if commit.endswith('-dirty') else ''}-{architecture}{tag_suffix}"
+    iidfile = out / architecture / "image-id"
     started = time.monotonic()
     podman_.podman(
-        "build", f"--platform=linux/{architecture}", "--timestamp", str(epoch), "--pull=never",
+        "build", f"--platform=linux/{architecture}", "--timestamp", str(prepared.epoch), "--pull=never",
         *(["--no-cache"] if no_cache else []), "--iidfile", str(iidfile), "--tag", tag,
-        *(arg for key, value in build_args.items() for arg in ("--build-arg", f"{key}={value}")),
-        "--file", str(context / "Containerfile"), str(context),
+        *(arg for key, value in prepared.build_args.items() for arg in ("--build-arg", f"{key}={value}")),
+        "--file", str(prepared.context / "Containerfile"), str(prepared.context),
         timeout=3600,
     )  # fmt: skip
     seconds = time.monotonic() - started
     image_id = iidfile.read_text(encoding="utf-8").strip()
     podman_.podman("tag", image_id, f"{REPOSITORY}:latest-{architecture}")  # what `local-stack up --gateway image` runs
     size = int(podman_.podman("image", "inspect", "--format", "{{.Size}}", image_id).strip())
-    (out / architecture / "base-packages.txt").write_text(
-        "".join(f"{name}\t{version}\n" for name, version in sorted(base_.packages.items())), encoding="utf-8"
+    return BuiltImage(
+        architecture, tag, image_id, prepared.base, prepared.context, seconds, prepared.config_sha256, size
     )
-    return BuiltImage(architecture, tag, image_id, base_, context, seconds, config_sha256, size)
 
 
 def _image_version(commit: str) -> str:

@@ -1,0 +1,106 @@
+"""A real registry on loopback (Debian's ``docker-registry``, the CNCF distribution registry) and the push.
+
+No container registry is reachable from these machines; this one stands in for ECR in the same
+flow: the multi-arch manifest list is pushed, and its digest is what synth and deploy receive.
+It keeps running after the session (its state lives in ``.pipeline/registry``), so the printed
+reference stays pullable; ``python -m bedrockgate_pipeline.image registry-stop`` stops it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from bedrockgate_pipeline.errors import ImageBuildError
+from bedrockgate_pipeline.image import podman as podman_
+
+STATE = podman_.ROOT / ".pipeline" / "registry"
+DEFAULT_PORT = 5555
+NAME = "bedrockgate-gateway"
+
+
+@dataclass(frozen=True)
+class Registry:
+    """A running registry on 127.0.0.1."""
+
+    port: int
+
+    @property
+    def host(self) -> str:
+        """``127.0.0.1:PORT``."""
+        return f"127.0.0.1:{self.port}"
+
+    def answers(self) -> bool:
+        """Whether ``/v2/`` answers 200."""
+        try:
+            with urllib.request.urlopen(f"http://{self.host}/v2/", timeout=2) as response:  # noqa: S310 -- loopback
+                return int(response.status) == 200
+        except OSError:
+            return False
+
+
+def ensure_running(port: int | None = None) -> Registry:
+    """The project's registry, started when it is not answering."""
+    podman_.require("docker-registry")
+    registry = Registry(port or int(os.environ.get("BEDROCKGATE_REGISTRY_PORT", DEFAULT_PORT)))
+    if registry.answers():
+        return registry
+    STATE.mkdir(parents=True, exist_ok=True)
+    config = STATE / "config.yml"
+    config.write_text(
+        "version: 0.1\n"
+        "log:\n  level: warn\n"
+        f"storage:\n  filesystem:\n    rootdirectory: {STATE / 'data'}\n  delete:\n    enabled: true\n"
+        f"http:\n  addr: {registry.host}\n",
+        encoding="utf-8",
+    )
+    with (STATE / "registry.log").open("ab") as log:
+        process = subprocess.Popen(  # noqa: S603 -- fixed argv
+            ["docker-registry", "serve", str(config)], stdout=log, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, start_new_session=True,
+        )  # fmt: skip
+    (STATE / "pid").write_text(str(process.pid), encoding="utf-8")
+    deadline = time.monotonic() + 30
+    while not registry.answers():
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise ImageBuildError(f"the local registry did not start on {registry.host}; see {STATE / 'registry.log'}")
+        time.sleep(0.2)
+    return registry
+
+
+def stop() -> bool:
+    """Stop the registry this project started; whether one was running."""
+    pid_file = STATE / "pid"
+    if not pid_file.is_file():
+        return False
+    with contextlib.suppress(ProcessLookupError, ValueError):
+        os.killpg(int(pid_file.read_text(encoding="utf-8")), signal.SIGTERM)
+    pid_file.unlink()
+    return True
+
+
+def push_multi_arch(registry: Registry, images: dict[str, str], tag: str) -> str:
+    """Push one manifest list of ``architecture -> image id``; the pushed reference by digest."""
+    local = f"localhost/{NAME}:{tag}-list"
+    podman_.podman("manifest", "rm", local, check=False)
+    podman_.podman("manifest", "create", local)
+    for architecture, image_id in sorted(images.items()):
+        podman_.podman("manifest", "add", "--arch", architecture, "--os", "linux", local, f"containers-storage:{image_id}")
+    digest_file = STATE / f"{tag}.digest"
+    podman_.podman(
+        "manifest", "push", "--all", "--tls-verify=false", "--digestfile", str(digest_file), local,
+        f"docker://{registry.host}/{NAME}:{tag}", timeout=1800,
+    )  # fmt: skip
+    digest = digest_file.read_text(encoding="utf-8").strip()
+    reference = f"{registry.host}/{NAME}@{digest}"
+    listed = podman_.podman("manifest", "inspect", "--tls-verify=false", reference)
+    for architecture in images:
+        if f'"architecture": "{architecture}"' not in listed:
+            raise ImageBuildError(f"{reference} does not list linux/{architecture} after the push: {listed[:1000]}")
+    return reference

@@ -1,0 +1,197 @@
+"""The gateway image's smoke test: run it as ECS would, behind the local stack's scripted emulator.
+
+Each check raises :class:`ImageBuildError` naming what failed; the figures come back in a
+:class:`SmokeReport`. What is checked, in order:
+
+1. every callback and guardrail integration a config names imports inside the image, with the
+   task's user and a read-only root filesystem (the baked config and every example);
+2. the entrypoint refuses ``DATABASE_URL`` (no Prisma engines) and a config whose sha256 is not
+   ``BEDROCKGATE_CONFIG_SHA256``;
+3. the proxy starts from the image (``local-stack`` image mode: host network, the runtime config
+   mounted), passes infra's own container health check (``podman exec`` of the exact command) and
+   the ALB's path, answers a chat request, and its stdout holds the metrics callback's EMF record;
+4. SIGTERM while a slow request is in flight: the request still gets its 200, and the container
+   exits, well inside ECS's stop timeout.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+from bedrockgate.infra.image_contract import (
+    CONFIG_DIGEST_VARIABLE,
+    DATABASE_VARIABLE,
+    GATEWAY_USER,
+    GATEWAY_WRITABLE_PATHS,
+    HEALTH_PATH,
+    health_check_command,
+)
+from bedrockgate.local_stack.stack import LocalStack, StackOptions
+
+from bedrockgate_pipeline.errors import ImageBuildError
+from bedrockgate_pipeline.image import podman as podman_
+
+EX_CONFIG = 78
+SLOW_REQUEST_MS = 4000
+
+
+@dataclass
+class SmokeReport:
+    """What the smoke test measured for one image."""
+
+    reference: str
+    integrations: dict[str, dict[str, str]] = field(default_factory=dict)
+    start_to_healthy_s: float = 0.0
+    chat_s: float = 0.0
+    emf_records: int = 0
+    sigterm_request_status: int = 0
+    sigterm_to_exit_s: float = 0.0
+
+
+def _readonly_run(reference: str, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """``podman run`` with the task's user and read-only root filesystem (``/tmp`` writable)."""
+    tmpfs = [arg for path in GATEWAY_WRITABLE_PATHS for arg in ("--tmpfs", f"{path}:rw,mode=1777")]
+    names = [arg for key in sorted(env or {}) for arg in ("--env", key)]
+    argv = ["podman", "run", "--rm", "--read-only", "--read-only-tmpfs=false", "--user", GATEWAY_USER,
+            *tmpfs, *names, *args]  # fmt: skip
+    return subprocess.run(argv, env=podman_.environment() | (env or {}), capture_output=True, text=True, check=False)
+
+
+def check_integrations(reference: str, configs: dict[str, Path]) -> dict[str, dict[str, str]]:
+    """Import every integration of the baked config and of each ``configs`` entry inside the image."""
+    results: dict[str, dict[str, str]] = {}
+    mounts = [arg for name, path in configs.items() for arg in ("--volume", f"{path.resolve()}:/mnt/{name}.yaml:ro")]
+    targets = ["/app/config.yaml", *(f"/mnt/{name}.yaml" for name in configs)]
+    script = (
+        "import json, subprocess, sys\n"
+        "out = {}\n"
+        "for path in sys.argv[1:]:\n"
+        "    done = subprocess.run([sys.executable, '/opt/bedrockgate/check_integrations.py', path],"
+        " capture_output=True, text=True)\n"
+        "    out[path] = {'code': done.returncode, 'stdout': done.stdout, 'stderr': done.stderr[-2000:]}\n"
+        "print(json.dumps(out))\n"
+    )
+    done = _readonly_run(reference, *mounts, "--entrypoint", "/opt/venv/bin/python", reference, "-c", script, *targets)
+    if done.returncode != 0:
+        raise ImageBuildError(f"the integration check could not run in {reference}: {done.stderr.strip()[-2000:]}")
+    for path, outcome in json.loads(done.stdout).items():
+        if outcome["code"] != 0:
+            raise ImageBuildError(f"{reference}: integrations of {path} do not import: {outcome['stdout']}{outcome['stderr']}")
+        results[path] = json.loads(outcome["stdout"])["integrations"]
+    return results
+
+
+def check_refusals(reference: str) -> None:
+    """The entrypoint refuses DATABASE_URL and a config digest that does not match."""
+    cases = {
+        DATABASE_VARIABLE: {DATABASE_VARIABLE: "postgresql://user@127.0.0.1:5432/litellm"},
+        CONFIG_DIGEST_VARIABLE: {CONFIG_DIGEST_VARIABLE: "0" * 64},
+    }
+    for variable, env in cases.items():
+        done = _readonly_run(reference, reference, env=env)
+        if done.returncode != EX_CONFIG or variable not in done.stderr:
+            raise ImageBuildError(
+                f"{reference}: the entrypoint should refuse {variable} with exit code {EX_CONFIG}; it exited "
+                f"{done.returncode} with: {done.stderr.strip()[-1000:]}"
+            )
+
+
+def serve_and_stop(reference: str, config: Path, state_dir: Path, *, timeout_s: float) -> SmokeReport:
+    """Checks 3 and 4: serve through the image behind the scripted emulator, then SIGTERM mid-request."""
+    report = SmokeReport(reference)
+    options = StackOptions(
+        config=config, port=free_port(), backend="scripted", phoenix=False, state_dir=state_dir,
+        startup_timeout_s=timeout_s, gateway_image=reference, master_key="sk-smoke-test",
+    )  # fmt: skip
+    stack = LocalStack(options)
+    info = stack.start()
+    try:
+        report.start_to_healthy_s = info.ready_s["proxy"]
+        proxy = stack.proxies[0]
+        container = proxy.argv[proxy.argv.index("--name") + 1]
+        port = info.proxy_url.rsplit(":", 1)[1]
+        exec_code = subprocess.run(
+            ["podman", "exec", container, *health_check_command(port=int(port))],
+            env=podman_.environment(), capture_output=True, check=False,
+        ).returncode  # fmt: skip
+        if exec_code != 0:
+            raise ImageBuildError(f"{reference}: infra's container health check failed inside the container")
+        if httpx.get(f"{info.proxy_url}{HEALTH_PATH}", timeout=10).status_code != 200:
+            raise ImageBuildError(f"{reference}: {HEALTH_PATH} (the ALB's health check) did not answer 200")
+        headers = {"Authorization": f"Bearer {info.master_key}"}
+        body = {"model": "claude-primary", "messages": [{"role": "user", "content": "smoke test"}]}
+        started = time.monotonic()
+        answer = httpx.post(f"{info.proxy_url}/v1/chat/completions", json=body, headers=headers, timeout=120)
+        report.chat_s = round(time.monotonic() - started, 2)
+        if answer.status_code != 200 or "smoke test" not in answer.json()["choices"][0]["message"]["content"]:
+            raise ImageBuildError(f"{reference}: chat request answered {answer.status_code}: {answer.text[:500]}")
+        report.emf_records = _emf_records(proxy.log_path, "claude-primary", deadline=time.monotonic() + 30)
+        report.sigterm_request_status, report.sigterm_to_exit_s = _sigterm_mid_request(
+            info.emulator_url, info.proxy_url, headers, container, info.model_ids["claude-fast"][0]
+        )
+    finally:
+        stack.stop()
+    return report
+
+
+def _emf_records(log: Path, model_group: str, *, deadline: float) -> int:
+    """How many EMF records for ``model_group`` the container printed (waits for the first)."""
+    while True:
+        records = [
+            line for line in log.read_text(encoding="utf-8", errors="replace").splitlines()
+            if line.startswith('{"_aws"') and f'"ModelGroup":"{model_group}"' in line
+        ]  # fmt: skip
+        if records or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    if not records:
+        raise ImageBuildError(f"no metrics-callback EMF record for {model_group} in the container's stdout ({log})")
+    return len(records)
+
+
+def _sigterm_mid_request(
+    emulator: str, proxy: str, headers: dict[str, str], container: str, model_id: str
+) -> tuple[int, float]:
+    """A request that takes SLOW_REQUEST_MS; SIGTERM half-way; its status and the seconds to exit."""
+    httpx.put(f"{emulator}/_emulator/faults/{model_id}", json={"latency_ms": SLOW_REQUEST_MS}, timeout=10)
+    outcome: dict[str, int] = {}
+
+    def call() -> None:
+        body = {"model": "claude-fast", "messages": [{"role": "user", "content": "in flight"}]}
+        try:
+            outcome["status"] = httpx.post(f"{proxy}/v1/chat/completions", json=body, headers=headers, timeout=60).status_code
+        except httpx.HTTPError:
+            outcome["status"] = 0
+
+    caller = threading.Thread(target=call)
+    caller.start()
+    time.sleep(SLOW_REQUEST_MS / 2000)
+    signalled = time.monotonic()
+    podman_.podman("kill", "--signal", "TERM", container)
+    while _exists(container) and time.monotonic() - signalled < 120:  # --rm: gone once it exited
+        time.sleep(0.2)
+    exited = round(time.monotonic() - signalled, 2)
+    caller.join(timeout=60)
+    status = outcome.get("status", 0)
+    if status != 200:
+        raise ImageBuildError(f"{container}: the request in flight at SIGTERM got {status or 'no answer'}, not 200")
+    return status, exited
+
+
+def _exists(container: str) -> bool:
+    done = subprocess.run(["podman", "container", "exists", container], env=podman_.environment(), check=False)
+    return done.returncode == 0
+
+
+def free_port() -> int:
+    import socket  # noqa: PLC0415 -- only here
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
