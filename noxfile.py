@@ -75,6 +75,7 @@ def typecheck(session: nox.Session) -> None:
     session.run("mypy", "--explicit-package-bases", str(pipeline_src), str(ROOT / "pipelines" / "tests"),
                 env={"MYPYPATH": f"{pipeline_src}{os.pathsep}{ROOT / 'pipelines' / 'tests'}"})  # fmt: skip
     session.run("mypy", str(ROOT / "pipelines" / "nox_sessions.py"), env={"MYPYPATH": str(pipeline_src)})
+    session.run("mypy", *sorted(str(p) for p in (ROOT / "pipelines" / "image").glob("*.py")))  # the image's scripts
     for path in sorted((ROOT / "packages").glob("*/nox_sessions.py")):
         session.run("mypy", str(path))
     for path in sorted((ROOT / "packages").glob("*/load")):  # load-test scripts (Locust)

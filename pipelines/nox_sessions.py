@@ -9,8 +9,6 @@ pipeline's own tests.
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -74,8 +72,10 @@ def _image_session(session: nox.Session, *args: str) -> None:
 
 @nox.session(python=PYTHON, default=False)
 def gateway_image(session: nox.Session) -> None:
-    """The gateway image for linux/arm64 (what ECS runs, under emulation here) and linux/amd64: built from the
-    one recipe, reproducibility checked, smoke-tested, pushed to the local registry as one multi-arch manifest.
+    """The gateway image for linux/arm64 (what ECS runs; emulated here) and linux/amd64, pushed as one manifest.
+
+    Both are built from the one recipe, checked for reproducibility and smoke-tested, then pushed to
+    the local registry as one multi-arch manifest list.
 
     ``nox -s gateway_image [-- config.yaml]``; prints per architecture the digest, size, biggest packages, cold
     and warm build time and start-to-healthy, and the pushed ``127.0.0.1:PORT/bedrockgate-gateway@sha256:...``.
@@ -87,8 +87,11 @@ def gateway_image(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def gateway_image_amd64(session: nox.Session) -> None:
-    """The amd64 gateway image (part of ``./dev test``): built, checked against the lock, smoke-tested, and the
-    local stack's end-to-end tests for chat, streaming, fallback, guardrail and metrics run against it."""
+    """The amd64 gateway image (part of ``./dev test``): built, checked against the lock, smoke-tested.
+
+    The local stack's end-to-end tests for chat, streaming, fallback, guardrail and metrics then run
+    against it (the proxy in the container).
+    """
     _image_session(session, "--arch", "amd64")
     _image_e2e(session)
 
@@ -230,5 +233,3 @@ def supply_chain(session: nox.Session) -> None:
         session.error("known vulnerabilities in uv.lock: " + "; ".join(found))
     audited = len(json.loads(report.read_text(encoding="utf-8"))["dependencies"])
     session.log(f"audit: {audited} locked packages, no known vulnerabilities ({report})")
-
-

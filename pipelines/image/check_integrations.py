@@ -53,7 +53,8 @@ def targets(config: dict[str, object]) -> dict[str, tuple[str, ...]]:
                     found[f"callback {name}"] = (name,)
                 else:
                     found[f"callback {name}"] = (f"litellm.integrations.{name}",)
-    for guardrail in config.get("guardrails") or []:
+    guardrails = config.get("guardrails")
+    for guardrail in guardrails if isinstance(guardrails, list) else []:
         params = guardrail.get("litellm_params", {}) if isinstance(guardrail, dict) else {}
         kind = params.get("guardrail") if isinstance(params, dict) else None
         if isinstance(kind, str):
@@ -83,7 +84,7 @@ def main() -> None:
         try:
             for module in modules:
                 _load(module)
-        except Exception as error:  # noqa: BLE001 -- every failure is reported, none stops the others
+        except Exception as error:
             report[what] = f"FAILED: {type(error).__name__}: {error}"
         else:
             report[what] = "ok: " + ", ".join(modules)

@@ -46,10 +46,13 @@ def test_the_gateway_image_is_built_from_our_recipe_for_the_asked_platform_and_s
     image = containers.gateway_image(dag.directory(), "arm64", {"REVISION": "abc", "BASE_SHA256": "0" * 64})
     chain = calls(image)
     assert not any(name == "from" for name, _ in chain)  # nothing pulled: the Containerfile starts FROM scratch
-    [(name, args)] = [(n, a) for n, a in chain if n == "dockerBuild"]
+    [args] = [a for n, a in chain if n == "dockerBuild"]
     assert args["dockerfile"] == "Containerfile"
     assert args["platform"] == "linux/arm64"
-    assert [(arg["name"], arg["value"]) for arg in args["buildArgs"]] == [("BASE_SHA256", "0" * 64), ("REVISION", "abc")]
+    assert [(arg["name"], arg["value"]) for arg in args["buildArgs"]] == [
+        ("BASE_SHA256", "0" * 64),
+        ("REVISION", "abc"),
+    ]
     smoke = calls(containers.smoke_test(image, PINNED))
     assert any(name == "withServiceBinding" and args["alias"] == "gateway" for name, args in smoke)
     assert "/health/liveliness" in smoke[-1][1]["args"][-1]

@@ -45,7 +45,7 @@ STAGES: tuple[Stage, ...] = (
           ALL_PACKAGES, in_ci=True),
     Stage("build", "wheels and sdists of every package, each installed alone and imported; SBOM and audit",
           ("lint", "typecheck", "tests"), _WORKSPACE, ALL_PACKAGES, in_ci=True),
-    Stage("gateway_image", "our image (Debian base, the lock's wheels, the rendered config) for arm64 and amd64; smoke test",
+    Stage("gateway_image", "our image (Debian base, lock's wheels, rendered config), arm64 and amd64; smoke test",
           ("build",), _WORKSPACE, ("gateway-config", "metrics-callback"), in_ci=True),
     Stage("lambda_zip", "the Lex fulfillment Lambda's reproducible zip", ("build",), _WORKSPACE,
           ("lex-fulfillment",), in_ci=True),

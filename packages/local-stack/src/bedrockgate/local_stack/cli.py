@@ -16,8 +16,8 @@ from types import FrameType
 
 import httpx
 from bedrockgate.gateway_config import example_path
-from bedrockgate.local_stack.exceptions import LocalStackError, StartupError
 from bedrockgate.local_stack.containers import default_image
+from bedrockgate.local_stack.exceptions import LocalStackError, StartupError
 from bedrockgate.local_stack.settings import SCRIPTED_RULES, EmulatorSettings, load_settings
 from bedrockgate.local_stack.stack import LocalStack, StackInfo, StackOptions, read_state, stop_background
 
@@ -41,8 +41,8 @@ def _parser() -> argparse.ArgumentParser:
         "--detach", action="store_true", help="leave the stack running in the background; stop it with `down`"
     )
     up.add_argument("--gateway", type=_gateway, default=None, metavar="venv|image[=REF]",
-                    help="where the proxy runs: venv (default, this environment's LiteLLM) or image: the gateway "
-                         "image under podman, as ECS runs it (default REF: the last one built for this machine)")  # fmt: skip
+                    help="where the proxy runs: venv (default, this environment's LiteLLM) or image: "
+                         "the gateway image under podman, as ECS runs it (default: the last one built)")  # fmt: skip
     up.add_argument("--timeout", type=float, default=180.0, help="seconds to wait for every part to be healthy")
     up.add_argument("--ask", default="Say hello to a new developer in one sentence.",
                     help="a first question, sent through the gateway once it is healthy ('' to skip)")  # fmt: skip
@@ -68,7 +68,9 @@ def _gateway(value: str) -> str | None:
         return default_image()
     if value.startswith("image=") and len(value) > len("image="):
         return value.removeprefix("image=")
-    raise argparse.ArgumentTypeError(f"{value!r}: use venv, image or image=REF (e.g. image=localhost/bedrockgate-gateway:latest-amd64)")
+    raise argparse.ArgumentTypeError(
+        f"{value!r}: use venv, image or image=REF (e.g. image=localhost/bedrockgate-gateway:latest-amd64)"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

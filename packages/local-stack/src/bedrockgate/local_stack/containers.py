@@ -17,7 +17,7 @@ import os
 import platform
 import shutil
 import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -57,9 +57,11 @@ def default_image() -> str:
 def require_image(reference: str) -> None:
     """Fail with the fix when podman or the image is missing."""
     if shutil.which("podman") is None:
-        raise StackConfigError("--gateway image needs podman: run scripts/system-deps.sh as root, or use --gateway venv")
-    found = subprocess.run(
-        ["podman", "image", "exists", reference], env=podman_environment(), capture_output=True, check=False
+        raise StackConfigError(
+            "--gateway image needs podman: run scripts/system-deps.sh as root, or use --gateway venv"
+        )
+    found = subprocess.run(  # noqa: S603 -- fixed argv; podman from PATH, which require_image checked
+        ["podman", "image", "exists", reference], env=podman_environment(), capture_output=True, check=False  # noqa: S607
     )  # fmt: skip
     if found.returncode != 0:
         raise StackConfigError(
@@ -106,8 +108,7 @@ def image_proxy(
 
 def remove_container(name: str) -> None:
     """Remove the container if it is still there (its podman process may have been killed)."""
-    subprocess.run(
-        ["podman", "rm", "--force", "--ignore", "--time", "5", name],
+    subprocess.run(  # noqa: S603 -- fixed argv; podman from PATH
+        ["podman", "rm", "--force", "--ignore", "--time", "5", name],  # noqa: S607
         env=podman_environment(), capture_output=True, check=False, timeout=60,
     )  # fmt: skip
-

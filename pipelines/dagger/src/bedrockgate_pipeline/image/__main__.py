@@ -112,15 +112,17 @@ def _one(
 ) -> dict[str, Any]:
     out: Path = args.out
     cold = build_.build(architecture, config_text, out, no_cache=True)
+    # Warm: the same build again with podman's layer cache (a figure only: the cache ignores --timestamp, so a
+    # layer cached by an older commit may be reused; the artefact is always the --no-cache build).
     warm = build_.build(architecture, config_text, out)
-    if warm.image_id != cold.image_id:
-        raise PipelineError(f"{architecture}: a cached rebuild gave {warm.image_id}, not {cold.image_id}")
+    build_.retag(cold)
     figures: dict[str, Any] = {
         "image_id": cold.image_id,
         "tag": cold.tag,
         "size_mb": round(cold.size_bytes / 1e6, 1),
         "cold_build_s": round(cold.build_seconds, 1),
         "warm_build_s": round(warm.build_seconds, 1),
+        "warm_build_same_image": warm.image_id == cold.image_id,
         "base_sha256": cold.base.sha256,
         "config_sha256": cold.config_sha256,
     }
@@ -158,9 +160,7 @@ def _biggest(image_id: str) -> list[tuple[str, float]]:
 def _sbom_and_lock_check(image: build_.BuiltImage, out: Path) -> Path:
     installed = sbom.installed_python_packages(image.image_id)
     target = Target(image.architecture, image.base.python, image.base.glibc)
-    expected = closure(build_.ROOT, target) | {
-        build_.CALLBACK: sbom.workspace_version(build_.ROOT, build_.CALLBACK)
-    }
+    expected = closure(build_.ROOT, target) | {build_.CALLBACK: sbom.workspace_version(build_.ROOT, build_.CALLBACK)}
     problems = sbom.lock_mismatches(installed, expected)
     if problems:
         raise PipelineError(f"the {image.architecture} image is not the lock's environment: " + "; ".join(problems))
@@ -177,8 +177,8 @@ def _venv_start(config: Path, out: Path) -> float:
     options = StackOptions(config=config, port=smoke.free_port(), backend="scripted", phoenix=False,
                            state_dir=out / "venv-smoke", master_key="sk-smoke-test")  # fmt: skip
     with LocalStack(options) as stack:
-        assert stack.info is not None
-        return stack.info.ready_s.get("proxy", round(time.monotonic() - started, 1))
+        ready = stack.info.ready_s if stack.info is not None else {}
+        return ready.get("proxy", round(time.monotonic() - started, 1))
 
 
 if __name__ == "__main__":

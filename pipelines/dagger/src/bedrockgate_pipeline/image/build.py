@@ -70,7 +70,7 @@ class BuiltImage:
 
 
 def host_architecture() -> str:
-    """This machine's OCI architecture: the one that runs without emulation."""
+    """The OCI architecture of this machine: the one that runs without emulation."""
     machine = platform.machine().lower()
     return {"x86_64": "amd64", "aarch64": "arm64"}.get(machine, machine)
 
@@ -218,11 +218,17 @@ def build(
     )  # fmt: skip
     seconds = time.monotonic() - started
     image_id = iidfile.read_text(encoding="utf-8").strip()
-    podman_.podman("tag", image_id, f"{REPOSITORY}:latest-{architecture}")  # what `local-stack up --gateway image` runs
     size = int(podman_.podman("image", "inspect", "--format", "{{.Size}}", image_id).strip())
-    return BuiltImage(
+    built = BuiltImage(
         architecture, tag, image_id, prepared.base, prepared.context, seconds, prepared.config_sha256, size
     )
+    retag(built)
+    return built
+
+
+def retag(image: BuiltImage) -> None:
+    """Point the commit's tag and ``latest-<arch>`` (what ``local-stack up --gateway image`` runs) at ``image``."""
+    podman_.podman("tag", image.image_id, image.tag, f"{REPOSITORY}:latest-{image.architecture}")
 
 
 def _image_version(commit: str) -> str:

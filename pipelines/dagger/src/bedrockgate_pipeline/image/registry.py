@@ -15,7 +15,6 @@ import subprocess
 import time
 import urllib.request
 from dataclasses import dataclass
-from pathlib import Path
 
 from bedrockgate_pipeline.errors import ImageBuildError
 from bedrockgate_pipeline.image import podman as podman_
@@ -39,7 +38,7 @@ class Registry:
     def answers(self) -> bool:
         """Whether ``/v2/`` answers 200."""
         try:
-            with urllib.request.urlopen(f"http://{self.host}/v2/", timeout=2) as response:  # noqa: S310 -- loopback
+            with urllib.request.urlopen(f"http://{self.host}/v2/", timeout=2) as response:
                 return int(response.status) == 200
         except OSError:
             return False
@@ -61,7 +60,7 @@ def ensure_running(port: int | None = None) -> Registry:
         encoding="utf-8",
     )
     with (STATE / "registry.log").open("ab") as log:
-        process = subprocess.Popen(  # noqa: S603 -- fixed argv
+        process = subprocess.Popen(
             ["docker-registry", "serve", str(config)], stdout=log, stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL, start_new_session=True,
         )  # fmt: skip
@@ -91,7 +90,9 @@ def push_multi_arch(registry: Registry, images: dict[str, str], tag: str) -> str
     podman_.podman("manifest", "rm", local, check=False)
     podman_.podman("manifest", "create", local)
     for architecture, image_id in sorted(images.items()):
-        podman_.podman("manifest", "add", "--arch", architecture, "--os", "linux", local, f"containers-storage:{image_id}")
+        podman_.podman(
+            "manifest", "add", "--arch", architecture, "--os", "linux", local, f"containers-storage:{image_id}"
+        )
     digest_file = STATE / f"{tag}.digest"
     podman_.podman(
         "manifest", "push", "--all", "--tls-verify=false", "--digestfile", str(digest_file), local,

@@ -82,7 +82,9 @@ def check_integrations(reference: str, configs: dict[str, Path]) -> dict[str, di
         raise ImageBuildError(f"the integration check could not run in {reference}: {done.stderr.strip()[-2000:]}")
     for path, outcome in json.loads(done.stdout).items():
         if outcome["code"] != 0:
-            raise ImageBuildError(f"{reference}: integrations of {path} do not import: {outcome['stdout']}{outcome['stderr']}")
+            raise ImageBuildError(
+                f"{reference}: integrations of {path} do not import: {outcome['stdout']}{outcome['stderr']}"
+            )
         results[path] = json.loads(outcome["stdout"])["integrations"]
     return results
 
@@ -165,7 +167,9 @@ def _sigterm_mid_request(
     def call() -> None:
         body = {"model": "claude-fast", "messages": [{"role": "user", "content": "in flight"}]}
         try:
-            outcome["status"] = httpx.post(f"{proxy}/v1/chat/completions", json=body, headers=headers, timeout=60).status_code
+            outcome["status"] = httpx.post(
+                f"{proxy}/v1/chat/completions", json=body, headers=headers, timeout=60
+            ).status_code
         except httpx.HTTPError:
             outcome["status"] = 0
 
@@ -190,6 +194,7 @@ def _exists(container: str) -> bool:
 
 
 def free_port() -> int:
+    """A port nothing listens on now, on loopback."""
     import socket  # noqa: PLC0415 -- only here
 
     with socket.socket() as sock:

@@ -1,0 +1,125 @@
+"""The image's recipe: its entrypoint's refusals, its integration check, and its agreement with infra and local-stack."""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import importlib.util
+import re
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+from bedrockgate_pipeline.image.sbom import lock_mismatches
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+ROOT = Path(__file__).resolve().parents[2]
+RECIPE = ROOT / "pipelines" / "image"
+
+
+def _script(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(f"image_{name}", RECIPE / f"{name}.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+entrypoint = _script("entrypoint")
+check_integrations = _script("check_integrations")
+HEX = st.text("0123456789abcdef", min_size=64, max_size=64)
+
+
+@settings(max_examples=200)
+@given(
+    content=st.binary(max_size=200),
+    database_url=st.sampled_from(["", "postgresql://u@h/db"]),
+    database=st.sampled_from(["available", "unavailable"]),
+    expected=st.one_of(st.just(""), HEX, st.just("match")),
+)
+def test_the_entrypoint_refuses_exactly_a_database_it_cannot_serve_and_a_config_that_is_not_the_deployed_one(
+    tmp_path_factory: pytest.TempPathFactory, content: bytes, database_url: str, database: str, expected: str
+) -> None:
+    config = tmp_path_factory.mktemp("config") / "config.yaml"
+    config.write_bytes(content)
+    actual = hashlib.sha256(content).hexdigest()
+    digest = actual if expected == "match" else expected
+    environ = {"DATABASE_URL": database_url, "BEDROCKGATE_CONFIG_SHA256": digest.upper()}
+    found = entrypoint.problems(["--config", str(config), "--port", "4000"], environ, {"database": database})
+    refuses_database = bool(database_url) and database == "unavailable"
+    refuses_digest = bool(digest) and digest != actual
+    assert len(found) == refuses_database + refuses_digest
+    assert any("DATABASE_URL" in problem for problem in found) == refuses_database
+    assert any(actual in problem and "BEDROCKGATE_CONFIG_SHA256" in problem for problem in found) == refuses_digest
+
+
+def test_the_entrypoint_names_an_unreadable_config() -> None:
+    found = entrypoint.problems(["--config=/nonexistent/config.yaml"], {"BEDROCKGATE_CONFIG_SHA256": "ab"}, {})
+    assert found == [
+        "cannot read the config /nonexistent/config.yaml (No such file or directory): mount it or pass --config"
+    ]
+
+
+def test_the_integration_check_lists_every_callback_and_guardrail_a_config_names() -> None:
+    config = {
+        "litellm_settings": {"callbacks": ["arize_phoenix", "bedrockgate.metrics_callback.metrics_logger"],
+                             "success_callback": "langfuse"},
+        "guardrails": [{"guardrail_name": "g", "litellm_params": {"guardrail": "bedrock", "mode": "pre_call"}},
+                       {"guardrail_name": "h", "litellm_params": {"guardrail": "aporia"}}],
+    }  # fmt: skip
+    assert check_integrations.targets(config) == {
+        "callback arize_phoenix": check_integrations.CALLBACK_MODULES["arize_phoenix"],
+        "callback bedrockgate.metrics_callback.metrics_logger": ("bedrockgate.metrics_callback.metrics_logger",),
+        "callback langfuse": ("litellm.integrations.langfuse",),
+        "guardrail bedrock": ("litellm.proxy.guardrails.guardrail_hooks.bedrock_guardrails",),
+        "guardrail aporia": ("litellm.proxy.guardrails.guardrail_hooks.aporia",),
+    }
+    assert "opentelemetry.exporter.otlp.proto.http.trace_exporter" in check_integrations.CALLBACK_MODULES["arize_phoenix"]
+
+
+def _constants(path: Path) -> dict[str, object]:
+    """Module-level constants of a source file, read without importing it (its package is not installed here)."""
+    values: dict[str, object] = {}
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        target = node.target if isinstance(node, ast.AnnAssign) else (node.targets[0] if isinstance(node, ast.Assign) else None)
+        if isinstance(target, ast.Name) and node.value is not None:
+            try:
+                values[target.id] = ast.literal_eval(node.value)
+            except ValueError:
+                continue
+    return values
+
+
+def test_the_containerfile_infra_and_the_local_stack_agree_on_user_writable_paths_and_entrypoint() -> None:
+    containerfile = (RECIPE / "Containerfile").read_text(encoding="utf-8")
+    infra = _constants(ROOT / "packages" / "infra" / "src" / "bedrockgate" / "infra" / "image_contract.py")
+    local = _constants(ROOT / "packages" / "local-stack" / "src" / "bedrockgate" / "local_stack" / "containers.py")
+    [user] = re.findall(r"^USER (\S+)$", containerfile, re.MULTILINE)
+    assert user == infra["GATEWAY_USER"] == local["IMAGE_USER"]
+    assert infra["GATEWAY_WRITABLE_PATHS"] == local["WRITABLE_PATHS"]
+    [volume] = re.findall(r"^VOLUME (\[.*\])$", containerfile, re.MULTILINE)
+    assert tuple(ast.literal_eval(volume)) == infra["GATEWAY_WRITABLE_PATHS"]
+    # Owner and mode are set before VOLUME: a step after it could not change them (Fargate copies them).
+    assert containerfile.index("chown 10001:10001 /tmp") < containerfile.index("VOLUME")
+    assert re.search(rf"EXPOSE {infra['GATEWAY_PORT']}\b", containerfile)
+    assert 'ENTRYPOINT ["/usr/bin/tini", "--"' in containerfile
+    assert "FROM scratch" in containerfile
+    assert "--no-index" in containerfile
+    assert "--require-hashes" in containerfile
+
+
+PACKAGES = st.dictionaries(st.from_regex(r"[a-z]{1,6}", fullmatch=True), st.from_regex(r"[0-9]\.[0-9]", fullmatch=True))
+
+
+@settings(max_examples=200)
+@given(PACKAGES, PACKAGES)
+def test_the_lock_check_reports_every_difference_and_nothing_when_equal(
+    installed: dict[str, str], expected: dict[str, str]
+) -> None:
+    problems = lock_mismatches(installed, expected)
+    differing = {name for name in set(installed) | set(expected) if installed.get(name) != expected.get(name)}
+    assert len(problems) == len(differing)
+    assert all(any(problem.startswith(name + " ") for problem in problems) for name in differing)
+    assert lock_mismatches(installed, dict(installed)) == []
