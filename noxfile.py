@@ -22,7 +22,7 @@ PYTHON = "3.11"
 
 nox.options.default_venv_backend = "uv"
 nox.options.error_on_missing_interpreters = True
-nox.options.sessions = ["lint", "typecheck", "tests", "pipeline", "build"]
+nox.options.sessions = ["lint", "typecheck", "tests", "pipeline", "build", "gateway_image_amd64"]
 
 
 def _distribution(package: str) -> str:

@@ -9,6 +9,7 @@ pipeline's own tests.
 from __future__ import annotations
 
 import json
+import platform
 import sys
 import tempfile
 from pathlib import Path
@@ -96,10 +97,21 @@ def gateway_image_amd64(session: nox.Session) -> None:
     _image_e2e(session)
 
 
+def _built_image(session: nox.Session) -> str:
+    """The image id the last gateway_image(_amd64) session built for this machine; an error says how to build it."""
+    figures = DIST / "gateway-image" / "figures.json"
+    machine = {"x86_64": "amd64", "aarch64": "arm64"}.get(platform.machine(), platform.machine())
+    try:
+        return str(json.loads(figures.read_text(encoding="utf-8"))["architectures"][machine]["image_id"])
+    except (OSError, KeyError, ValueError):
+        session.error(
+            f"no {machine} gateway image recorded in {figures}: run ./dev nox -s gateway_image_{machine} first"
+        )
+
+
 def _image_e2e(session: nox.Session) -> None:
     """The local stack's end-to-end tests that must hold for the image too, with the proxy in the container."""
-    figures = json.loads((DIST / "gateway-image" / "figures.json").read_text(encoding="utf-8"))
-    image = figures["architectures"]["amd64"]["image_id"]
+    image = _built_image(session)
     session.run(
         "pytest", str(ROOT / "packages" / "local-stack" / "tests" / "test_e2e_stack.py"), "--gateway-image", image,
         "-k", "chat_answer or streaming or fallback or metrics_record or email_address",
@@ -116,8 +128,9 @@ def evaluate(session: nox.Session) -> None:
     port = "4700"
     env = {"LITELLM_MASTER_KEY": "sk-evaluate-stage", "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
     state = str(ROOT / ".pipeline" / "evaluate-stack")
+    image = _built_image(session)  # the gate measures the artefact: the proxy runs from the gateway image
     session.run("local-stack", "up", "--detach", "--no-phoenix", "--port", port, "--state-dir", state, "--ask", "",
-                env=env)  # fmt: skip
+                "--gateway", f"image={image}", env=env)  # fmt: skip
     passed = False
     try:
         session.run("gateway-evals", "run", "--endpoint", f"http://127.0.0.1:{port}/v1", "--model", "claude-primary",

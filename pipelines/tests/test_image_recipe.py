@@ -1,4 +1,4 @@
-"""The image's recipe: its entrypoint's refusals, its integration check, and its agreement with infra and local-stack."""
+"""The image recipe: entrypoint refusals, integration check, agreement with infra and local-stack."""
 
 from __future__ import annotations
 
@@ -76,14 +76,20 @@ def test_the_integration_check_lists_every_callback_and_guardrail_a_config_names
         "guardrail bedrock": ("litellm.proxy.guardrails.guardrail_hooks.bedrock_guardrails",),
         "guardrail aporia": ("litellm.proxy.guardrails.guardrail_hooks.aporia",),
     }
-    assert "opentelemetry.exporter.otlp.proto.http.trace_exporter" in check_integrations.CALLBACK_MODULES["arize_phoenix"]
+    assert (
+        "opentelemetry.exporter.otlp.proto.http.trace_exporter" in check_integrations.CALLBACK_MODULES["arize_phoenix"]
+    )
 
 
 def _constants(path: Path) -> dict[str, object]:
     """Module-level constants of a source file, read without importing it (its package is not installed here)."""
     values: dict[str, object] = {}
     for node in ast.parse(path.read_text(encoding="utf-8")).body:
-        target = node.target if isinstance(node, ast.AnnAssign) else (node.targets[0] if isinstance(node, ast.Assign) else None)
+        target = (
+            node.target
+            if isinstance(node, ast.AnnAssign)
+            else (node.targets[0] if isinstance(node, ast.Assign) else None)
+        )
         if isinstance(target, ast.Name) and node.value is not None:
             try:
                 values[target.id] = ast.literal_eval(node.value)
