@@ -5,12 +5,15 @@ from __future__ import annotations
 import ast
 import hashlib
 import importlib.util
+import json
 import re
 from pathlib import Path
 from types import ModuleType
 
 import pytest
-from bedrockgate_pipeline.image.sbom import lock_mismatches
+from bedrockgate_pipeline.image.sbom import cyclonedx, lock_mismatches
+from cyclonedx.schema import SchemaVersion
+from cyclonedx.validation.json import JsonStrictValidator
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -129,3 +132,16 @@ def test_the_lock_check_reports_every_difference_and_nothing_when_equal(
     assert len(problems) == len(differing)
     assert all(any(problem.startswith(name + " ") for problem in problems) for name in differing)
     assert lock_mismatches(installed, dict(installed)) == []
+
+
+@settings(max_examples=100, deadline=None)
+@given(PACKAGES, PACKAGES)
+def test_the_sbom_is_valid_cyclonedx_listing_every_python_and_debian_package_by_purl(
+    python: dict[str, str], debian: dict[str, str]
+) -> None:
+    document = cyclonedx("localhost/bedrockgate-gateway:x", "abc", python, debian, "arm64")
+    assert JsonStrictValidator(SchemaVersion.V1_5).validate_str(document) is None
+    purls = {component["purl"] for component in json.loads(document).get("components", [])}
+    assert purls == {f"pkg:pypi/{n}@{v}" for n, v in python.items()} | {
+        f"pkg:deb/debian/{n}@{v}?arch=arm64&distro=debian-12" for n, v in debian.items()
+    }

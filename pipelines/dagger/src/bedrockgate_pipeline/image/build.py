@@ -211,6 +211,7 @@ def build(
     started = time.monotonic()
     podman_.podman(
         "build", f"--platform=linux/{architecture}", "--timestamp", str(prepared.epoch), "--pull=never",
+        "--network=none",  # hermetic: no step of the build can reach the network
         *(["--no-cache"] if no_cache else []), "--iidfile", str(iidfile), "--tag", tag,
         *(arg for key, value in prepared.build_args.items() for arg in ("--build-arg", f"{key}={value}")),
         "--file", str(prepared.context / "Containerfile"), str(prepared.context),

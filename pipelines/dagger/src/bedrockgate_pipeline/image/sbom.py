@@ -67,8 +67,8 @@ def cyclonedx(
 ) -> str:
     """A CycloneDX 1.5 JSON document of the image: its Python and Debian packages."""
     bom = Bom()
-    bom.metadata.component = Component(name="bedrockgate-gateway", version=version, type=ComponentType.CONTAINER,
-                                       bom_ref=reference)  # fmt: skip
+    root = Component(name="bedrockgate-gateway", version=version, type=ComponentType.CONTAINER, bom_ref=reference)
+    bom.metadata.component = root
     for name, package_version in sorted(python.items()):
         purl = PackageURL(type="pypi", name=name, version=package_version)
         bom.components.add(Component(name=name, version=package_version, type=ComponentType.LIBRARY, purl=purl,
@@ -78,4 +78,5 @@ def cyclonedx(
                           qualifiers={"arch": architecture, "distro": "debian-12"})  # fmt: skip
         bom.components.add(Component(name=name, version=package_version, type=ComponentType.LIBRARY, purl=purl,
                                      bom_ref=purl.to_string()))  # fmt: skip
+    bom.register_dependency(root, list(bom.components))  # the image holds every one of them directly
     return JsonV1Dot5(bom).output_as_string(indent=2)
