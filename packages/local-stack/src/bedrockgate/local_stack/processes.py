@@ -85,6 +85,8 @@ class ManagedProcess:
     url: str | None = None
     after_stop: Callable[[], None] | None = None
     """Run once the process is gone (e.g. remove a container its podman process left behind)."""
+    container: str | None = None
+    """The podman container this process runs, if any."""
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     def start(self) -> None:

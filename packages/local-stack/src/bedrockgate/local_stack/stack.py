@@ -71,6 +71,8 @@ class StackInfo:
     notes: list[str]
     ready_s: dict[str, float] = field(default_factory=dict)
     gateway_image: str | None = None
+    containers: list[str] = field(default_factory=list)
+    """Podman containers of the proxies (image mode), removed by ``down`` whatever became of podman."""
 
 
 def redis_binary() -> str | None:
@@ -159,6 +161,7 @@ class LocalStack:
             notes=self.run_config.notes,
             ready_s=ready,
             gateway_image=self.options.gateway_image,
+            containers=[p.container for p in self.proxies if p.container is not None],
         )
         return self.info
 
@@ -186,6 +189,7 @@ class LocalStack:
                 health=health,
                 url=url,
                 after_stop=lambda: remove_container(container),
+                container=container,
             )
         else:
             env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED} | proxy_env
@@ -310,5 +314,7 @@ def stop_background(state_dir: Path, timeout: float = 10.0) -> list[str]:
         if group_alive(pid):
             stop_group(pid, timeout)
             stopped.append(name)
+    for container in info.containers:
+        remove_container(container)
     (state_dir / STATE_FILE).unlink(missing_ok=True)
     return stopped
