@@ -26,8 +26,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
     echo "system-deps: installing ${missing[*]}" >&2
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq >/dev/null
-    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    # Wait for a concurrent apt (another nox session installing the same packages) instead of failing.
+    apt-get -o DPkg::Lock::Timeout=600 update -qq >/dev/null
+    apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
     # Debian starts services on install where it can; the tests start their own servers.
     if command -v service >/dev/null 2>&1; then
       service redis-server stop >/dev/null 2>&1 || true
