@@ -74,7 +74,8 @@ def typecheck(session: nox.Session) -> None:
     pipeline_src = ROOT / "pipelines" / "dagger" / "src"
     session.run("mypy", "--explicit-package-bases", str(pipeline_src), str(ROOT / "pipelines" / "tests"),
                 env={"MYPYPATH": f"{pipeline_src}{os.pathsep}{ROOT / 'pipelines' / 'tests'}"})  # fmt: skip
-    session.run("mypy", str(ROOT / "pipelines" / "nox_sessions.py"), env={"MYPYPATH": str(pipeline_src)})
+    for path in sorted((ROOT / "pipelines").glob("*sessions.py")):
+        session.run("mypy", str(path), env={"MYPYPATH": str(pipeline_src)})
     session.run("mypy", *sorted(str(p) for p in (ROOT / "pipelines" / "image").glob("*.py")))  # the image's scripts
     for path in sorted((ROOT / "packages").glob("*/nox_sessions.py")):
         session.run("mypy", str(path))
@@ -180,12 +181,13 @@ def _load_package_sessions() -> None:
 
 
 def _load_pipeline_sessions() -> None:
-    """Register the pipeline's stages that live under ``pipelines/`` (gateway_image, evaluate, deploy, ci ...)."""
-    path = ROOT / "pipelines" / "nox_sessions.py"
-    spec = importlib.util.spec_from_file_location("nox_sessions_pipeline", path)
-    if spec is None or spec.loader is None:
-        raise RuntimeError(f"cannot load {path}")
-    spec.loader.exec_module(importlib.util.module_from_spec(spec))
+    """Register the pipeline's sessions under ``pipelines/``: ``nox_sessions.py`` (the stages: gateway_image,
+    evaluate, deploy, ci ...) and every ``*_sessions.py`` beside it (release and publish, the harness)."""
+    for path in sorted((ROOT / "pipelines").glob("*sessions.py")):
+        spec = importlib.util.spec_from_file_location(f"pipeline_{path.stem}", path)
+        if spec is None or spec.loader is None:
+            raise RuntimeError(f"cannot load {path}")
+        spec.loader.exec_module(importlib.util.module_from_spec(spec))
 
 
 _load_package_sessions()
