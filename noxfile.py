@@ -181,8 +181,11 @@ def _load_package_sessions() -> None:
 
 
 def _load_pipeline_sessions() -> None:
-    """Register the pipeline's sessions under ``pipelines/``: ``nox_sessions.py`` (the stages: gateway_image,
-    evaluate, deploy, ci ...) and every ``*_sessions.py`` beside it (release and publish, the harness)."""
+    """Register the pipeline's sessions: every ``pipelines/*sessions.py``.
+
+    ``nox_sessions.py`` holds the stages (gateway_image, evaluate, deploy, ci ...); other jobs keep
+    files of their own beside it (release and publish, the harness).
+    """
     for path in sorted((ROOT / "pipelines").glob("*sessions.py")):
         spec = importlib.util.spec_from_file_location(f"pipeline_{path.stem}", path)
         if spec is None or spec.loader is None:
