@@ -22,16 +22,26 @@ ALWAYS = ("dev", "noxfile.py", "scripts", "pipelines")  # what runs a stage: the
 OUTPUTS = "/opt/deploy/outputs.json"
 
 
+def stage_inputs(stage: Stage) -> list[str]:
+    """Exactly the repository paths a stage's function copies into its container (the harness copies the same)."""
+    return list(dict.fromkeys([*stage.inputs, *ALWAYS]))
+
+
+def stage_command(stage: Stage, *posargs: str) -> list[str]:
+    """The command a stage's function runs in its container, from the repository's root."""
+    return ["./dev", "nox", "-s", stage.name, *(["--", *posargs] if posargs else [])]
+
+
 def nox_stage(source: dagger.Directory, stage: Stage, images: Images, *posargs: str) -> dagger.Container:
     """The stage's nox session in the Python image; only the stage's inputs are copied (cache-friendly)."""
-    command = ["./dev", "nox", "-s", stage.name, *(["--", *posargs] if posargs else [])]
+    command = stage_command(stage, *posargs)
     return (
         dag.container()
         .from_(images.python)
         .with_exec(["sh", "-c", f"{APT_INSTALL} git redis-server"])
         .with_mounted_cache(UV_CACHE, dag.cache_volume("bedrockgate-uv"))
         .with_env_variable("UV_CACHE_DIR", UV_CACHE)
-        .with_directory(WORKDIR, source, include=list(dict.fromkeys([*stage.inputs, *ALWAYS])))
+        .with_directory(WORKDIR, source, include=stage_inputs(stage))
         .with_workdir(WORKDIR)
         .with_exec(command)
     )

@@ -34,7 +34,8 @@ class Stage:
         return self.name.replace("_", "-")
 
 
-_WORKSPACE = ("pyproject.toml", "uv.lock", "packages")
+_WORKSPACE = ("pyproject.toml", "uv.lock", "packages", "examples")
+"""What every package's code and tests read: ``examples`` is the root symlink to gateway-config's example configs."""
 
 STAGES: tuple[Stage, ...] = (
     Stage("lint", "ruff's rules and formatting", (), (*_WORKSPACE, "pipelines", "noxfile.py", "scripts", "README.md"),
