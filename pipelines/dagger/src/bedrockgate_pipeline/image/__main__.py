@@ -64,6 +64,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point."""
     args = _parser().parse_args(argv)
+    build_.pin_source()
     try:
         if args.command == "registry-stop":
             print("stopped" if registry.stop() else "no registry was running")

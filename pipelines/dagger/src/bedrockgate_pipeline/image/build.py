@@ -114,11 +114,24 @@ def source_date_epoch() -> int:
 
 
 def revision() -> str:
-    """The commit, with ``-dirty`` when the tree has changes (the image then says so)."""
+    """The commit, with ``-dirty`` when the tree has changes (the image then says so).
+
+    ``$BEDROCKGATE_REVISION`` when set: ``pin_source()`` fixes it once per run, so every build of a run
+    (the reproducibility check's two) names the same commit even if HEAD moves meanwhile.
+    """
+    pinned = os.environ.get("BEDROCKGATE_REVISION")
+    if pinned:
+        return pinned
     head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=False)
     dirty = subprocess.run(["git", "status", "--porcelain"], cwd=ROOT, capture_output=True, text=True, check=False)
     commit = head.stdout.strip() or "unknown"
     return commit + ("-dirty" if dirty.stdout.strip() else "")
+
+
+def pin_source() -> None:
+    """Fix this process's commit and timestamp before the first build (see ``revision``)."""
+    os.environ["SOURCE_DATE_EPOCH"] = str(source_date_epoch())
+    os.environ["BEDROCKGATE_REVISION"] = revision()
 
 
 def lay_out_context(target_dir: Path, base_: Base, config_text: str, *, epoch: int) -> tuple[Path, str]:
