@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import platform
 import sys
-import tempfile
 from pathlib import Path
 
 import nox
@@ -21,7 +20,6 @@ sys.path.insert(0, str(ROOT / "pipelines" / "dagger" / "src"))
 
 from bedrockgate_pipeline.affected import changed_files, plan_for, workspace_graph  # noqa: E402 -- path set above
 from bedrockgate_pipeline.gates import read_records, require_gates, source_id, write_record  # noqa: E402
-from bedrockgate_pipeline.releases import check_release  # noqa: E402
 from bedrockgate_pipeline.stages import ci_stages  # noqa: E402
 
 PYTHON = "3.11"
@@ -164,34 +162,6 @@ def deploy(session: nox.Session) -> None:
                     "-c", f"settings={settings}", "--outputs-file", str(DIST / "deploy-outputs.json"),
                     external=True)  # fmt: skip
     session.log((DIST / "deploy-outputs.json").read_text(encoding="utf-8"))
-
-
-@nox.session(python=PYTHON, default=False)
-def release(session: nox.Session) -> None:
-    """``nox -s release -- <package>``: version bumped, changelog entry, wheel+sdist checked; prints the tag."""
-    if not session.posargs:
-        session.error("name the package: nox -s release -- gateway-config")
-    package = session.posargs[0]
-    _sync(session, "--only-group", "pipelines")
-    report = check_release(ROOT, package)
-    for line in report.problems:
-        session.warn(line)
-    if report.problems:
-        session.error(f"{package} is not ready for release")
-    with tempfile.TemporaryDirectory() as out:
-        session.run("uv", "build", "--package", report.distribution, "--no-sources", "--out-dir", out, external=True,
-                    silent=True)  # fmt: skip
-        built = sorted(str(p) for p in Path(out).iterdir() if p.name.endswith((".whl", ".tar.gz")))
-        session.run("twine", "check", "--strict", *built)
-        venv = Path(out) / "venv"
-        session.run("uv", "venv", "--quiet", "--python", PYTHON, str(venv), external=True, silent=True)
-        wheel = next(p for p in built if p.endswith(".whl"))
-        session.run("uv", "pip", "install", "--quiet", "--python", str(venv / "bin" / "python"), wheel,
-                    external=True, silent=True)  # fmt: skip
-        session.run(str(venv / "bin" / "python"), "-c", f"import {report.module}", external=True)
-    for note in report.notes:
-        session.log(note)
-    session.log(f"ready: git tag {report.tag} && git push origin {report.tag}")
 
 
 def _sbom(session: nox.Session, packages: list[str], out: Path) -> None:

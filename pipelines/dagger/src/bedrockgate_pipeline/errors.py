@@ -17,3 +17,7 @@ class GateError(PipelineError):
 
 class ImageBuildError(PipelineError):
     """The gateway image could not be built, run or checked as its recipe says."""
+
+
+class PublishError(PipelineError):
+    """A release could not be built, checked, uploaded or installed back from its index."""
