@@ -9,7 +9,9 @@ pipeline's own tests.
 from __future__ import annotations
 
 import json
+import os
 import platform
+import subprocess
 import sys
 from pathlib import Path
 
@@ -19,7 +21,19 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "pipelines" / "dagger" / "src"))
 
 from bedrockgate_pipeline.affected import changed_files, plan_for, workspace_graph  # noqa: E402 -- path set above
-from bedrockgate_pipeline.gates import read_records, require_gates, source_id, write_record  # noqa: E402
+from bedrockgate_pipeline.audit import verdict as audit_verdict  # noqa: E402 -- path set above
+from bedrockgate_pipeline.deploy import bootstrap as bootstrap_command  # noqa: E402
+from bedrockgate_pipeline.deploy import deploy as deploy_command  # noqa: E402
+from bedrockgate_pipeline.deploy import deploy_context, infra, published_image, settings_path  # noqa: E402
+from bedrockgate_pipeline.errors import PipelineError  # noqa: E402
+from bedrockgate_pipeline.gates import (  # noqa: E402
+    profile,
+    read_records,
+    require_gates,
+    source_commit,
+    source_id,
+    write_record,
+)
 from bedrockgate_pipeline.stages import ci_stages  # noqa: E402
 
 PYTHON = "3.11"
@@ -78,10 +92,20 @@ def gateway_image(session: nox.Session) -> None:
 
     ``nox -s gateway_image [-- config.yaml]``; prints per architecture the digest, size, biggest packages, cold
     and warm build time and start-to-healthy, and the pushed ``127.0.0.1:PORT/bedrockgate-gateway@sha256:...``.
+    With ``BEDROCKGATE_REGISTRY=ACCOUNT.dkr.ecr.REGION.amazonaws.com/bedrockgate-gateway`` (after ``podman
+    login``) it pushes there instead. The pushed digest is recorded for this commit: ``deploy`` takes it.
     """
-    _image_session(session, "--arch", "amd64", "--arch", "arm64", "--reproducible", "--push", "--compare-venv")
-    if session.posargs[:1] != ["context"]:
-        _image_e2e(session)
+    source = _source_or_dirty()
+    remote = os.environ.get("BEDROCKGATE_REGISTRY", "")
+    _image_session(session, "--arch", "amd64", "--arch", "arm64", "--reproducible", "--push", "--compare-venv",
+                   *(["--registry", remote] if remote else []))  # fmt: skip
+    if session.posargs[:1] == ["context"]:
+        return
+    _image_e2e(session)
+    pushed = str(json.loads((DIST / "gateway-image" / "figures.json").read_text(encoding="utf-8"))["pushed"])
+    if source:  # deploy takes this digest, and only for this source
+        write_record(GATES, "gateway_image", source, passed=True, detail=published_image(pushed))
+    session.log(f"published {pushed}" + ("" if source else " (not recorded: uncommitted changes)"))
 
 
 @nox.session(python=PYTHON)
@@ -142,26 +166,89 @@ def evaluate(session: nox.Session) -> None:
 
 
 @nox.session(venv_backend="none", default=False)
+def source(session: nox.Session) -> None:
+    """The dirty-tree rule both runners share: refuse uncommitted changes, else write the commit (dist/source.json).
+
+    The Dagger ``deploy`` runs this in its container on the source with its ``.git``; ``nox -s deploy``
+    applies the same rule (``gates.require_clean``) on the host.
+    """
+    try:
+        checked = {"commit": source_commit(ROOT), "tree": source_id(ROOT)}
+    except PipelineError as error:
+        session.error(str(error))
+    DIST.mkdir(exist_ok=True)
+    (DIST / "source.json").write_text(json.dumps(checked), encoding="utf-8")
+    session.log(json.dumps(checked))
+
+
+CI_SESSIONS = [step.ci_session for step in ci_stages()]
+"""What ``ci`` runs, in order: the same list as ``./dev test`` (nox's default sessions) and ``dagger call ci``."""
+nox.options.sessions = list(CI_SESSIONS)
+
+
+@nox.session(venv_backend="none", default=False)
 def ci(session: nox.Session) -> None:
     """Every stage up to synth (the same list the Dagger ``ci`` function runs), then records the pass."""
     source = _source_or_dirty()
-    for step in ci_stages():
-        session.run(sys.executable, "-m", "nox", "-s", step.name, external=True)
+    session.run(sys.executable, "-m", "nox", "-f", str(ROOT / "noxfile.py"), "-s", *CI_SESSIONS, external=True)
     if source:
         write_record(GATES, "ci", source, passed=True)
 
 
-@nox.session(python=PYTHON, default=False)
+def _deploy_options(session: nox.Session) -> tuple[str, dict[str, str]]:
+    """``-- [SETTINGS] [--account ID] [--region NAME]``: settings file and the explicit account and region."""
+    args = list(session.posargs)
+    explicit: dict[str, str] = {}
+    for key in ("account", "region"):
+        if f"--{key}" in args:
+            at = args.index(f"--{key}")
+            explicit[key] = args[at + 1]
+            del args[at : at + 2]
+    settings = args[0] if args else "settings/dev.yaml"
+    settings_path(ROOT, settings)
+    return settings, explicit
+
+
+@nox.session(venv_backend="none", default=False)
+def bootstrap(session: nox.Session) -> None:
+    """``cdk bootstrap`` of every environment the app uses (the main region, us-east-1 for a certificate)."""
+    settings, explicit = _deploy_options(session)
+    with session.chdir(ROOT):
+        listed = session.run(*infra("environments", settings=settings, context=explicit), external=True, silent=True)
+        for environment in str(listed).split():
+            if environment.startswith("aws://"):
+                session.run(*bootstrap_command(environment, settings=settings, context=explicit), external=True)
+
+
+@nox.session(venv_backend="none", default=False)
 def deploy(session: nox.Session) -> None:
-    """``cdk deploy`` of every stack, refused unless ci and evaluate passed for this very commit."""
-    require_gates(read_records(GATES), source_id(ROOT))
-    _sync(session, "--package", "bedrockgate-infra")
-    settings = session.posargs[0] if session.posargs else "settings/dev.yaml"
-    with session.chdir(ROOT / "packages" / "infra"):
-        session.run("npx", "--yes", "aws-cdk@2.1148.1", "deploy", "--all", "--require-approval", "never",
-                    "-c", f"settings={settings}", "--outputs-file", str(DIST / "deploy-outputs.json"),
-                    external=True)  # fmt: skip
-    session.log((DIST / "deploy-outputs.json").read_text(encoding="utf-8"))
+    """``cdk deploy`` of every stack with the image pushed for this commit, refused unless its gates passed.
+
+    ``nox -s deploy -- [SETTINGS] [--account ID] [--region NAME] [--profile production|rehearsal]``. The
+    gates (ci, evaluate, the audit) must have passed for this very source; the gateway image is the
+    digest ``gateway_image`` pushed and recorded for it; the commit is recorded in the stacks and outputs.
+    """
+    gate_profile = profile("production")
+    if "--profile" in session.posargs:
+        at = session.posargs.index("--profile")
+        gate_profile = profile(session.posargs[at + 1])
+        session.posargs[at : at + 2] = []
+    source = source_id(ROOT)
+    records = read_records(GATES)
+    gates = require_gates(records, source, gate_profile)
+    image = next((r.detail for r in reversed(records) if r.stage == "gateway_image" and r.source == source), None)
+    if image is None:
+        session.error(f"no gateway image was pushed for source {source[:12]}: run `nox -s gateway_image` first")
+    settings, explicit = _deploy_options(session)
+    context = deploy_context(gateway_image=image, source_commit=source_commit(ROOT), **explicit)
+    outputs = DIST / "deploy-outputs.json"
+    with session.chdir(ROOT):
+        session.run(*infra("preflight", settings=settings, context=context), external=True)
+        session.run(*deploy_command(settings=settings, context=context, outputs=str(outputs)), external=True)
+    recorded = {"gates": gates, "gateway_image": image, "source_commit": context["source_commit"],
+                "stacks": json.loads(outputs.read_text(encoding="utf-8"))}  # fmt: skip
+    (DIST / "deploy-record.json").write_text(json.dumps(recorded, indent=2), encoding="utf-8")
+    session.log(json.dumps(recorded, indent=2))
 
 
 def _sbom(session: nox.Session, packages: list[str], out: Path) -> None:
@@ -189,8 +276,10 @@ def _source_or_dirty() -> str | None:
 def supply_chain(session: nox.Session) -> None:
     """After ``build``: a CycloneDX SBOM of the wheels' locked closure, and an audit of the lock for known CVEs.
 
-    The audit asks PyPI's vulnerability data (``pip-audit``); when it cannot be reached the session
-    fails and says so: an audit that did not run is not a pass.
+    The audit asks PyPI's vulnerability data (``pip-audit --strict``). Known vulnerabilities fail the
+    session. When no vulnerability source can be reached (as on machines without PyPI's advisory
+    data) the audit did not run: the session says so and records the ``audit`` gate as not passed,
+    so a production deploy of this source refuses; it is never reported as a pass.
     """
     _sync(session, "--only-group", "pipelines")
     sbom_dir = DIST / "sbom"
@@ -202,17 +291,22 @@ def supply_chain(session: nox.Session) -> None:
     requirements = Path(session.create_tmp()) / "locked.txt"
     requirements.write_text(str(exported), encoding="utf-8")
     report = sbom_dir / "audit.json"
-    try:
-        session.run("pip-audit", "-r", str(requirements), "--disable-pip", "--require-hashes", "--progress-spinner",
-                    "off", "-f", "json", "-o", str(report))  # fmt: skip
-    except nox.command.CommandFailed:
-        if not report.is_file():
-            session.error("the vulnerability audit could not run (is pypi.org reachable?): not a pass")
-        found = [
-            f"{d['name']} {d['version']}: {', '.join(v['id'] for v in d['vulns'])}"
-            for d in json.loads(report.read_text(encoding="utf-8"))["dependencies"]
-            if d.get("vulns")
-        ]
-        session.error("known vulnerabilities in uv.lock: " + "; ".join(found))
-    audited = len(json.loads(report.read_text(encoding="utf-8"))["dependencies"])
-    session.log(f"audit: {audited} locked packages, no known vulnerabilities ({report})")
+    report.unlink(missing_ok=True)
+    command = [str(Path(session.bin) / "pip-audit"), "-r", str(requirements), "--disable-pip", "--require-hashes",
+               "--strict", "--progress-spinner", "off", "-f", "json", "-o", str(report)]  # fmt: skip
+    session.log(" ".join(command[1:]))
+    # subprocess, not session.run: the verdict needs the exit code and the output of a failed run.
+    ran = subprocess.run(command, capture_output=True, text=True, check=False, timeout=1800)  # noqa: S603
+    data = json.loads(report.read_text(encoding="utf-8")) if report.is_file() else None
+    found = audit_verdict(ran.returncode, data, ran.stdout + ran.stderr)
+    (sbom_dir / "audit-verdict.json").write_text(json.dumps({"status": found.status, "detail": found.describe()}),
+                                                 encoding="utf-8")  # fmt: skip
+    source = _source_or_dirty()
+    if source:
+        write_record(GATES, "audit", source, passed=found.passed, detail=found.describe())
+    if found.status == "failed":
+        session.error(found.describe())
+    if found.status == "not-run":
+        session.warn(found.describe())  # recorded as not passed: a production deploy refuses this source
+        return
+    session.log(f"{found.describe()} ({report})")

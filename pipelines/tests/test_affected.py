@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from bedrockgate_pipeline.affected import GLOBAL_FILES, dependants, plan_for, workspace_graph
+import subprocess
+from pathlib import Path
+
+from bedrockgate_pipeline.affected import GLOBAL_FILES, changed_files, dependants, plan_for, workspace_graph
 from conftest import ROOT
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -54,7 +57,7 @@ def test_a_lock_or_pipeline_change_affects_every_package(
 
 def test_the_real_workspace_graph() -> None:
     graph = workspace_graph(ROOT)
-    assert graph["infra"] == {"gateway-config"}
+    assert graph["infra"] == {"gateway-config", "lex-fulfillment"}  # the second packages the Lambda zip
     assert {"gateway-config", "metrics-callback"} <= graph["local-stack"]
     assert graph["gateway-config"] == set()
 
@@ -66,3 +69,34 @@ def test_a_gateway_config_change_retests_infra_and_local_stack() -> None:
         sorted(workspace_graph(ROOT))
     )
     assert plan_for(workspace_graph(ROOT), ["README.md"]).packages == ()
+
+
+def test_a_lex_fulfillment_change_retests_infra_which_packages_it() -> None:
+    """Defect: the plan missed infra's dependency on lex-fulfillment (its code goes into infra's Lambda zip)."""
+    plan = plan_for(workspace_graph(ROOT), ["packages/lex-fulfillment/src/bedrockgate/lex_fulfillment/handler.py"])
+    assert "infra" in plan.packages
+
+
+def _git(root: Path, *args: str) -> None:
+    subprocess.run(
+        ["git", "-c", "user.email=t@t", "-c", "user.name=t", *args],  # noqa: S607
+        cwd=root, check=True, capture_output=True,
+    )  # fmt: skip
+
+
+def test_the_plan_diffs_from_the_merge_base_not_from_where_main_is_now(tmp_path: Path) -> None:
+    """Defect: diffing against the base ref counted main's own later commits as this branch's change."""
+    _git(tmp_path, "init", "-q", "-b", "main")
+    (tmp_path / "shared.txt").write_text("0")
+    _git(tmp_path, "add", ".")
+    _git(tmp_path, "commit", "-qm", "base")
+    _git(tmp_path, "checkout", "-qb", "feature")
+    (tmp_path / "mine.txt").write_text("1")
+    _git(tmp_path, "add", ".")
+    _git(tmp_path, "commit", "-qm", "mine")
+    _git(tmp_path, "checkout", "-q", "main")
+    (tmp_path / "theirs.txt").write_text("2")
+    _git(tmp_path, "add", ".")
+    _git(tmp_path, "commit", "-qm", "theirs")
+    _git(tmp_path, "checkout", "-q", "feature")
+    assert changed_files(tmp_path, "main") == ["mine.txt"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -34,18 +35,37 @@ def test_nox_and_dagger_expose_the_same_stages() -> None:
 
 def test_the_stages_run_in_the_issue_order_and_ci_stops_before_evaluate() -> None:
     assert [s.name for s in STAGES] == [
-        "lint", "typecheck", "tests", "build", "gateway_image", "lambda_zip", "synth", "evaluate", "deploy",
+        "lint", "typecheck", "tests", "pipeline", "build", "supply_chain", "gateway_image", "lambda_zip", "synth",
+        "evaluate", "bootstrap", "deploy",
     ]  # fmt: skip
     assert [s.name for s in ci_stages()] == [
-        "lint",
-        "typecheck",
-        "tests",
-        "build",
-        "gateway_image",
-        "lambda_zip",
-        "synth",
-    ]
-    assert stage("deploy").needs == (COMPOSITE, "evaluate")
+        "lint", "typecheck", "tests", "pipeline", "build", "supply_chain", "gateway_image", "lambda_zip", "synth",
+    ]  # fmt: skip
+    assert stage("deploy").needs == (COMPOSITE, "evaluate", "bootstrap")
+
+
+_SHOW_DEFAULTS = "import json, runpy, nox; runpy.run_path('noxfile.py'); print(json.dumps(nox.options.sessions))"
+
+
+def _default_sessions() -> list[str]:
+    """nox's default sessions in the order it runs them (``nox.options.sessions`` after the noxfile loads)."""
+    shown = subprocess.run(
+        [sys.executable, "-c", _SHOW_DEFAULTS],
+        capture_output=True, text=True, check=True, cwd=ROOT,
+    )  # fmt: skip
+    return list(json.loads(shown.stdout))
+
+
+def test_dev_test_nox_ci_and_dagger_ci_run_the_same_stages() -> None:
+    """Defect: ci (both runners) left out the pipeline's tests and the image; ./dev test ran another list."""
+    from bedrockgate_pipeline.main import CI_STEPS  # noqa: PLC0415 -- the Dagger side
+
+    ci_sessions = [s.ci_session for s in ci_stages()]
+    assert [name for name in _default_sessions() if name in ci_sessions] == ci_sessions  # ./dev test, in order
+    extra = [name for name in _default_sessions() if name not in ci_sessions]
+    assert set(extra) <= {"harness_quick"}  # the only addition: the quick harness proving the functions' inputs
+    assert list(CI_STEPS) == [s.name for s in ci_stages()]  # dagger call ci
+    assert {"pipeline", "gateway_image", "supply_chain"} <= {s.name for s in ci_stages()}
 
 
 def test_every_need_is_an_earlier_stage_or_ci() -> None:

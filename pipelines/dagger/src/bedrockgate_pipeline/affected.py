@@ -17,6 +17,8 @@ from bedrockgate_pipeline.git import run_git
 DISTRIBUTION_PREFIX = "bedrockgate-"
 GLOBAL_FILES = ("uv.lock", "pyproject.toml", "noxfile.py", ".python-version", "dagger.json", "dev")
 GLOBAL_DIRS = ("pipelines/", "scripts/", ".ci/", ".github/")
+BUILD_EDGES: dict[str, set[str]] = {"infra": {"lex-fulfillment"}}
+"""Dependencies no pyproject declares: infra packages lex-fulfillment's code into the Lambda zip it deploys."""
 
 
 def _dependency_name(requirement: str) -> str:
@@ -44,6 +46,7 @@ def workspace_graph(root: Path) -> dict[str, set[str]]:
             for n in names
             if n.startswith(DISTRIBUTION_PREFIX) and n.removeprefix(DISTRIBUTION_PREFIX) in folders
         } - {folder}
+        graph[folder] |= BUILD_EDGES.get(folder, set()) & folders
     return graph
 
 
@@ -87,7 +90,12 @@ def plan_for(graph: Mapping[str, set[str]], changed_files: Iterable[str]) -> Pla
 
 
 def changed_files(root: Path, base: str) -> list[str]:
-    """Files that differ between ``base`` and the working tree (committed or not), plus untracked ones."""
-    diff = run_git(root, "diff", "--name-only", base)
+    """Files this branch changed since it left ``base`` (committed or not), plus untracked ones.
+
+    The diff starts at the merge base, as a pull request's does: what ``base`` gained since the
+    branch forked is not this change.
+    """
+    fork = run_git(root, "merge-base", base, "HEAD").strip()
+    diff = run_git(root, "diff", "--name-only", fork)
     untracked = run_git(root, "ls-files", "--others", "--exclude-standard")
     return sorted({line for line in (diff + untracked).splitlines() if line})

@@ -1,25 +1,34 @@
 """The Dagger container graphs of the stages, as pure builders (no engine call happens here).
 
-Each stage runs the nox session of the same name (``./dev nox -s <stage>``) in a pinned Python
+Each stage runs the nox session of the same name (``./dev nox -s <stage>``) in the pinned Python
 image, so CI and a laptop run one definition. Builders only chain lazy Dagger calls; the module's
-functions (``main.py``) await them. That split lets the tests inspect every graph without an engine.
+functions (``main.py``) await them. That split lets the tests inspect every graph without an engine,
+and the harness (``harness.py``) runs each function's command with exactly the same inputs in podman.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 import dagger
 from dagger import dag
 
+from bedrockgate_pipeline import deploy as deploy_commands
 from bedrockgate_pipeline.images import Images
 from bedrockgate_pipeline.stages import Stage
 
 WORKDIR = "/src"
 UV_CACHE = "/root/.cache/uv"
+NPM_CACHE = "/root/.npm"
 LITELLM_PORT = 4000
-CDK_CLI = "aws-cdk@2.1148.1"
 APT_INSTALL = "apt-get update -qq && apt-get install -y -qq --no-install-recommends"
 ALWAYS = ("dev", "noxfile.py", "scripts", "pipelines")  # what runs a stage: the entry point and the sessions
-OUTPUTS = "/opt/deploy/outputs.json"
+OUTPUTS = "dist/deploy-outputs.json"
+"""Where ``cdk deploy`` writes the stacks' outputs, relative to the repository root."""
+LAMBDA_ZIP = "dist/lambda/lex-fulfillment.zip"
+"""Where ``lambda_zip`` writes the Lambda's zip and infra's chatbot stack reads it."""
+SOURCE = "dist/source.json"
+"""Where the ``source`` session writes the commit it checked, relative to the repository root."""
 
 
 def stage_inputs(stage: Stage) -> list[str]:
@@ -29,27 +38,36 @@ def stage_inputs(stage: Stage) -> list[str]:
 
 def stage_command(stage: Stage, *posargs: str) -> list[str]:
     """The command a stage's function runs in its container, from the repository's root."""
-    return ["./dev", "nox", "-s", stage.name, *(["--", *posargs] if posargs else [])]
+    return session_command(stage.name, *posargs)
 
 
-def nox_stage(source: dagger.Directory, stage: Stage, images: Images, *posargs: str) -> dagger.Container:
-    """The stage's nox session in the Python image; only the stage's inputs are copied (cache-friendly)."""
-    command = stage_command(stage, *posargs)
+def session_command(session: str, *posargs: str) -> list[str]:
+    """``./dev nox -s SESSION [-- POSARGS]``."""
+    return ["./dev", "nox", "-s", session, *(["--", *posargs] if posargs else [])]
+
+
+def runner(source: dagger.Directory, images: Images, include: Sequence[str]) -> dagger.Container:
+    """The pinned Python image with git and Redis, the uv and npm caches, and only ``include`` of the source."""
     return (
         dag.container()
-        .from_(images.python)
+        .from_(images.python.reference)
         .with_exec(["sh", "-c", f"{APT_INSTALL} git redis-server"])
         .with_mounted_cache(UV_CACHE, dag.cache_volume("bedrockgate-uv"))
         .with_env_variable("UV_CACHE_DIR", UV_CACHE)
-        .with_directory(WORKDIR, source, include=stage_inputs(stage))
+        .with_mounted_cache(NPM_CACHE, dag.cache_volume("bedrockgate-npm"))
+        .with_directory(WORKDIR, source, include=list(include))
         .with_workdir(WORKDIR)
-        .with_exec(command)
     )
 
 
+def nox_stage(source: dagger.Directory, stage: Stage, images: Images, *posargs: str) -> dagger.Container:
+    """The stage's nox session; only the stage's inputs are copied (cache-friendly)."""
+    return runner(source, images, stage_inputs(stage)).with_exec(stage_command(stage, *posargs))
+
+
 def tests_stage(source: dagger.Directory, stage: Stage, images: Images, package: str) -> dagger.Container:
-    """One package's tests (``nox -s "tests(package='X')"``)."""
-    return nox_stage(source, stage, images).with_exec(["./dev", "nox", "-s", f"tests(package='{package}')"])
+    """One package's tests (``nox -s "tests(package='X')"``), and nothing else."""
+    return runner(source, images, stage_inputs(stage)).with_exec(session_command(f"tests(package='{package}')"))
 
 
 def gateway_image(context: dagger.Directory, architecture: str, build_args: dict[str, str]) -> dagger.Container:
@@ -91,39 +109,111 @@ def smoke_test(image: dagger.Container, images: Images) -> dagger.Container:
         "else: raise SystemExit('the gateway image never answered /health/liveliness')\n"
     )
     return (
-        dag.container().from_(images.python).with_service_binding("gateway", proxy).with_exec(["python", "-c", probe])
+        dag.container()
+        .from_(images.python.reference)
+        .with_service_binding("gateway", proxy)
+        .with_exec(["python", "-c", probe])
     )
+
+
+def registry_address(repository: str) -> str:
+    """The registry host of ``REGISTRY/REPOSITORY`` (what registry credentials are attached to)."""
+    return repository.split("/", 1)[0]
+
+
+def publishing(repository: str, username: str, password: dagger.Secret) -> dagger.Container:
+    """An empty container carrying the registry's credentials (a secret) for ``publish``."""
+    return dag.container().with_registry_auth(registry_address(repository), username, password)
+
+
+def source_check(source: dagger.Directory, images: Images) -> dagger.Container:
+    """The one dirty-tree rule (``gates.require_clean``) on the source with its ``.git``: writes the commit."""
+    return runner(source, images, [".git", *ALWAYS, "pyproject.toml", "uv.lock", "packages", "examples"]).with_exec(
+        session_command("source")
+    )
+
+
+def aws(
+    container: dagger.Container,
+    *,
+    aws_access_key_id: dagger.Secret,
+    aws_secret_access_key: dagger.Secret,
+    aws_session_token: dagger.Secret | None,
+    region: str | None,
+) -> dagger.Container:
+    """AWS credentials only as secrets, never as plain variables or arguments."""
+    container = container.with_secret_variable("AWS_ACCESS_KEY_ID", aws_access_key_id).with_secret_variable(
+        "AWS_SECRET_ACCESS_KEY", aws_secret_access_key
+    )
+    if aws_session_token is not None:
+        container = container.with_secret_variable("AWS_SESSION_TOKEN", aws_session_token)
+    if region:
+        container = container.with_env_variable("AWS_REGION", region).with_env_variable("AWS_DEFAULT_REGION", region)
+    return container
 
 
 def deploy_container(
     source: dagger.Directory,
     images: Images,
+    credentials: Mapping[str, dagger.Secret | None],
     *,
-    aws_access_key_id: dagger.Secret,
-    aws_secret_access_key: dagger.Secret,
-    aws_session_token: dagger.Secret | None,
-    region: str,
+    region: str | None,
     settings: str,
-    gateway_image: str,
+    context: Mapping[str, str],
+    lambda_zip: dagger.File,
+    run_id: str,
 ) -> dagger.Container:
-    """``cdk deploy --all`` of the infra app; credentials only as secrets, never as env or arguments."""
-    container = (
-        dag.container()
-        .from_(images.node)
-        .with_exec(["sh", "-c", f"{APT_INSTALL} python3 python3-venv"])
-        .with_mounted_cache(UV_CACHE, dag.cache_volume("bedrockgate-uv"))
-        .with_directory(WORKDIR, source, include=["pyproject.toml", "uv.lock", "packages", "dev", "scripts"])
-        .with_workdir(f"{WORKDIR}/packages/infra")
-        .with_secret_variable("AWS_ACCESS_KEY_ID", aws_access_key_id)
-        .with_secret_variable("AWS_SECRET_ACCESS_KEY", aws_secret_access_key)
-        .with_env_variable("AWS_REGION", region)
-        .with_env_variable("AWS_DEFAULT_REGION", region)
+    """Preflight (bootstrap version, account and region), then ``cdk deploy --all`` of the published image.
+
+    ``context`` carries the published image's digest, the commit, and account and region when given.
+    ``run_id`` changes every call: the function is ``cache="never"``, but its execs would still be
+    served from Dagger's cache for the same inputs; the variable before them makes every deploy run.
+    """
+    container = aws(
+        runner(source, images, deploy_inputs()).with_file(f"{WORKDIR}/{LAMBDA_ZIP}", lambda_zip),
+        aws_access_key_id=_required(credentials, "aws_access_key_id"),
+        aws_secret_access_key=_required(credentials, "aws_secret_access_key"),
+        aws_session_token=credentials.get("aws_session_token"),
+        region=region,
+    ).with_env_variable("BEDROCKGATE_DEPLOY_RUN", run_id)
+    return container.with_exec(deploy_commands.infra("preflight", settings=settings, context=context)).with_exec(
+        deploy_commands.deploy(settings=settings, context=context, outputs=f"../../{OUTPUTS}")
     )
-    if aws_session_token is not None:
-        container = container.with_secret_variable("AWS_SESSION_TOKEN", aws_session_token)
-    app = "../../dev uv run --frozen --package bedrockgate-infra python -m bedrockgate.infra"
-    return container.with_exec(
-        ["npx", "--yes", CDK_CLI, "deploy", "--all", "--require-approval", "never", "--app", app,
-         "-c", f"settings={settings}", "-c", f"gateway_image={gateway_image}",
-         "--outputs-file", OUTPUTS],
-    )  # fmt: skip
+
+
+def bootstrap_container(
+    source: dagger.Directory,
+    images: Images,
+    credentials: Mapping[str, dagger.Secret | None],
+    *,
+    region: str | None,
+    settings: str,
+    context: Mapping[str, str],
+    run_id: str,
+) -> dagger.Container:
+    """``cdk bootstrap`` of every environment ``bedrockgate-infra environments`` lists (one shell loop)."""
+    listing = " ".join(deploy_commands.infra("environments", settings=settings, context=context))
+    bootstrap = " ".join(deploy_commands.cdk(["bootstrap"], settings=settings, context=context))
+    return (
+        aws(
+            runner(source, images, deploy_inputs()),
+            aws_access_key_id=_required(credentials, "aws_access_key_id"),
+            aws_secret_access_key=_required(credentials, "aws_secret_access_key"),
+            aws_session_token=credentials.get("aws_session_token"),
+            region=region,
+        )
+        .with_env_variable("BEDROCKGATE_DEPLOY_RUN", run_id)
+        .with_exec(["sh", "-euc", f'for environment in $({listing}); do {bootstrap} "$environment"; done'])
+    )
+
+
+def deploy_inputs() -> list[str]:
+    """What a deploy reads: the workspace (infra, the gateway config, the Lambda's code) and the entry point."""
+    return ["pyproject.toml", "uv.lock", "packages", "examples", "dev", "scripts"]
+
+
+def _required(credentials: Mapping[str, dagger.Secret | None], name: str) -> dagger.Secret:
+    secret = credentials.get(name)
+    if secret is None:
+        raise KeyError(f"the deploy needs the {name} secret")
+    return secret

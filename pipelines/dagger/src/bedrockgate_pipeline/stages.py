@@ -26,37 +26,50 @@ class Stage:
     packages: tuple[str, ...] | str
     """Packages it builds or checks (``*``: every package)."""
     in_ci: bool
-    """Part of ``ci`` (everything up to synth)."""
+    """Part of ``ci`` (everything up to synth): ``./dev test``, ``nox -s ci`` and ``dagger call ci`` run it."""
+    ci_variant: str = ""
+    """The nox session ``ci`` runs for this stage when it differs from ``name`` (the amd64-only image)."""
 
     @property
     def function(self) -> str:
         """The Dagger function (``dagger call <function>``)."""
         return self.name.replace("_", "-")
 
+    @property
+    def ci_session(self) -> str:
+        """The nox session ``ci`` (and ``./dev test``) runs for this stage."""
+        return self.ci_variant or self.name
+
 
 _WORKSPACE = ("pyproject.toml", "uv.lock", "packages", "examples")
 """What every package's code and tests read: ``examples`` is the root symlink to gateway-config's example configs."""
+_PIPELINE = (*_WORKSPACE, "pipelines", "noxfile.py", "scripts")
 
 STAGES: tuple[Stage, ...] = (
-    Stage("lint", "ruff's rules and formatting", (), (*_WORKSPACE, "pipelines", "noxfile.py", "scripts", "README.md"),
+    Stage("lint", "ruff's rules and formatting", (), (*_PIPELINE, "README.md"), ALL_PACKAGES, in_ci=True),
+    Stage("typecheck", "mypy --strict over every package, the pipeline and the scripts", (), _PIPELINE,
           ALL_PACKAGES, in_ci=True),
-    Stage("typecheck", "mypy --strict over every package, the pipeline and the scripts", (),
-          (*_WORKSPACE, "pipelines", "noxfile.py", "scripts"), ALL_PACKAGES, in_ci=True),
     Stage("tests", "one package's tests with only its declared dependencies", (), _WORKSPACE,
           ALL_PACKAGES, in_ci=True),
-    Stage("build", "wheels and sdists of every package, each installed alone and imported; SBOM and audit",
+    Stage("pipeline", "the pipeline's own tests: stages, graphs, gates, the image recipe, the workflows", (),
+          (*_PIPELINE, ".github", ".ci", "renovate.json", "dagger.json", "dev", "README.md"), (), in_ci=True),
+    Stage("build", "wheels and sdists of every package, each installed alone and imported",
           ("lint", "typecheck", "tests"), _WORKSPACE, ALL_PACKAGES, in_ci=True),
+    Stage("supply_chain", "the wheels' SBOM and a strict vulnerability audit of the lock (not run is not a pass)",
+          ("build",), _WORKSPACE, ALL_PACKAGES, in_ci=True),
     Stage("gateway_image", "our image (Debian base, lock's wheels, rendered config), arm64 and amd64; smoke test",
-          ("build",), _WORKSPACE, ("gateway-config", "metrics-callback"), in_ci=True),
+          ("build",), _WORKSPACE, ("gateway-config", "metrics-callback"), in_ci=True,
+          ci_variant="gateway_image_amd64"),
     Stage("lambda_zip", "the Lex fulfillment Lambda's reproducible zip", ("build",), _WORKSPACE,
           ("lex-fulfillment",), in_ci=True),
-    Stage("synth", "CDK synth of every stack with cdk-nag and cfn-lint", ("build",), _WORKSPACE,
-          ("infra", "gateway-config"), in_ci=True),
+    Stage("synth", "CDK synth of every stack with cdk-nag and cfn-lint", ("lambda_zip",), _WORKSPACE,
+          ("infra", "gateway-config", "lex-fulfillment"), in_ci=True),
     Stage("evaluate", "the gateway image on the local stack and the eval gate on the SQuAD sample", ("gateway_image",),
-          _WORKSPACE,
-          ("local-stack", "evals", "gateway-config", "metrics-callback"), in_ci=False),
-    Stage("deploy", "cdk deploy, only after ci and evaluate passed for the same source", ("ci", "evaluate"),
+          _WORKSPACE, ("local-stack", "evals", "gateway-config", "metrics-callback"), in_ci=False),
+    Stage("bootstrap", "cdk bootstrap of every environment the app uses (once per account and region)", (),
           _WORKSPACE, ("infra",), in_ci=False),
+    Stage("deploy", "cdk deploy of the published image, only after ci, evaluate and the audit passed for the source",
+          ("ci", "evaluate", "bootstrap"), _WORKSPACE, ("infra",), in_ci=False),
 )  # fmt: skip
 
 COMPOSITE = "ci"

@@ -52,6 +52,9 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--out", type=Path, default=OUT)
     build.add_argument("--reproducible", action="store_true", help="a second --no-cache build must give the same id")
     build.add_argument("--push", action="store_true", help="push the multi-arch manifest list to the local registry")
+    build.add_argument(
+        "--registry", default="", help="push to this repository (podman login first) instead of the local registry"
+    )
     build.add_argument("--compare-venv", action="store_true", help="also time the workspace proxy's start-up")
     context = commands.add_parser("context", help="lay out the build contexts only (Dagger builds from them)")
     context.add_argument("--arch", action="append", choices=["amd64", "arm64"], required=True)
@@ -99,9 +102,9 @@ def _build_all(args: argparse.Namespace) -> dict[str, Any]:
     if args.compare_venv:
         figures["workspace_proxy_start_to_healthy_s"] = _venv_start(config, args.out)
     if args.push:
-        running = registry.ensure_running()
+        destination = args.registry or registry.ensure_running()
         tag = build_.revision()[:12]
-        reference = registry.push_multi_arch(running, built, tag)
+        reference = registry.push_multi_arch(destination, built, tag)
         figures["pushed"] = reference
         (args.out / "reference.txt").write_text(reference + "\n", encoding="utf-8")
     (args.out / "figures.json").write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")

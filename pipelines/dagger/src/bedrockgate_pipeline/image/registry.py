@@ -84,8 +84,12 @@ def stop() -> bool:
     return True
 
 
-def push_multi_arch(registry: Registry, images: dict[str, str], tag: str) -> str:
-    """Push one manifest list of ``architecture -> image id``; the pushed reference by digest."""
+def push_multi_arch(registry: Registry | str, images: dict[str, str], tag: str) -> str:
+    """Push one manifest list of ``architecture -> image id``; the pushed reference by digest.
+
+    ``registry`` is the local registry, or a remote repository (``ACCOUNT.dkr.ecr.REGION.amazonaws.com/
+    bedrockgate-gateway``) that ``podman login`` has credentials for; the remote push verifies TLS.
+    """
     local = f"localhost/{NAME}:{tag}-list"
     podman_.podman("manifest", "rm", local, check=False)
     podman_.podman("manifest", "create", local)
@@ -93,14 +97,17 @@ def push_multi_arch(registry: Registry, images: dict[str, str], tag: str) -> str
         podman_.podman(
             "manifest", "add", "--arch", architecture, "--os", "linux", local, f"containers-storage:{image_id}"
         )
+    repository = f"{registry.host}/{NAME}" if isinstance(registry, Registry) else registry.rstrip("/")
+    tls = "--tls-verify=false" if isinstance(registry, Registry) else "--tls-verify=true"
+    STATE.mkdir(parents=True, exist_ok=True)
     digest_file = STATE / f"{tag}.digest"
     podman_.podman(
-        "manifest", "push", "--all", "--tls-verify=false", "--digestfile", str(digest_file), local,
-        f"docker://{registry.host}/{NAME}:{tag}", timeout=1800,
+        "manifest", "push", "--all", tls, "--digestfile", str(digest_file), local, f"docker://{repository}:{tag}",
+        timeout=1800,
     )  # fmt: skip
     digest = digest_file.read_text(encoding="utf-8").strip()
-    reference = f"{registry.host}/{NAME}@{digest}"
-    listed = podman_.podman("manifest", "inspect", "--tls-verify=false", reference)
+    reference = f"{repository}@{digest}"
+    listed = podman_.podman("manifest", "inspect", tls, reference)
     for architecture in images:
         if f'"architecture": "{architecture}"' not in listed:
             raise ImageBuildError(f"{reference} does not list linux/{architecture} after the push: {listed[:1000]}")
