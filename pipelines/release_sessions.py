@@ -70,6 +70,7 @@ def _publish_args(posargs: list[str]) -> argparse.Namespace:
     parser.add_argument("target", help="a package folder (gateway-config) or a release tag (<distribution>/v<version>)")
     parser.add_argument("--out", type=Path, default=RELEASE_FILES, help=f"where the files go (default {RELEASE_FILES})")
     parser.add_argument("--offline", action="store_true", help="dependencies from the uv cache only, no network")
+    parser.add_argument("--rehearse-only", action="store_true", help="rehearse even if the release checks fail")
     return parser.parse_args(posargs)
 
 
@@ -87,15 +88,18 @@ def publish(session: nox.Session) -> None:
     try:
         args = _publish_args(session.posargs)
     except (argparse.ArgumentError, SystemExit) as error:
-        session.error(f"{error}: nox -s publish -- <package or tag> [--out DIR] [--offline]")
+        session.error(f"{error}: nox -s publish -- <package or tag> [--out DIR] [--offline] [--rehearse-only]")
     _sync(session, "--only-group", "pipelines")
     try:
         package, tag = resolve(ROOT, args.target)
         report = check_release(ROOT, package.folder, publishing=tag)
         for line in report.problems:
             session.warn(line)
-        if report.problems:
-            session.error(f"{package.distribution} {package.version} is not ready for release")
+        if report.problems and not args.rehearse_only:
+            session.error(
+                f"{package.distribution} {package.version} is not ready for release "
+                "(--rehearse-only rehearses the publication anyway)"
+            )
         if args.out == RELEASE_FILES:
             shutil.rmtree(RELEASE_FILES, ignore_errors=True)  # ours: rebuilt on every run
         files = build(ROOT, package, args.out)
@@ -117,6 +121,9 @@ def publish(session: nox.Session) -> None:
     session.log(json.dumps(figures))
     for note in report.notes:
         session.log(note)
+    if report.problems:
+        session.warn(f"rehearsed only: {package.distribution} {package.version} is not ready for release (above)")
+        return
     session.log(
         f"rehearsed: {args.out} holds the files the release workflow uploads to PyPI when {report.tag} is pushed "
         f"(git tag {report.tag} && git push origin {report.tag})"

@@ -109,10 +109,12 @@ def resolve(root: Path, name_or_tag: str) -> tuple[Package, str | None]:
 def release_files(out: Path, distribution: str, version: str) -> tuple[Path, Path]:
     """The one wheel and the one sdist of ``distribution`` ``version`` in ``out``, and nothing else.
 
-    The workflow uploads every file of that folder, so a stray file is an error, not a guess.
+    The workflow uploads every file of that folder, so a stray file is an error, not a guess. Hidden
+    files (``uv build`` writes a ``.gitignore``) are not uploaded: neither ``dist/release/*`` nor the
+    artifact upload include them.
     """
     wheels, sdists, strays = [], [], []
-    for path in sorted(p for p in out.iterdir() if p.is_file()):
+    for path in sorted(p for p in out.iterdir() if p.is_file() and not p.name.startswith(".")):
         name, built = _parse_dist_filename(path.name)
         if name is None or name != distribution or built != version:
             strays.append(path.name)
@@ -303,7 +305,9 @@ def upload(index: LocalIndex, files: Sequence[Path]) -> str:
         raise PublishError(f"uv publish to {index.upload_url} did not finish in 120 s") from error
     output = (done.stdout + done.stderr).replace(index.password, "***")
     if done.returncode != 0:
-        raise PublishError(f"uv publish to {index.upload_url} failed (exit {done.returncode}):\n{output[-3000:]}")
+        refused = any(f"status code {code}" in output for code in (401, 403))
+        hint = " (the index refused the upload credentials, UV_PUBLISH_USERNAME/UV_PUBLISH_PASSWORD)" if refused else ""
+        raise PublishError(f"uv publish to {index.upload_url} failed{hint} (exit {done.returncode}):\n{output[-3000:]}")
     return output
 
 
@@ -339,7 +343,7 @@ def install_from_index(root: Path, index: LocalIndex, package: Package, venv: Pa
     quiet = ["--quiet", "--no-config"]
     run([tool, "venv", *quiet, "--python", PYTHON, str(venv)], what=f"creating the venv {venv}", timeout=120)
     python = str(venv / "bin" / "python")
-    pylock = venv.parent / f"{venv.name}-dependencies.pylock.toml"
+    pylock = venv.parent / "pylock.toml"  # uv insists on this name (PEP 751)
     run([tool, "export", "--quiet", "--frozen", "--package", package.distribution, "--no-emit-workspace", "--no-dev",
          "--format", "pylock.toml", "--output-file", str(pylock)], what="exporting the lock's dependencies",
         cwd=root)  # fmt: skip
