@@ -87,8 +87,11 @@ def publish(session: nox.Session) -> None:
     """
     try:
         args = _publish_args(session.posargs)
-    except (argparse.ArgumentError, SystemExit) as error:
-        session.error(f"{error}: nox -s publish -- <package or tag> [--out DIR] [--offline] [--rehearse-only]")
+    except (argparse.ArgumentError, SystemExit) as error:  # argparse has printed what was wrong
+        why = "see above" if isinstance(error, SystemExit) else str(error)
+        session.error(
+            f"bad arguments ({why}): nox -s publish -- <package or tag> [--out DIR] [--offline] [--rehearse-only]"
+        )
     _sync(session, "--only-group", "pipelines")
     try:
         package, tag = resolve(ROOT, args.target)
