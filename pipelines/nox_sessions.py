@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -20,6 +21,7 @@ import nox
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "pipelines" / "dagger" / "src"))
 
+from bedrockgate_pipeline import dagger_lock as dagger_lock_  # noqa: E402
 from bedrockgate_pipeline.affected import changed_files, plan_for, workspace_graph  # noqa: E402 -- path set above
 from bedrockgate_pipeline.audit import verdict as audit_verdict  # noqa: E402 -- path set above
 from bedrockgate_pipeline.deploy import bootstrap as bootstrap_command  # noqa: E402
@@ -179,6 +181,34 @@ def source(session: nox.Session) -> None:
     DIST.mkdir(exist_ok=True)
     (DIST / "source.json").write_text(json.dumps(checked), encoding="utf-8")
     session.log(json.dumps(checked))
+
+
+@nox.session(venv_backend="none", default=False)
+def dagger_lock(session: nox.Session) -> None:
+    """Lock the Dagger module (``pipelines/dagger/uv.lock``) to the workspace lock's versions; see ``dagger_lock``."""
+    module = ROOT / dagger_lock_.MODULE
+    sdk, pyproject = module / "sdk", module / "pyproject.toml"
+    stub = not sdk.exists()  # a developer who ran `dagger develop` has the real SDK there: lock against it
+    if stub:
+        (sdk / "src" / "dagger").mkdir(parents=True)
+        (sdk / "src" / "dagger" / "__init__.py").write_text("", encoding="utf-8")
+        version = dagger_lock_.dagger_io_version(pyproject.read_text(encoding="utf-8"))
+        (sdk / "pyproject.toml").write_text(dagger_lock_.sdk_stub(ROOT / "uv.lock", version), encoding="utf-8")
+    try:
+        unconstrained = dagger_lock_.with_constraints(pyproject.read_text(encoding="utf-8"), {})
+        pyproject.write_text(unconstrained, encoding="utf-8")
+        session.run("uv", "lock", "--directory", str(module), "--quiet", external=True)
+        module_names = dagger_lock_.locked_versions(module / "uv.lock")
+        shared = {n: v for n, v in dagger_lock_.locked_versions(ROOT / "uv.lock").items() if n in module_names}
+        pyproject.write_text(dagger_lock_.with_constraints(unconstrained, shared), encoding="utf-8")
+        session.run("uv", "lock", "--directory", str(module), "--quiet", external=True)
+    finally:
+        if stub:
+            shutil.rmtree(sdk)
+    problems = dagger_lock_.disagreements(ROOT / "uv.lock", module / "uv.lock")
+    if problems:
+        session.error("the Dagger module's lock disagrees with uv.lock: " + "; ".join(problems))
+    session.log(f"pipelines/dagger/uv.lock: {len(module_names)} packages, each at the workspace lock's version")
 
 
 CI_SESSIONS = [step.ci_session for step in ci_stages()]

@@ -88,11 +88,9 @@ def _constants(path: Path) -> dict[str, object]:
     """Module-level constants of a source file, read without importing it (its package is not installed here)."""
     values: dict[str, object] = {}
     for node in ast.parse(path.read_text(encoding="utf-8")).body:
-        target = (
-            node.target
-            if isinstance(node, ast.AnnAssign)
-            else (node.targets[0] if isinstance(node, ast.Assign) else None)
-        )
+        if not isinstance(node, (ast.Assign, ast.AnnAssign)):
+            continue
+        target = node.target if isinstance(node, ast.AnnAssign) else node.targets[0]
         if isinstance(target, ast.Name) and node.value is not None:
             try:
                 values[target.id] = ast.literal_eval(node.value)
