@@ -4,6 +4,11 @@ Synthesizes every stack offline (no AWS credentials, no Docker) into ``packages/
 prints the synth time, the resources per stack, cdk-nag's findings (0) and every acknowledgment
 with its reason, cfn-lint's errors (0), and the dev sizing's monthly cost by service from the
 pricing table in the package. Fails on an unacknowledged finding or a cfn-lint error.
+
+It is a synth that deploys nothing (``-c synth_only=true``: no AWS call, the example account and
+placeholder digests accepted); posargs add context after it (``-- -c gateway_image=...``). The
+chatbot's Lambda zip must exist: ``./dev nox -s lambda_zip`` writes it (the pipeline runs that stage
+first).
 """
 
 from __future__ import annotations
@@ -40,5 +45,7 @@ def synth(session: nox.Session) -> None:
         str(PACKAGE / "settings" / "dev.yaml"),
         "--out",
         str(PACKAGE / "cdk.out"),
+        "-c",
+        "synth_only=true",
         *session.posargs,
     )

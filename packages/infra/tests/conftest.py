@@ -2,20 +2,48 @@
 
 jsii runs every construct in a Node.js process, so a full synth costs seconds: each app below is
 synthesized once and shared by every test that reads it.
+
+The settings are resolved as a synth-only run resolves them (no AWS call: the example account and
+placeholder digests), with the chatbot's Lambda zip built into a temporary directory by
+lex-fulfillment's own bundle code, exactly as ``./dev nox -s lambda_zip`` builds it (reproducible:
+the same sources give the same bytes, so the snapshot does not change per run).
+
+AWS is never reached: boto3 reads no credentials or config files of the machine and never asks an
+instance-metadata endpoint; a test that needs AWS answers stubs it (botocore's Stubber).
 """
 
 from __future__ import annotations
 
+import os
+import runpy
 from pathlib import Path
+from typing import Any, Final
 
 import pytest
-from bedrockgate.infra import load_settings
+from bedrockgate.infra import resolve_settings
 from bedrockgate.infra.report import Synthesized, synthesize
 from bedrockgate.infra.settings import DeploymentSettings
 
 PACKAGE = Path(__file__).resolve().parents[1]
 REPO = PACKAGE.parents[1]
 DEV_SETTINGS = PACKAGE / "settings" / "dev.yaml"
+BUNDLE: Final = REPO / "packages" / "lex-fulfillment" / "src" / "bedrockgate" / "lex_fulfillment" / "bundle.py"
+
+# Before anything imports boto3: no credentials, config or metadata endpoint of this machine.
+for _variable in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_REGION",
+                  "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+                  "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN"):  # fmt: skip
+    os.environ.pop(_variable, None)
+os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
+os.environ["AWS_CONFIG_FILE"] = os.devnull
+os.environ["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
+
+
+def build_lambda_zip(out_dir: Path) -> Path:
+    """lex-fulfillment's deployment zip, built by its own bundle code (standard library only)."""
+    bundle: dict[str, Any] = runpy.run_path(str(BUNDLE), run_name="lex_bundle")
+    built: Path = bundle["build_zip"](out_dir)
+    return built
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -28,8 +56,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 @pytest.fixture(scope="session")
-def dev_settings() -> DeploymentSettings:
-    return load_settings(DEV_SETTINGS)
+def lambda_zip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_lambda_zip(tmp_path_factory.mktemp("lambda"))
+
+
+@pytest.fixture(scope="session")
+def dev_settings(lambda_zip: Path) -> DeploymentSettings:
+    return resolve_settings(DEV_SETTINGS, {"chatbot": {"lambda_asset": str(lambda_zip)}}, synth_only=True).settings
 
 
 @pytest.fixture(scope="session")
@@ -40,7 +73,7 @@ def domain_settings(dev_settings: DeploymentSettings) -> DeploymentSettings:
     data.update(
         region="us-west-2",
         gateway_config=REPO / "examples" / "nova-guardrail.yaml",
-        gateway_image=dev_settings.gateway_image.replace("us-east-1", "us-west-2"),
+        gateway_image=str(dev_settings.gateway_image).replace("us-east-1", "us-west-2"),
         domain={
             "name": "gateway.example.com",
             "hosted_zone_id": "Z0123456789ABCDEFGHIJ",

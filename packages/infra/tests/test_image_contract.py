@@ -170,14 +170,15 @@ def test_an_image_without_a_database_refuses_exactly_the_configs_that_use_one(
 
 
 def test_the_setting_defaults_to_available_and_cdk_context_overrides_it() -> None:
-    assert load_settings(DEV_SETTINGS).gateway_image_database == "available"
-    assert load_settings(DEV_SETTINGS, {"gateway_image_database": "unavailable"}).gateway_image_database == (
+    account = {"account": "123456789012"}
+    assert load_settings(DEV_SETTINGS, account).gateway_image_database == "available"
+    assert load_settings(DEV_SETTINGS, {**account, "gateway_image_database": "unavailable"}).gateway_image_database == (
         "unavailable"
     )
     context = {"gateway_image_database": "unavailable", "settings": "x.yaml"}
     assert context_overrides(context.get) == {"gateway_image_database": "unavailable"}
     with pytest.raises(SettingsError, match="gateway_image_database"):
-        load_settings(DEV_SETTINGS, {"gateway_image_database": "maybe"})
+        load_settings(DEV_SETTINGS, {**account, "gateway_image_database": "maybe"})
 
 
 def test_build_app_refuses_before_creating_any_stack(dev_settings: DeploymentSettings, tmp_path: Path) -> None:
@@ -205,7 +206,19 @@ def test_cli_refuses_a_database_config_for_an_image_without_one(
 ) -> None:
     out = tmp_path / "out"
     assert (
-        main(["synth", "--settings", str(DEV_SETTINGS), "--out", str(out), "-c", "gateway_image_database=unavailable"])
+        main(
+            [
+                "synth",
+                "--settings",
+                str(DEV_SETTINGS),
+                "--out",
+                str(out),
+                "-c",
+                "gateway_image_database=unavailable",
+                "-c",
+                "synth_only=true",
+            ]
+        )
         == 1
     )
     error = capsys.readouterr().err
@@ -221,7 +234,9 @@ def test_cli_reads_the_setting_from_the_settings_file(tmp_path: Path, capsys: py
     data["gateway_image_database"] = "unavailable"
     settings_file = tmp_path / "local.yaml"
     settings_file.write_text(yaml.safe_dump(data), encoding="utf-8")
-    assert main(["synth", "--settings", str(settings_file), "--out", str(tmp_path / "out")]) == 1
+    assert (
+        main(["synth", "--settings", str(settings_file), "--out", str(tmp_path / "out"), "-c", "synth_only=true"]) == 1
+    )
     error = capsys.readouterr().err
     assert "gateway_image_database is 'unavailable'" in error
     assert "Traceback" not in error
@@ -230,7 +245,7 @@ def test_cli_reads_the_setting_from_the_settings_file(tmp_path: Path, capsys: py
 def test_the_cdk_app_entry_refuses_it_from_cdk_context(tmp_path: Path) -> None:
     # What `cdk synth -c gateway_image_database=unavailable` does: the CDK CLI runs cdk.json's app,
     # `python -m bedrockgate.infra`, with the context in CDK_CONTEXT_JSON and the output in CDK_OUTDIR.
-    context = {"settings": str(DEV_SETTINGS), "gateway_image_database": "unavailable"}
+    context = {"settings": str(DEV_SETTINGS), "gateway_image_database": "unavailable", "synth_only": "true"}
     env = {**os.environ, "CDK_CONTEXT_JSON": json.dumps(context), "CDK_OUTDIR": str(tmp_path / "out")}
     run = subprocess.run(
         [sys.executable, "-m", "bedrockgate.infra"],

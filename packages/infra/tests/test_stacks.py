@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import zipfile
 from typing import Any
 
 import pytest
@@ -534,13 +535,21 @@ def test_lex_bot_sends_fallback_to_the_code_hook_through_a_version_and_alias(dev
     chatbot.resource_properties_count_is("AWS::Lambda::Permission", {"Principal": "lexv2.amazonaws.com"}, 2)
 
 
-def test_lambda_code_is_the_lex_fulfillment_package_without_bundling(dev: Synthesized) -> None:
+def test_lambda_code_is_the_lex_fulfillment_zip_without_bundling(dev: Synthesized) -> None:
+    """The asset is the zip lambda_zip builds, byte for byte: runtime modules only, no bundle.py."""
     assets = json.loads((dev.outdir / "bedrockgate-dev-chatbot.assets.json").read_text())
-    sources = [entry["source"] for entry in assets["files"].values() if entry["source"].get("packaging") == "zip"]
+    sources = [entry["source"] for entry in assets["files"].values() if entry["source"]["path"].endswith(".zip")]
     assert len(sources) == 1
+    assert sources[0].get("packaging", "file") == "file"  # uploaded as it is, not re-zipped
     staged = dev.outdir / sources[0]["path"]
-    assert (staged / "bedrockgate" / "lex_fulfillment" / "__init__.py").is_file()
-    assert not list(staged.rglob("__pycache__"))
+    asset = dev.deployment.settings.chatbot.lambda_asset
+    assert asset is not None
+    assert staged.read_bytes() == asset.read_bytes()
+    with zipfile.ZipFile(staged) as archive:
+        names = archive.namelist()
+    assert "bedrockgate/lex_fulfillment/__init__.py" in names
+    assert "bedrockgate/lex_fulfillment/handler.py" in names
+    assert not [name for name in names if name.endswith("bundle.py") or "__pycache__" in name]
 
 
 # --- observability -------------------------------------------------------------------------------

@@ -81,7 +81,7 @@ def test_context_overrides_pick_only_settings_fields() -> None:
 )
 def test_invalid_settings_name_the_field_and_the_fix(override: dict[str, object], message: str) -> None:
     with pytest.raises(SettingsError, match=re.escape(message)):
-        load_settings(DEV_SETTINGS, override)
+        load_settings(DEV_SETTINGS, {"account": "123456789012", **override})
 
 
 def test_an_unreadable_settings_file_is_a_settings_error(tmp_path: Path) -> None:
@@ -321,7 +321,11 @@ def test_cost_estimate_prices_every_service_from_settings_and_templates(dev: Syn
 def test_cli_reports_bad_settings_without_a_traceback(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     settings = tmp_path / "bad.yaml"
     settings.write_text("environment: dev\n", encoding="utf-8")
-    assert main(["synth", "--settings", str(settings), "--out", str(tmp_path / "out")]) == 1
+    out = str(tmp_path / "out")
+    assert (
+        main(["synth", "--settings", str(settings), "--out", out, "-c", "synth_only=true", "-c", "region=us-east-1"])
+        == 1
+    )
     assert "deployment settings are invalid" in capsys.readouterr().err
 
 

@@ -5,11 +5,17 @@ what the gateway does; the deployment settings (:class:`DeploymentSettings`) say
 size. :func:`build_app` turns both into one CDK app whose stacks hold the network, the data
 stores, the guardrail, the gateway, Phoenix, the edge, the chatbot and the dashboards::
 
-    from bedrockgate.infra import load_settings
+    from bedrockgate.infra import resolve_settings
     from bedrockgate.infra.app import build_app
 
-    deployment = build_app(load_settings("settings/dev.yaml"))
+    target = resolve_settings("settings/dev.yaml", synth_only=True)  # no AWS asked; placeholders allowed
+    deployment = build_app(target.settings)
     deployment.app.synth()
+
+A deploy resolves its account and Region from explicit values or the AWS credentials, which must
+agree, and refuses placeholders (:mod:`bedrockgate.infra.target`); the registry stack comes first,
+before any image exists; :mod:`bedrockgate.infra.bootstrap` lists the environments and checks that
+each is bootstrapped. Every user-facing error is in :mod:`bedrockgate.infra.exceptions`.
 
 Nothing is written twice: the Bedrock ARNs the gateway may invoke, the variables its task gets and
 the dashboard's model groups all come from the config (:mod:`bedrockgate.infra.bedrock`,
@@ -22,15 +28,27 @@ from bedrockgate.infra._node import use_bundled_node
 
 use_bundled_node()
 
-from bedrockgate.infra.bedrock import BedrockAccess, BedrockModelError, bedrock_access, parse_model  # noqa: E402
-from bedrockgate.infra.environment import EnvironmentPlan, EnvironmentSourceError, plan_environment  # noqa: E402
-from bedrockgate.infra.image_contract import GatewayImageError  # noqa: E402
-from bedrockgate.infra.settings import DeploymentSettings, SettingsError, load_settings  # noqa: E402
-from bedrockgate.infra.timeouts import InconsistentTimeoutError, edge_timeouts, gateway_request_timeout  # noqa: E402
+from bedrockgate.infra.bedrock import BedrockAccess, bedrock_access, parse_model  # noqa: E402
+from bedrockgate.infra.environment import EnvironmentPlan, plan_environment  # noqa: E402
+from bedrockgate.infra.exceptions import (  # noqa: E402
+    AccountRegionError,
+    BedrockModelError,
+    EnvironmentSourceError,
+    GatewayImageError,
+    InconsistentTimeoutError,
+    InfraError,
+    LambdaAssetError,
+    PlaceholderError,
+    SettingsError,
+)
+from bedrockgate.infra.settings import DeploymentSettings, load_settings  # noqa: E402
+from bedrockgate.infra.target import resolve_settings  # noqa: E402
+from bedrockgate.infra.timeouts import edge_timeouts, gateway_request_timeout  # noqa: E402
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "AccountRegionError",
     "BedrockAccess",
     "BedrockModelError",
     "DeploymentSettings",
@@ -38,6 +56,9 @@ __all__ = [
     "EnvironmentSourceError",
     "GatewayImageError",
     "InconsistentTimeoutError",
+    "InfraError",
+    "LambdaAssetError",
+    "PlaceholderError",
     "SettingsError",
     "__version__",
     "bedrock_access",
@@ -46,4 +67,5 @@ __all__ = [
     "load_settings",
     "parse_model",
     "plan_environment",
+    "resolve_settings",
 ]

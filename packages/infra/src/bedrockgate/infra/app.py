@@ -4,6 +4,10 @@
 gateway-config: a config with a problem never reaches CloudFormation), derives what the gateway
 needs from it, and creates every stack. :func:`gateway_sources` is the list of variables infra
 itself can provide; everything else a config reads must come from the settings' ``env_sources``.
+
+:func:`build_registry_app` creates the registry stack alone: what a first deploy needs before any
+gateway image exists. A ``source_commit`` in the settings is recorded on every stack (the tag
+``bedrockgate:source-commit``) and as the gateway stack's ``SourceCommit`` output.
 """
 
 from __future__ import annotations
@@ -26,9 +30,10 @@ from bedrockgate.infra.environment import (
     guardrail_variables,
     plan_environment,
 )
+from bedrockgate.infra.exceptions import SettingsError
 from bedrockgate.infra.image_contract import CONFIG_DIGEST_VARIABLE, check_image_database
 from bedrockgate.infra.nag import enable_checks
-from bedrockgate.infra.settings import DeploymentSettings
+from bedrockgate.infra.settings import DeploymentSettings, chatbot_lambda_zip, parse_gateway_image
 from bedrockgate.infra.stacks.certificate import CertificateStack
 from bedrockgate.infra.stacks.chatbot import LEX_V2_REGIONS, ChatbotStack
 from bedrockgate.infra.stacks.data import DataStack
@@ -38,12 +43,16 @@ from bedrockgate.infra.stacks.guardrail import GuardrailStack
 from bedrockgate.infra.stacks.network import NetworkStack
 from bedrockgate.infra.stacks.observability import ObservabilityStack
 from bedrockgate.infra.stacks.phoenix import PhoenixStack
+from bedrockgate.infra.stacks.registry import RegistryStack
 from bedrockgate.infra.timeouts import EdgeTimeouts, edge_timeouts
 
 __all__ = [
     "INFRA_SECRETS",
+    "SOURCE_COMMIT_OUTPUT",
+    "SOURCE_COMMIT_TAG",
     "Deployment",
     "build_app",
+    "build_registry_app",
     "chatbot_model_group",
     "fixed_environment",
     "gateway_sources",
@@ -53,6 +62,10 @@ INFRA_SECRETS: Final = ("master_key", "salt_key", "database_url", "cache_auth_to
 """The secrets infra creates that the gateway's environment may read, by key."""
 
 METRICS_CALLBACK: Final = "bedrockgate.metrics_callback"
+SOURCE_COMMIT_TAG: Final = "bedrockgate:source-commit"
+"""The tag on every stack (and so on its resources) naming the git commit deployed."""
+SOURCE_COMMIT_OUTPUT: Final = "SourceCommit"
+"""The gateway stack's output naming the git commit deployed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +78,7 @@ class Deployment:
     timeouts: EdgeTimeouts
     access: BedrockAccess
     plan: EnvironmentPlan
+    registry: RegistryStack
     network: NetworkStack
     data: DataStack
     guardrail: GuardrailStack
@@ -80,6 +94,7 @@ class Deployment:
     def stacks(self) -> list[cdk.Stack]:
         """Every stack, in deployment order."""
         ordered: list[cdk.Stack | None] = [
+            self.registry,
             self.network,
             self.data,
             self.guardrail,
@@ -170,6 +185,48 @@ def chatbot_model_group(settings: DeploymentSettings, config: GatewayConfig) -> 
     raise ValueError("the gateway config has no chat model group for the chatbot: set chatbot.model")
 
 
+def _prepare(app: cdk.App, settings: DeploymentSettings) -> cdk.Environment:
+    """What every app shape shares: its environment, CDK context answered up front, and its tags."""
+    # The VPC checks its zones against the stack's, which CDK would look up with credentials: give
+    # the answer as context, as a cdk.context.json would, so synth never calls AWS.
+    app.node.set_context(
+        f"availability-zones:account={settings.account}:region={settings.region}", list(settings.zones)
+    )
+    # Cross-stack references stay CloudFormation exports (CDK's current default, stated so it stays put).
+    app.node.set_context("@aws-cdk/core:defaultCrossStackReferences", "strong")
+    cdk.Tags.of(app).add("project", "bedrockgate")
+    cdk.Tags.of(app).add("environment", settings.environment)
+    for key, value in settings.tags.items():
+        cdk.Tags.of(app).add(key, value)
+    if settings.source_commit is not None:
+        cdk.Tags.of(app).add(SOURCE_COMMIT_TAG, settings.source_commit)
+    return cdk.Environment(account=settings.account, region=settings.region)
+
+
+def _registry(app: cdk.App, settings: DeploymentSettings, env: cdk.Environment) -> RegistryStack:
+    return RegistryStack(
+        app,
+        f"{settings.prefix}-registry",
+        env=env,
+        settings=settings,
+        description="bedrockgate: the gateway image's ECR repository",
+    )
+
+
+def build_registry_app(
+    settings: DeploymentSettings, *, app: cdk.App | None = None, checks: bool = True
+) -> RegistryStack:
+    """Create only the registry stack in ``app``: the first deploy, before any gateway image exists.
+
+    Needs neither the gateway config nor the images; the stack is the same one :func:`build_app` creates.
+    """
+    app = app if app is not None else cdk.App()
+    registry = _registry(app, settings, _prepare(app, settings))
+    if checks:
+        enable_checks(app)
+    return registry
+
+
 def build_app(
     settings: DeploymentSettings,
     *,
@@ -179,34 +236,37 @@ def build_app(
 ) -> Deployment:
     """Create every stack of one deployment in ``app`` (a new App when None).
 
-    Raises ConfigValidationError for an invalid gateway config, GatewayImageError for a config that
+    Raises SettingsError without a gateway image, LambdaAssetError when the chatbot's zip is missing,
+    ConfigValidationError for an invalid gateway config, GatewayImageError for a config that
     uses a database when the gateway image has none (``gateway_image_database: unavailable``),
     EnvironmentSourceError for a config variable with no source, BedrockModelError for a model whose
     ARNs cannot be derived, and InconsistentTimeoutError when the edge cannot wait as long as the
     gateway.
     """
+    if settings.gateway_image is None:
+        raise SettingsError(
+            "gateway_image is not given: the whole app needs the pushed gateway image, "
+            "-c gateway_image=<registry>/<repository>@sha256:<digest> (before the first push, deploy the registry "
+            f"stack alone: bedrockgate-infra cdk deploy {settings.prefix}-registry)"
+        )
     app = app if app is not None else cdk.App()
     config = config if config is not None else load(settings.gateway_config)
     check_image_database(settings.gateway_image_database, config, config_path=settings.gateway_config)
+    if settings.chatbot.enabled:
+        chatbot_lambda_zip(settings)  # a missing zip fails here, before any stack exists
     if settings.chatbot.enabled and settings.region not in LEX_V2_REGIONS:
         raise ValueError(
             f"Amazon Lex V2 is not offered in {settings.region}: deploy in one of {', '.join(sorted(LEX_V2_REGIONS))}, "
             "or set chatbot.enabled: false in the deployment settings"
         )
     prefix = settings.prefix
-    env = cdk.Environment(account=settings.account, region=settings.region)
-    # The VPC checks its zones against the stack's, which CDK would look up with credentials: give
-    # the answer as context, as a cdk.context.json would, so synth never calls AWS.
-    app.node.set_context(
-        f"availability-zones:account={settings.account}:region={settings.region}", list(settings.zones)
-    )
-    # Cross-stack references stay CloudFormation exports (CDK's current default, stated so it stays put).
-    app.node.set_context("@aws-cdk/core:defaultCrossStackReferences", "strong")
+    env = _prepare(app, settings)
     domain = settings.domain
     timeouts = edge_timeouts(
         config, cloudfront_read=settings.edge_read_timeout_seconds, has_cloudfront=domain is not None
     )
 
+    registry = _registry(app, settings, env)
     network = NetworkStack(
         app, f"{prefix}-network", env=env, settings=settings, description="bedrockgate: VPC, endpoints, security groups"
     )
@@ -224,7 +284,7 @@ def build_app(
     certificate: CertificateStack | None = None
     cloudfront_certificate: acm.ICertificate | None = None
     cross_region = False
-    if domain is not None and domain.cloudfront_certificate_arn is None:
+    if domain is not None and settings.cloudfront_certificate_stack:
         cross_region = settings.region != "us-east-1"
         certificate = CertificateStack(
             app,
@@ -322,6 +382,14 @@ def build_app(
         description="bedrockgate: dashboard and alarms",
     )
 
+    if settings.source_commit is not None:
+        cdk.CfnOutput(
+            gateway,
+            SOURCE_COMMIT_OUTPUT,
+            value=settings.source_commit,
+            description="The git commit this deploy was built from",
+        )
+
     warnings = list(timeouts.warnings)
     for message in timeouts.warnings:
         cdk.Annotations.of(edge).add_warning_v2("bedrockgate:timeouts", message)
@@ -332,11 +400,11 @@ def build_app(
         )
         warnings.append(message)
         cdk.Annotations.of(observability).add_warning_v2("bedrockgate:metrics", message)
+    repository_warning = _repository_warning(settings, settings.gateway_image)
+    if repository_warning is not None:
+        warnings.append(repository_warning)
+        cdk.Annotations.of(gateway).add_warning_v2("bedrockgate:registry", repository_warning)
 
-    cdk.Tags.of(app).add("project", "bedrockgate")
-    cdk.Tags.of(app).add("environment", settings.environment)
-    for key, value in settings.tags.items():
-        cdk.Tags.of(app).add(key, value)
     if checks:
         enable_checks(app)
     return Deployment(
@@ -346,6 +414,7 @@ def build_app(
         timeouts=timeouts,
         access=access,
         plan=plan,
+        registry=registry,
         network=network,
         data=data,
         guardrail=guardrail,
@@ -356,6 +425,18 @@ def build_app(
         observability=observability,
         certificate=certificate,
         warnings=tuple(warnings),
+    )
+
+
+def _repository_warning(settings: DeploymentSettings, image: str) -> str | None:
+    """A gateway image in this account's and Region's ECR, but not in the registry stack's repository."""
+    parsed = parse_gateway_image(image)
+    registry = f"{settings.account}.dkr.ecr.{settings.region}.amazonaws.com"
+    if parsed.registry != registry or parsed.repository == settings.registry.repository_name:
+        return None
+    return (
+        f"gateway_image is in the repository {parsed.repository}, but the registry stack creates "
+        f"{settings.registry.repository_name}: push to {settings.repository_uri}, or set registry.repository_name"
     )
 
 

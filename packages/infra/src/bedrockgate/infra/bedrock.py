@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from bedrockgate.gateway_config import EnvRef, GatewayConfig
+from bedrockgate.infra.exceptions import BedrockModelError
 
 __all__ = [
     "INVOKE_ACTIONS",
@@ -61,10 +62,6 @@ _GEOGRAPHIES: Final = frozenset({"us", "eu", "apac", "jp", "au", "global", "us-g
 _FOUNDATION_ID: Final = re.compile(r"[a-z0-9][a-z0-9-]*\.[A-Za-z0-9][A-Za-z0-9._:-]*")
 _THROUGHPUT_SUFFIX: Final = re.compile(r"(:\d+):\d+k$")
 _CONTEXT_SUFFIX: Final = re.compile(r"\[\w+\]$")
-
-
-class BedrockModelError(ValueError):
-    """A model or guardrail whose IAM resources infra cannot derive exactly."""
 
 
 @dataclass(frozen=True, slots=True)

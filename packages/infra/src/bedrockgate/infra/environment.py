@@ -20,6 +20,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from bedrockgate.gateway_config import EnvRef, GatewayConfig, RequiredVariable
+from bedrockgate.infra.exceptions import EnvironmentSourceError
 from bedrockgate.infra.settings import EnvSource
 
 __all__ = [
@@ -51,10 +52,6 @@ class FromSecret:
 
 
 Source = Plain | FromSecret
-
-
-class EnvironmentSourceError(ValueError):
-    """The config reads variables that have no source, or a secret that would travel in plain text."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,6 +41,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Final, Literal
 
 from bedrockgate.gateway_config import EnvRef, required_env
+from bedrockgate.infra.exceptions import GatewayImageError
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -99,10 +100,6 @@ def health_check_command(port: int = GATEWAY_PORT, path: str = HEALTH_PATH) -> t
 
 HEALTH_CHECK_COMMAND: Final = health_check_command()
 """What ECS runs (as ``CMD``) inside the container to decide it is healthy."""
-
-
-class GatewayImageError(ValueError):
-    """The gateway config needs something the gateway image says it cannot do."""
 
 
 def database_uses(config: GatewayConfig) -> tuple[str, ...]:

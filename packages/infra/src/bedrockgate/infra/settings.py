@@ -9,6 +9,11 @@ a construct is created, and an error names the field and how to fix it.
 A settings file is YAML (or JSON); CDK context overrides any top-level field, so a pipeline can
 pass ``-c gateway_image=...@sha256:... -c gateway_image_database=unavailable`` without editing the
 file. Relative paths in a file are relative to that file.
+
+``account`` and ``region`` must be known here; :mod:`bedrockgate.infra.target` fills them from the
+AWS credentials when neither the file nor the context gives them, and refuses a disagreement.
+``gateway_image`` may be absent: before the first push there is no image, and the app then holds
+only the registry stack the image is pushed to.
 """
 
 from __future__ import annotations
@@ -16,27 +21,40 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
+import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Final, Literal, Self
 
 import yaml
+from bedrockgate.infra.exceptions import LambdaAssetError, SettingsError
 from bedrockgate.infra.image_contract import DATABASE_LABEL, ImageDatabase
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 __all__ = [
     "DEFAULT_INFERENCE_PROFILE_REGIONS",
+    "DEFAULT_LAMBDA_ZIP",
     "Alarms",
     "Chatbot",
     "DeploymentSettings",
     "Domain",
     "EnvSource",
+    "GatewayImage",
+    "GatewayImageRef",
     "ImageRef",
     "Metrics",
+    "Registry",
     "SettingsError",
     "Sizes",
+    "chatbot_lambda_zip",
     "load_settings",
+    "parse_gateway_image",
+    "read_settings_file",
+    "workspace_root",
 ]
+
+DEFAULT_LAMBDA_ZIP: Final = Path("dist") / "lambda" / "lex-fulfillment.zip"
+"""Where ``./dev nox -s lambda_zip`` writes the chatbot's Lambda zip, relative to the repository root."""
 
 # Destination Regions of the system-defined cross-Region inference profiles, by the prefix of the
 # profile id (``us.amazon.nova-pro-v1:0``). AWS documents them per model ("Supported Regions and
@@ -61,6 +79,16 @@ DEFAULT_INFERENCE_PROFILE_REGIONS: Final[dict[str, tuple[str, ...]]] = {
 
 _REGION: Final = re.compile(r"[a-z]{2}(-gov)?-[a-z]+-\d")
 _IMAGE: Final = re.compile(r"[a-z0-9][a-z0-9._/:-]*@sha256:[0-9a-f]{64}")
+# Docker's reference grammar, without a tag: a registry host (a dot or a port in it, or localhost,
+# so it cannot be read as a Docker Hub path), a repository path, and the digest.
+_PATH_COMPONENT: Final = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_GATEWAY_IMAGE: Final = re.compile(
+    r"(?P<registry>(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::\d{1,5})?)"
+    rf"/(?P<repository>{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*)"
+    r"@sha256:(?P<digest>[0-9a-f]{64})"
+)
+_REPOSITORY_NAME: Final = re.compile(rf"(?:{_PATH_COMPONENT}/)*{_PATH_COMPONENT}")
+_COMMIT: Final = re.compile(r"[0-9a-f]{40}")
 _SECRET_ARN: Final = re.compile(r"arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+")
 _LOG_RETENTION = Literal[
     "ONE_DAY",
@@ -82,15 +110,54 @@ _LOG_RETENTION = Literal[
 ]
 
 
-class SettingsError(ValueError):
-    """The deployment settings cannot be used; the message lists every problem."""
-
-
 def _image(value: str) -> str:
     if not _IMAGE.fullmatch(value):
         raise ValueError(
             f"{value!r} is not an image pinned by digest: write REGISTRY/REPOSITORY@sha256:<64 hex digits> "
             "(a tag may stand before the digest), e.g. ghcr.io/berriai/litellm@sha256:..."
+        )
+    return value
+
+
+class GatewayImage(BaseModel):
+    """A gateway image reference taken apart: ``REGISTRY/REPOSITORY@sha256:DIGEST``."""
+
+    model_config = ConfigDict(frozen=True)
+
+    registry: str
+    repository: str
+    digest: str
+    """The 64 hex digits after ``sha256:``."""
+
+
+def parse_gateway_image(value: str) -> GatewayImage:
+    """Take a gateway image reference apart, or raise ValueError saying what the form must be.
+
+    Only ``REGISTRY/REPOSITORY@sha256:<64 hex>``: a tag is refused (a tag can be moved; the digest is
+    what the pipeline pushed and what ECS pulls), and so is a reference without a registry host (it
+    would silently mean Docker Hub).
+    """
+    match = _GATEWAY_IMAGE.fullmatch(value)
+    registry = match["registry"] if match else ""
+    if match is None or not ("." in registry or ":" in registry or registry == "localhost"):
+        raise ValueError(
+            f"{value!r} is not an image pinned by digest in the form REGISTRY/REPOSITORY@sha256:<64 hex digits> "
+            "(no tag; the registry host first, e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com/"
+            "bedrockgate-gateway@sha256:...): pass the digest the pipeline pushed, "
+            "-c gateway_image=<registry>/<repository>@sha256:<digest>"
+        )
+    return GatewayImage(registry=registry, repository=match["repository"], digest=match["digest"])
+
+
+def _gateway_image(value: str) -> str:
+    parse_gateway_image(value)
+    return value
+
+
+def _repository_name(value: str) -> str:
+    if not (2 <= len(value) <= 256 and _REPOSITORY_NAME.fullmatch(value)):
+        raise ValueError(
+            f"{value!r} is not an ECR repository name: lowercase letters, digits and . _ - / between them, 2-256 chars"
         )
     return value
 
@@ -112,6 +179,8 @@ def _cidr(value: str) -> str:
 
 
 ImageRef = Annotated[str, AfterValidator(_image)]
+GatewayImageRef = Annotated[str, AfterValidator(_gateway_image)]
+RepositoryName = Annotated[str, AfterValidator(_repository_name)]
 Region = Annotated[str, AfterValidator(_region)]
 Cidr = Annotated[str, AfterValidator(_cidr)]
 EnvName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{1,14}[a-z0-9]$")]
@@ -232,12 +301,29 @@ class Chatbot(_Model):
     lambda_asset: Path | None = Field(
         default=None,
         description=(
-            "The lex-fulfillment code: its src directory or the zip its nox session builds "
-            "(dist/lambda/...); default packages/lex-fulfillment/src of this repository."
+            "The lex-fulfillment zip that `./dev nox -s lambda_zip` builds; default "
+            "dist/lambda/lex-fulfillment.zip at the root of the uv workspace that holds the settings file."
         ),
     )
     system_prompt: str | None = Field(default=None, max_length=4000)
     reserved_concurrency: int | None = Field(default=10, ge=1, le=1000)
+
+
+class Registry(_Model):
+    """The ECR repository the gateway image is pushed to (the registry stack creates it).
+
+    Its lifecycle rules keep the repository small without touching what runs: the newest
+    ``keep_images`` images stay, and an image without a tag expires after ``untagged_days``. The
+    pipeline pushes the gateway image with a tag (so the image a task runs is never untagged); an
+    image pushed by digest alone would expire.
+    """
+
+    repository_name: RepositoryName = Field(
+        default="bedrockgate-gateway",
+        description="One per account and Region: environments sharing an account need distinct names.",
+    )
+    keep_images: int = Field(default=30, ge=1, le=1000, description="The newest images kept, tagged or not.")
+    untagged_days: int = Field(default=14, ge=1, le=3650, description="Days an untagged image is kept.")
 
 
 class EnvSource(_Model):
@@ -272,8 +358,13 @@ class DeploymentSettings(_Model):
         default=None, description="The two AZs to use; default <region>a and <region>b (never looked up at synth)."
     )
     gateway_config: Path = Field(description="The LiteLLM config.yaml the gateway runs (validated by gateway-config).")
-    gateway_image: ImageRef = Field(
-        description="The gateway image the pipeline builds: LiteLLM, the metrics callback and the rendered config."
+    gateway_image: GatewayImageRef | None = Field(
+        default=None,
+        description=(
+            "The gateway image the pipeline builds and pushes (LiteLLM, the metrics callback and the rendered "
+            "config), as REGISTRY/REPOSITORY@sha256:<digest>. Absent before the first push: the app then holds "
+            "only the registry stack."
+        ),
     )
     gateway_image_database: ImageDatabase = Field(
         default="available",
@@ -285,6 +376,14 @@ class DeploymentSettings(_Model):
     )
     gateway_config_path_in_image: str = Field(default="/app/config.yaml", pattern=r"^/[^\s]+$")
     phoenix_image: ImageRef
+    registry: Registry = Registry()
+    source_commit: str | None = Field(
+        default=None,
+        description=(
+            "The git commit (40 hex digits) deployed, given by the pipeline as context: recorded as a tag on every "
+            "stack and the gateway stack's SourceCommit output. Absent: nothing is recorded."
+        ),
+    )
     domain: Domain | None = None
     allowed_cidrs: tuple[Cidr, ...] = Field(default=(), description="When given, WAF and the ALB admit only these.")
     sizes: Sizes = Sizes()
@@ -327,8 +426,23 @@ class DeploymentSettings(_Model):
         """The destination Regions of a cross-Region inference profile prefix (``us``), if known."""
         return self.inference_profile_regions.get(geography, DEFAULT_INFERENCE_PROFILE_REGIONS.get(geography))
 
+    @property
+    def cloudfront_certificate_stack(self) -> bool:
+        """Whether the app makes CloudFront's certificate in a us-east-1 stack of its own."""
+        return self.domain is not None and self.domain.cloudfront_certificate_arn is None
+
+    @property
+    def repository_uri(self) -> str:
+        """The URI of the registry stack's repository in this account and Region."""
+        return f"{self.account}.dkr.ecr.{self.region}.amazonaws.com/{self.registry.repository_name}"
+
     @model_validator(mode="after")
     def _consistent(self) -> Self:
+        if self.source_commit is not None and not _COMMIT.fullmatch(self.source_commit):
+            raise ValueError(
+                f"source_commit {self.source_commit!r} is not a git commit: give the 40 lowercase hex digits of "
+                "`git rev-parse HEAD`, e.g. -c source_commit=$(git rev-parse HEAD)"
+            )
         if self.availability_zones is not None and any(
             not zone.startswith(self.region) or len(zone) != len(self.region) + 1 for zone in self.availability_zones
         ):
@@ -338,25 +452,32 @@ class DeploymentSettings(_Model):
         return self
 
 
+def read_settings_file(path: str | Path | None) -> tuple[dict[str, Any], Path]:
+    """A settings file's fields, unvalidated, and the directory its relative paths start from.
+
+    No file: no fields, and paths relative to the working directory.
+    """
+    if path is None:
+        return {}, Path.cwd()
+    file = Path(path)
+    try:
+        loaded = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as error:
+        raise SettingsError(f"{file}: cannot read the deployment settings: {error}") from None
+    if not isinstance(loaded, dict):
+        raise SettingsError(f"{file}: deployment settings are a mapping of field: value")
+    return dict(loaded), file.resolve().parent
+
+
 def load_settings(path: str | Path | None = None, overrides: Mapping[str, Any] | None = None) -> DeploymentSettings:
     """Read a settings file, apply overrides (CDK context values), and validate the result.
 
     Context values given on the command line arrive as strings: one that starts with ``[`` or ``{``
     is read as JSON (``-c allowed_cidrs='["203.0.113.0/24"]'``); numbers and true/false in a string
-    are converted by the field's type, and an account id stays a string.
+    are converted by the field's type, and an account id stays a string. ``account`` and ``region``
+    must be given here; :func:`bedrockgate.infra.target.resolve_settings` asks the credentials.
     """
-    data: dict[str, Any] = {}
-    base = Path.cwd()
-    if path is not None:
-        file = Path(path)
-        try:
-            loaded = yaml.safe_load(file.read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError) as error:
-            raise SettingsError(f"{file}: cannot read the deployment settings: {error}") from None
-        if not isinstance(loaded, dict):
-            raise SettingsError(f"{file}: deployment settings are a mapping of field: value")
-        data.update(loaded)
-        base = file.resolve().parent
+    data, base = read_settings_file(path)
     for key, value in (overrides or {}).items():
         data[key] = _decoded(value)
     try:
@@ -380,11 +501,67 @@ def _decoded(value: Any) -> Any:
     return value
 
 
+def workspace_root(start: Path) -> Path | None:
+    """The nearest directory from ``start`` up that holds a uv workspace's ``pyproject.toml``.
+
+    That is the repository root, where ``./dev nox -s lambda_zip`` writes ``dist/lambda``: found from
+    the settings file, not from where this package is installed (a wheel lives in site-packages).
+    """
+    for directory in (start, *start.parents):
+        project = directory / "pyproject.toml"
+        if not project.is_file():
+            continue
+        try:
+            table = tomllib.loads(project.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError):
+            continue
+        if "workspace" in table.get("tool", {}).get("uv", {}):
+            return directory
+    return None
+
+
+def chatbot_lambda_zip(settings: DeploymentSettings) -> Path:
+    """The chatbot's Lambda zip, or LambdaAssetError saying which file is missing and how to build it.
+
+    Only a zip: the source tree also holds build-only modules (``bundle.py``) and caches, and the zip
+    (reproducible, runtime modules only) is what the lex-fulfillment package tests and ships.
+    """
+    asset = settings.chatbot.lambda_asset
+    build = "./dev nox -s lambda_zip"
+    if asset is None:
+        raise LambdaAssetError(
+            "chatbot.lambda_asset is not set and the settings file is not inside a uv workspace (where it would "
+            f"default to {DEFAULT_LAMBDA_ZIP} at the workspace root): build the zip with `{build}` in the bedrockgate "
+            "repository and set chatbot.lambda_asset to it, or set chatbot.enabled: false"
+        )
+    if asset.is_dir():
+        raise LambdaAssetError(
+            f"chatbot.lambda_asset {asset} is a directory: the Lambda deploys the zip `{build}` builds "
+            f"({DEFAULT_LAMBDA_ZIP}; a source tree would also ship build-only modules such as bundle.py)"
+        )
+    if not asset.is_file():
+        raise LambdaAssetError(
+            f"the chatbot's Lambda zip {asset} does not exist: build it with `{build}` (it writes "
+            f"{DEFAULT_LAMBDA_ZIP} at the repository root), set chatbot.lambda_asset to a zip it built, or set "
+            "chatbot.enabled: false"
+        )
+    if asset.suffix != ".zip":
+        raise LambdaAssetError(
+            f"chatbot.lambda_asset {asset} is not a .zip: point it at the zip `{build}` builds ({DEFAULT_LAMBDA_ZIP})"
+        )
+    return asset
+
+
 def _resolve_paths(settings: DeploymentSettings, base: Path) -> DeploymentSettings:
     updates: dict[str, Any] = {}
     if not settings.gateway_config.is_absolute():
         updates["gateway_config"] = (base / settings.gateway_config).resolve()
     asset = settings.chatbot.lambda_asset
-    if asset is not None and not asset.is_absolute():
-        updates["chatbot"] = settings.chatbot.model_copy(update={"lambda_asset": (base / asset).resolve()})
+    if asset is None:
+        root = workspace_root(base.resolve())
+        asset = root / DEFAULT_LAMBDA_ZIP if root is not None else None
+    elif not asset.is_absolute():
+        asset = (base / asset).resolve()
+    if asset != settings.chatbot.lambda_asset:
+        updates["chatbot"] = settings.chatbot.model_copy(update={"lambda_asset": asset})
     return settings.model_copy(update=updates) if updates else settings

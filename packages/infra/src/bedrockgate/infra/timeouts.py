@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from bedrockgate.gateway_config import GatewayConfig
+from bedrockgate.infra.exceptions import InconsistentTimeoutError
 
 __all__ = [
     "ALB_DEFAULT_IDLE",
@@ -46,10 +47,6 @@ LEX_LAMBDA_TIMEOUT: Final = 29
 """The Lambda stops just before Lex gives up, so its logs say what happened."""
 LEX_HANDLER_TOTAL: Final = 25
 """The handler's whole budget for the gateway call, retries included (``LEX_TOTAL_TIMEOUT_SECONDS``)."""
-
-
-class InconsistentTimeoutError(ValueError):
-    """Timeouts along the request path cannot be made consistent."""
 
 
 @dataclass(frozen=True, slots=True)

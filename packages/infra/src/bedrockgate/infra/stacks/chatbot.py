@@ -3,8 +3,9 @@
 The bot (en_US) sends every utterance it does not otherwise understand, through the FallbackIntent,
 and greetings, through a small Chat intent (Lex builds a locale only when it has an intent besides
 the fallback), to its fulfillment code hook: the lex-fulfillment package's Lambda, deployed from
-that package's code (its ``src`` directory, or the zip its nox session builds) with no bundling at
-synth. A published bot version and the ``live`` alias are wired to the Lambda.
+the zip that package's ``lambda_zip`` nox session builds (``dist/lambda/lex-fulfillment.zip``; the
+setting ``chatbot.lambda_asset``), with no bundling at synth. A published bot version and the
+``live`` alias are wired to the Lambda.
 
 The Lambda runs in the VPC and calls the gateway by its private name (``gateway.<namespace>:4000``)
 with its own gateway key, read from Secrets Manager. Timeouts sit inside Lex's 30 s budget: the
@@ -15,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from pathlib import Path
 from typing import Any, Final
 
 import aws_cdk as cdk
@@ -25,13 +25,13 @@ from aws_cdk import aws_lex as lex
 from aws_cdk import aws_logs as logs
 from bedrockgate.infra.image_contract import GATEWAY_PORT
 from bedrockgate.infra.nag import acknowledge
-from bedrockgate.infra.settings import DeploymentSettings
+from bedrockgate.infra.settings import DeploymentSettings, chatbot_lambda_zip
 from bedrockgate.infra.stacks._parts import generated_key
 from bedrockgate.infra.stacks.network import NetworkStack
 from bedrockgate.infra.timeouts import LEX_HANDLER_TOTAL, LEX_LAMBDA_TIMEOUT
 from constructs import Construct
 
-__all__ = ["HANDLER", "LEX_V2_REGIONS", "LOCALE", "ChatbotStack", "default_lambda_asset"]
+__all__ = ["HANDLER", "LEX_V2_REGIONS", "LOCALE", "ChatbotStack"]
 
 HANDLER: Final = "bedrockgate.lex_fulfillment.lambda_handler"
 LOCALE: Final = "en_US"
@@ -56,11 +56,6 @@ set cfn-lint 1.58's Region data records). Elsewhere the chatbot stack cannot be 
 CHAT_UTTERANCES: Final = ("hello", "hi", "help", "I have a question", "can you help me", "tell me something")
 
 
-def default_lambda_asset() -> Path:
-    """The lex-fulfillment package's ``src`` in this repository (infra is installed from the workspace)."""
-    return Path(__file__).resolve().parents[5] / "lex-fulfillment" / "src"
-
-
 class ChatbotStack(cdk.Stack):
     """The Lex bot, its version and alias, the fulfillment Lambda and its gateway key."""
 
@@ -76,12 +71,7 @@ class ChatbotStack(cdk.Stack):
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         prefix = settings.prefix
-        asset = settings.chatbot.lambda_asset or default_lambda_asset()
-        if not asset.exists():
-            raise FileNotFoundError(
-                f"the chatbot's Lambda code is not at {asset}: set chatbot.lambda_asset in the deployment settings to "
-                "the lex-fulfillment package's src directory or the zip its nox session builds (dist/lambda/)"
-            )
+        asset = chatbot_lambda_zip(settings)
 
         self.gateway_key = generated_key(
             self,
@@ -128,8 +118,8 @@ class ChatbotStack(cdk.Stack):
             runtime=RUNTIME,
             architecture=lambda_.Architecture.ARM_64,
             handler=HANDLER,
-            # No bundling: the handler is standard library only, so its source is the deployment package.
-            code=lambda_.Code.from_asset(str(asset), exclude=["**/__pycache__", "**/*.pyc"]),
+            # No bundling: the handler is standard library only, and lex-fulfillment's zip is the whole package.
+            code=lambda_.Code.from_asset(str(asset)),
             timeout=cdk.Duration.seconds(LEX_LAMBDA_TIMEOUT),
             memory_size=settings.sizes.chatbot_lambda_memory_mib,
             role=role,

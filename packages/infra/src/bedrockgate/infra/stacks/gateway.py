@@ -36,6 +36,7 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_servicediscovery as servicediscovery
 from bedrockgate.infra.bedrock import APPLY_GUARDRAIL, INVOKE_ACTIONS, BedrockAccess
 from bedrockgate.infra.environment import EnvironmentPlan
+from bedrockgate.infra.exceptions import SettingsError
 from bedrockgate.infra.image_contract import (
     GATEWAY_PORT,
     GATEWAY_USER,
@@ -107,6 +108,11 @@ class GatewayTask(Construct):
         log_group: logs.ILogGroup,
     ) -> None:
         super().__init__(scope, construct_id)
+        image = settings.gateway_image
+        if image is None:
+            raise SettingsError(
+                "the gateway task needs gateway_image: -c gateway_image=<registry>/<repository>@sha256:<digest>"
+            )
         self.task_definition = ecs.FargateTaskDefinition(
             self,
             "TaskDefinition",
@@ -136,7 +142,7 @@ class GatewayTask(Construct):
         self.container = self.task_definition.add_container(
             CONTAINER_NAME,
             container_name=CONTAINER_NAME,
-            image=container_image(self, "Image", settings.gateway_image),
+            image=container_image(self, "Image", image),
             command=["--config", settings.gateway_config_path_in_image, "--port", str(GATEWAY_PORT)],
             environment=dict(plan.plain),
             secrets={
@@ -172,7 +178,7 @@ class GatewayTask(Construct):
             "Manager, which a test asserts.",
         )
         execution_role = self.task_definition.obtain_execution_role()
-        if _ECR.fullmatch(settings.gateway_image):
+        if _ECR.fullmatch(image):
             acknowledge(
                 execution_role,
                 "IAM5",
