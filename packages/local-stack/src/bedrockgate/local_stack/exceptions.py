@@ -18,6 +18,10 @@ class ExtraNotInstalledError(LocalStackError):
         )
 
 
+class WeightsNotInstalledError(LocalStackError):
+    """A model's weights package is not installed: the message names the command that installs it."""
+
+
 class BackendError(LocalStackError):
     """A backend failed to produce an answer (the emulator turns it into a Bedrock 500)."""
 
