@@ -17,10 +17,11 @@ from email.parser import Parser
 from pathlib import Path
 
 import pytest
-from bedrockgate.local_stack import weights
+from bedrockgate.local_stack import embedded, weights
 from bedrockgate.local_stack.cli import main
-from bedrockgate.local_stack.embedded import SmolLMChat, smollm_weights
-from bedrockgate.local_stack.exceptions import LocalStackError, WeightsNotInstalledError
+from bedrockgate.local_stack.embedded import SmolLMChat, require_models, smollm_weights
+from bedrockgate.local_stack.exceptions import ExtraNotInstalledError, LocalStackError, WeightsNotInstalledError
+from bedrockgate.local_stack.processes import free_port
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from packaging.markers import Marker
@@ -140,6 +141,12 @@ def test_a_wheel_user_gets_the_models_without_compiling_anything(
     refused = subprocess.run(load, env=env, capture_output=True, text=True, check=False, timeout=60)
     assert refused.returncode != 0
     assert "run `local-stack models install`" in refused.stderr
+    up = subprocess.run([local_stack, "up", "--no-phoenix", "--no-redis", "--ask", "", "--port", str(free_port()),
+                         "--state-dir", str(tmp_path / "stack")], env=env, capture_output=True, text=True,
+                        check=False, timeout=60)  # fmt: skip
+    assert up.returncode == 1
+    assert "local-stack: the SmolLM2 chat backend needs SmolLM2's weights" in up.stderr  # before anything started
+    assert "run `local-stack models install`" in up.stderr
 
     before = time.monotonic()
     done = subprocess.run([local_stack, "models", "install"], env=env, capture_output=True, text=True, check=False,
@@ -189,6 +196,17 @@ def test_missing_weights_name_the_command_that_installs_them(monkeypatch: pytest
         smollm_weights()
     with pytest.raises(WeightsNotInstalledError):
         SmolLMChat().load()
+
+
+def test_the_stack_checks_the_models_its_rules_name_before_starting(monkeypatch: pytest.MonkeyPatch) -> None:
+    require_models(["smollm2", "minilm", "scripted"])  # the test group has them all
+    monkeypatch.setattr(weights, "installed_dir", lambda: None)
+    monkeypatch.setattr(embedded, "models_available", lambda: {"smollm2": weights.PACKAGE, "minilm": "onnxruntime"})
+    require_models(["scripted", "scripted-embedding"])
+    with pytest.raises(WeightsNotInstalledError, match="local-stack models install"):
+        require_models(["scripted", "smollm2"])
+    with pytest.raises(ExtraNotInstalledError, match=r"onnxruntime is not installed.*\[models\]"):
+        require_models(["minilm"])
 
 
 def test_a_damaged_weights_package_says_to_reinstall(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ import importlib
 import importlib.util
 import secrets
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
@@ -70,6 +70,21 @@ def smollm_weights() -> Path:
             f"run `{weights.INSTALL_COMMAND} --reinstall`"
         )
     return gguf
+
+
+def require_models(backends: Iterable[str]) -> None:
+    """Raise, for the first of these embedded backends that cannot load here, the error its load would raise.
+
+    The stack checks before it starts anything, so the user reads what to install at once, not
+    in the tail of the emulator's log. Names that are not embedded backends are ignored.
+    """
+    available = models_available()
+    for name in sorted(set(backends) & available.keys()):
+        missing = available[name]
+        if missing == SMOLLM_PACKAGE:
+            smollm_weights()
+        elif missing is not None:
+            raise ExtraNotInstalledError(_CHAT if name == "smollm2" else _EMBEDDING, extra="models", missing=missing)
 
 
 def models_available() -> dict[str, str | None]:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Literal, Self
 
 from bedrockgate.local_stack.containers import image_proxy, remove_container, require_image
+from bedrockgate.local_stack.embedded import require_models
 from bedrockgate.local_stack.exceptions import StackConfigError, StartupError, StateError
 from bedrockgate.local_stack.processes import (
     ManagedProcess,
@@ -221,6 +222,7 @@ class LocalStack:
         settings = self.options.emulator_settings or EmulatorSettings()
         if self.options.backend == "scripted" and self.options.emulator_settings is None:
             settings = EmulatorSettings(rules=SCRIPTED_RULES)
+        require_models(rule.backend for rule in settings.rules)  # what to install, before anything starts
         settings_path = self.state_dir / "emulator.json"
         settings_path.write_text(settings.model_dump_json(indent=2), encoding="utf-8")
         port = free_port()
