@@ -2,7 +2,7 @@
 
 The account and Region come from explicit values (``-c account=...``/``-c region=...``, or the
 settings file) or from the AWS credentials: the account from STS ``GetCallerIdentity``, the Region
-from the boto3 session (``AWS_REGION``, ``AWS_DEFAULT_REGION`` or the profile's). When both are
+as the CDK CLI reads it (``AWS_REGION``, else ``AWS_DEFAULT_REGION`` or the profile's, through boto3). When both are
 known they must agree: deploying the explicit account with credentials of another one, or into a
 Region the session does not point at, is refused with both values and the fix.
 
@@ -20,6 +20,7 @@ registry stack: the repository must exist before an image can be pushed to it.
 from __future__ import annotations
 
 import importlib
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,7 +100,9 @@ def caller_identity() -> CallerIdentity | None:
             f"cannot read the AWS credentials' identity (sts:GetCallerIdentity): {error}. Fix the credentials "
             "(AWS_PROFILE, the role, an expired session), or pass -c synth_only=true for a synth that deploys nothing"
         ) from None
-    return CallerIdentity(account=str(identity["Account"]), arn=str(identity["Arn"]), region=session.region_name)
+    # AWS_REGION first, as the CDK CLI and the other AWS SDKs read it (boto3 itself reads only AWS_DEFAULT_REGION).
+    region = os.environ.get("AWS_REGION") or session.region_name
+    return CallerIdentity(account=str(identity["Account"]), arn=str(identity["Arn"]), region=region)
 
 
 @dataclass(frozen=True, slots=True)
