@@ -6,6 +6,7 @@ import ast
 import hashlib
 import importlib.util
 import json
+import os
 import re
 from pathlib import Path
 from types import ModuleType
@@ -143,3 +144,17 @@ def test_the_sbom_is_valid_cyclonedx_listing_every_python_and_debian_package_by_
     assert purls == {f"pkg:pypi/{n}@{v}" for n, v in python.items()} | {
         f"pkg:deb/debian/{n}@{v}?arch=arm64&distro=debian-12" for n, v in debian.items()
     }
+
+
+def test_one_run_names_one_commit_even_if_head_moves(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Defect seen here: a commit during the build changed the second build's version label (reproducibility failed)."""
+    from bedrockgate_pipeline.image import build as build_  # noqa: PLC0415 -- the module under test
+
+    for name in ("SOURCE_DATE_EPOCH", "BEDROCKGATE_REVISION", "BEDROCKGATE_IMAGE_VERSION"):
+        monkeypatch.delenv(name, raising=False)
+    build_.pin_source()
+    for name in ("SOURCE_DATE_EPOCH", "BEDROCKGATE_REVISION", "BEDROCKGATE_IMAGE_VERSION"):
+        monkeypatch.setenv(name, os.environ[name])  # undone after the test, like the deletions above
+    pinned = (build_.source_date_epoch(), build_.revision(), build_._image_version(build_.revision()))
+    monkeypatch.setattr(build_.subprocess, "run", lambda *a, **k: pytest.fail(f"git asked again: {a}"))
+    assert (build_.source_date_epoch(), build_.revision(), build_._image_version(build_.revision())) == pinned

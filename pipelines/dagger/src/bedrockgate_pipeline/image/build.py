@@ -129,9 +129,10 @@ def revision() -> str:
 
 
 def pin_source() -> None:
-    """Fix this process's commit and timestamp before the first build (see ``revision``)."""
+    """Fix this process's commit, version label and timestamp before the first build (see ``revision``)."""
     os.environ["SOURCE_DATE_EPOCH"] = str(source_date_epoch())
     os.environ["BEDROCKGATE_REVISION"] = revision()
+    os.environ["BEDROCKGATE_IMAGE_VERSION"] = _image_version(os.environ["BEDROCKGATE_REVISION"])
 
 
 def lay_out_context(target_dir: Path, base_: Base, config_text: str, *, epoch: int) -> tuple[Path, str]:
@@ -246,6 +247,9 @@ def retag(image: BuiltImage) -> None:
 
 
 def _image_version(commit: str) -> str:
+    pinned = os.environ.get("BEDROCKGATE_IMAGE_VERSION")
+    if pinned:
+        return pinned
     described = subprocess.run(
         ["git", "describe", "--tags", "--always", "--dirty"], cwd=ROOT, capture_output=True, text=True, check=False
     )  # fmt: skip
