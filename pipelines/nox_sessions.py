@@ -2,8 +2,9 @@
 
 The root noxfile loads this file. Sessions that already exist there or beside their package
 (lint, typecheck, tests, build, lambda_zip, synth) keep their home; this file adds the rest of the
-stages (gateway_image, evaluate, deploy), the ``ci`` composite, ``affected``, ``release`` and the
-pipeline's own tests.
+stages (pipeline, supply_chain, gateway_image, evaluate, bootstrap, deploy), the ``ci`` composite
+(and, from the same list, nox's default sessions: what ``./dev test`` runs), ``source``,
+``affected`` and ``dagger_lock``. Releases live in ``release_sessions.py``.
 """
 
 from __future__ import annotations
