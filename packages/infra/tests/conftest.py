@@ -27,6 +27,7 @@ from bedrockgate.infra.settings import DeploymentSettings
 PACKAGE = Path(__file__).resolve().parents[1]
 REPO = PACKAGE.parents[1]
 DEV_SETTINGS = PACKAGE / "settings" / "dev.yaml"
+SOURCE_COMMIT: Final = "0123456789abcdef0123456789abcdef01234567"
 BUNDLE: Final = REPO / "packages" / "lex-fulfillment" / "src" / "bedrockgate" / "lex_fulfillment" / "bundle.py"
 
 # Before anything imports boto3: no credentials, config or metadata endpoint of this machine.
@@ -68,7 +69,8 @@ def dev_settings(lambda_zip: Path) -> DeploymentSettings:
 @pytest.fixture(scope="session")
 def domain_settings(dev_settings: DeploymentSettings) -> DeploymentSettings:
     """A second shape: the guardrail example in us-west-2 with a domain (CloudFront, a us-east-1 certificate
-    through cross-Region references, DNS), an IP allow-list, deletion protection and one cache node."""
+    through cross-Region references, DNS), an IP allow-list, deletion protection, one cache node, and the
+    source commit a pipeline passes (the dev app has none: nothing is recorded there)."""
     data = dev_settings.model_dump()
     data.update(
         region="us-west-2",
@@ -81,6 +83,7 @@ def domain_settings(dev_settings: DeploymentSettings) -> DeploymentSettings:
         },
         allowed_cidrs=["203.0.113.0/24", "2001:db8::/32"],
         deletion_protection=True,
+        source_commit=SOURCE_COMMIT,
     )
     data["sizes"]["cache_nodes"] = 1
     return DeploymentSettings.model_validate(data)

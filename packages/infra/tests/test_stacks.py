@@ -599,10 +599,12 @@ def test_dashboard_has_every_model_group_and_the_platform_metrics(dev: Synthesiz
 
 
 @pytest.mark.parametrize(
-    "stack", ["network", "data", "guardrail", "edge", "phoenix", "gateway", "chatbot", "observability"]
+    "stack", ["registry", "network", "data", "guardrail", "edge", "phoenix", "gateway", "chatbot", "observability"]
 )
 def test_every_stack_is_tagged_and_named_after_what_it_holds(dev: Synthesized, stack: str) -> None:
     built = getattr(dev.deployment, stack)
     assert built.stack_name == f"bedrockgate-dev-{stack}"
     assert built.region == "us-east-1"
     assert built.account == "111111111111"
+    # Synth applied the app's tags; the dev app has no source commit, so none is recorded.
+    assert built.tags.tag_values() == {"project": "bedrockgate", "environment": "dev"}

