@@ -2,9 +2,11 @@
 
 The account and Region come from explicit values (``-c account=...``/``-c region=...``, or the
 settings file) or from the AWS credentials: the account from STS ``GetCallerIdentity``, the Region
-as the CDK CLI reads it (``AWS_REGION``, else ``AWS_DEFAULT_REGION`` or the profile's, through boto3). When both are
-known they must agree: deploying the explicit account with credentials of another one, or into a
-Region the session does not point at, is refused with both values and the fix.
+as the CDK CLI reads it (``AWS_REGION``, else ``AWS_DEFAULT_REGION`` or the profile's, through
+boto3). When both are known they must agree: deploying the explicit account with credentials of
+another one, or into a Region the session does not point at, is refused with both values and the
+fix. With no credentials, explicit values are taken as given (a synth for CI with
+``-c account=...``); a deploy then cannot start anyway, and the CDK CLI checks the account again.
 
 A **synth-only** run (context ``synth_only=true``) deploys nothing, so it never asks AWS: tests and
 CI synthesize with no credentials. It alone accepts placeholders: the docs' example account
