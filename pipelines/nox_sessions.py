@@ -28,6 +28,7 @@ from bedrockgate_pipeline.audit import verdict as audit_verdict  # noqa: E402 --
 from bedrockgate_pipeline.deploy import bootstrap as bootstrap_command  # noqa: E402
 from bedrockgate_pipeline.deploy import deploy as deploy_command  # noqa: E402
 from bedrockgate_pipeline.deploy import deploy_context, infra, published_image, settings_path  # noqa: E402
+from bedrockgate_pipeline.deploy import registry as registry_command  # noqa: E402
 from bedrockgate_pipeline.errors import PipelineError  # noqa: E402
 from bedrockgate_pipeline.gates import (  # noqa: E402
     profile,
@@ -242,13 +243,19 @@ def _deploy_options(session: nox.Session) -> tuple[str, dict[str, str]]:
 
 @nox.session(venv_backend="none", default=False)
 def bootstrap(session: nox.Session) -> None:
-    """``cdk bootstrap`` of every environment the app uses (the main region, us-east-1 for a certificate)."""
+    """Once per account: ``cdk bootstrap`` of every environment the app uses, then the registry stack.
+
+    The environments are the main region and us-east-1 when a CloudFront certificate is needed
+    (``bedrockgate-infra environments``); the registry stack (ECR, immutable tags, scan on push) must
+    exist before the first image push, and with no image given the app is that stack alone.
+    """
     settings, explicit = _deploy_options(session)
     with session.chdir(ROOT):
         listed = session.run(*infra("environments", settings=settings, context=explicit), external=True, silent=True)
         for environment in str(listed).split():
             if environment.startswith("aws://"):
                 session.run(*bootstrap_command(environment, settings=settings, context=explicit), external=True)
+        session.run(*registry_command(settings=settings, context=explicit), external=True)
 
 
 @nox.session(venv_backend="none", default=False)

@@ -184,3 +184,16 @@ def test_deploy_and_bootstrap_are_never_cached_and_the_rest_are() -> None:
         "bootstrap",
     }
     assert all(policy is None for name, policy in policies.items() if name not in ("deploy", "bootstrap"))
+
+
+def test_bootstrap_bootstraps_every_listed_environment_then_deploys_the_registry_stack_alone() -> None:
+    """Defect: nothing ran `cdk bootstrap`, and infra imported an ECR repository that nothing created."""
+    credentials = {"aws_access_key_id": dag.set_secret("i", "x"), "aws_secret_access_key": dag.set_secret("k", "y")}
+    bootstrap = containers.bootstrap_container(dag.directory(), PINNED, credentials, region=None,
+                                               settings="settings/dev.yaml", context={}, run_id="7")  # fmt: skip
+    loop, registry = execs(bootstrap)[-2:]
+    assert "bedrockgate-infra environments --settings settings/dev.yaml" in loop[-1]
+    assert "bedrockgate-infra cdk bootstrap" in loop[-1]
+    assert registry[8:] == ["bedrockgate-infra", "cdk", "deploy", "--all", "--require-approval", "never",
+                            "-c", "settings=settings/dev.yaml"]  # fmt: skip
+    assert not any("gateway_image" in arg for arg in registry)

@@ -8,6 +8,7 @@ import importlib.util
 import json
 import os
 import re
+import subprocess
 from pathlib import Path
 from types import ModuleType
 
@@ -156,5 +157,5 @@ def test_one_run_names_one_commit_even_if_head_moves(monkeypatch: pytest.MonkeyP
     for name in ("SOURCE_DATE_EPOCH", "BEDROCKGATE_REVISION", "BEDROCKGATE_IMAGE_VERSION"):
         monkeypatch.setenv(name, os.environ[name])  # undone after the test, like the deletions above
     pinned = (build_.source_date_epoch(), build_.revision(), build_._image_version(build_.revision()))
-    monkeypatch.setattr(build_.subprocess, "run", lambda *a, **k: pytest.fail(f"git asked again: {a}"))
+    monkeypatch.setattr(subprocess, "run", lambda *a, **k: pytest.fail(f"git asked again: {a}"))
     assert (build_.source_date_epoch(), build_.revision(), build_._image_version(build_.revision())) == pinned

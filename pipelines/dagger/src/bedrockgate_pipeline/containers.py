@@ -8,6 +8,7 @@ and the harness (``harness.py``) runs each function's command with exactly the s
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Mapping, Sequence
 
 import dagger
@@ -191,9 +192,11 @@ def bootstrap_container(
     context: Mapping[str, str],
     run_id: str,
 ) -> dagger.Container:
-    """``cdk bootstrap`` of every environment ``bedrockgate-infra environments`` lists (one shell loop)."""
-    listing = " ".join(deploy_commands.infra("environments", settings=settings, context=context))
-    bootstrap = " ".join(deploy_commands.cdk(["bootstrap"], settings=settings, context=context))
+    """``cdk bootstrap`` of every environment ``bedrockgate-infra environments`` lists, then the registry stack."""
+    listing = " ".join(
+        shlex.quote(a) for a in deploy_commands.infra("environments", settings=settings, context=context)
+    )
+    bootstrap = " ".join(shlex.quote(a) for a in deploy_commands.cdk(["bootstrap"], settings=settings, context=context))
     return (
         aws(
             runner(source, images, deploy_inputs()),

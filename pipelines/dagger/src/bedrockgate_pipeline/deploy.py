@@ -84,6 +84,13 @@ def bootstrap(environment: str, *, settings: str, context: Mapping[str, str]) ->
     return cdk(["bootstrap", environment], settings=settings, context=context)
 
 
+def registry(*, settings: str, context: Mapping[str, str]) -> list[str]:
+    """Deploy the registry stack alone (before the first push): with no ``gateway_image`` the app is just that stack."""
+    if "gateway_image" in context:
+        raise PipelineError("the registry stack deploys before any image exists: drop gateway_image from its context")
+    return cdk(["deploy", "--all", "--require-approval", "never"], settings=settings, context=context)
+
+
 def settings_path(root: Path, settings: str) -> Path:
     """The settings file a deploy reads, resolved where the CDK app runs; a missing one is an error now."""
     path = root / INFRA / settings

@@ -1,0 +1,85 @@
+"""The deploy path: only a published digest, commands from the root, and the digest reaches the task definition."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import zipfile
+from pathlib import Path
+
+import pytest
+from bedrockgate_pipeline import deploy
+from bedrockgate_pipeline.errors import PipelineError
+from conftest import ROOT
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+HEX = st.text("0123456789abcdef", min_size=64, max_size=64)
+HOSTS = st.sampled_from(["127.0.0.1:5555", "123456789012.dkr.ecr.eu-west-1.amazonaws.com", "registry.example"])
+
+
+@settings(max_examples=300)
+@given(host=HOSTS, digest=HEX, tag=st.from_regex(r"[a-z0-9.]{1,8}", fullmatch=True))
+def test_deploy_takes_a_pushed_digest_and_nothing_else(host: str, digest: str, tag: str) -> None:
+    """Defect: deploy took any string as the image."""
+    reference = f"{host}/bedrockgate-gateway@sha256:{digest}"
+    if digest == "0" * 64:
+        with pytest.raises(deploy.ImageReferenceError, match="placeholder"):
+            deploy.published_image(reference)
+    else:
+        assert deploy.published_image(reference) == reference
+    for bad in (f"{host}/bedrockgate-gateway:{tag}", f"bedrockgate-gateway@sha256:{digest}", f"{reference} "):
+        with pytest.raises(deploy.ImageReferenceError, match="REGISTRY/REPOSITORY@sha256"):
+            deploy.published_image(bad)
+
+
+@settings(max_examples=200)
+@given(context=st.dictionaries(st.sampled_from(["account", "region", "gateway_image", "source_commit"]),
+                               st.from_regex(r"[a-z0-9:/@.-]{1,20}", fullmatch=True)))  # fmt: skip
+def test_every_command_runs_the_infra_cli_from_the_root_with_every_context_value(context: dict[str, str]) -> None:
+    """Defect: the app ran as `../../dev uv run ...`, and ./dev changes to the root: settings/dev.yaml not found."""
+    for command in (deploy.deploy(settings="settings/dev.yaml", context=context, outputs="o.json"),
+                    deploy.infra("preflight", settings="settings/dev.yaml", context=context)):  # fmt: skip
+        assert command[:6] == ["./dev", "uv", "run", "--frozen", "--directory", deploy.INFRA]
+        pairs = {command[i + 1] for i, arg in enumerate(command) if arg == "-c"}
+        assert {f"{k}={v}" for k, v in context.items()} <= pairs
+    assert (ROOT / "dev").is_file()
+    assert deploy.settings_path(ROOT, "settings/dev.yaml").is_file()
+    with pytest.raises(PipelineError, match="not found"):
+        deploy.settings_path(ROOT, "settings/nope.yaml")
+
+
+def test_the_context_needs_a_commit_and_a_published_image() -> None:
+    image = "127.0.0.1:5555/bedrockgate-gateway@sha256:" + "ab" * 32
+    assert deploy.deploy_context(gateway_image=image, source_commit="c" * 40, region="eu-west-1") == {
+        "gateway_image": image, "source_commit": "c" * 40, "region": "eu-west-1",
+    }  # fmt: skip
+    with pytest.raises(PipelineError, match="40-hex"):
+        deploy.deploy_context(gateway_image=image, source_commit="HEAD")
+    with pytest.raises(PipelineError, match="12-digit"):
+        deploy.bootstrap("aws://111/us-east-1", settings="settings/dev.yaml", context={})
+
+
+def test_the_published_digest_and_the_commit_reach_the_synthesized_task_definition(tmp_path: Path) -> None:
+    """The deploy's own command (synth instead of deploy, synth-only so no AWS): what the ECS task would run."""
+    lambda_zip = tmp_path / "lambda.zip"
+    with zipfile.ZipFile(lambda_zip, "w") as archive:
+        archive.writestr("handler.py", "")
+    image = "127.0.0.1:5555/bedrockgate-gateway@sha256:" + "5e" * 32
+    commit = "d" * 40
+    context = deploy.deploy_context(gateway_image=image, source_commit=commit) | {
+        "synth_only": "true", "chatbot": json.dumps({"enabled": True, "lambda_asset": str(lambda_zip)}),
+    }  # fmt: skip
+    out = tmp_path / "cdk.out"
+    command = deploy.cdk(["synth", "--quiet", "--output", str(out)], settings="settings/dev.yaml", context=context)
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    [template] = out.glob("*-gateway.template.json")
+    resources = json.loads(template.read_text(encoding="utf-8"))
+    images = [container["Image"] for resource in resources["Resources"].values()
+              if resource["Type"] == "AWS::ECS::TaskDefinition"
+              for container in resource["Properties"]["ContainerDefinitions"]]  # fmt: skip
+    assert images == [image]
+    assert resources["Outputs"]["SourceCommit"]["Value"] == commit
+    assert re.search(r"bedrockgate-\w+-registry", " ".join(p.name for p in out.iterdir()))
