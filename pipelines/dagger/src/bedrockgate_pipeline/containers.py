@@ -207,6 +207,7 @@ def bootstrap_container(
         )
         .with_env_variable("BEDROCKGATE_DEPLOY_RUN", run_id)
         .with_exec(["sh", "-euc", f'for environment in $({listing}); do {bootstrap} "$environment"; done'])
+        .with_exec(deploy_commands.registry(settings=settings, context=context))
     )
 
 
