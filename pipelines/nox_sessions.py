@@ -228,14 +228,17 @@ def ci(session: nox.Session) -> None:
 
 
 def _deploy_options(session: nox.Session) -> tuple[str, dict[str, str]]:
-    """``-- [SETTINGS] [--account ID] [--region NAME]``: settings file and the explicit account and region."""
+    """``-- [SETTINGS] [--account ID] [--region NAME] [--phoenix-image REF]``: settings and explicit values."""
     args = list(session.posargs)
     explicit: dict[str, str] = {}
-    for key in ("account", "region"):
-        if f"--{key}" in args:
-            at = args.index(f"--{key}")
+    for key in ("account", "region", "phoenix_image"):
+        flag = "--" + key.replace("_", "-")
+        if flag in args:
+            at = args.index(flag)
             explicit[key] = args[at + 1]
             del args[at : at + 2]
+    if "phoenix_image" in explicit:
+        published_image(explicit["phoenix_image"])
     settings = args[0] if args else "settings/dev.yaml"
     settings_path(ROOT, settings)
     return settings, explicit
@@ -262,7 +265,7 @@ def bootstrap(session: nox.Session) -> None:
 def deploy(session: nox.Session) -> None:
     """``cdk deploy`` of every stack with the image pushed for this commit, refused unless its gates passed.
 
-    ``nox -s deploy -- [SETTINGS] [--account ID] [--region NAME] [--profile production|rehearsal]``. The
+    ``nox -s deploy -- [SETTINGS] [--account ID] [--region NAME] [--phoenix-image REF] [--profile P]``. The
     gates (ci, evaluate, the audit) must have passed for this very source; the gateway image is the
     digest ``gateway_image`` pushed and recorded for it; the commit is recorded in the stacks and outputs.
     """
@@ -278,7 +281,8 @@ def deploy(session: nox.Session) -> None:
     if image is None:
         session.error(f"no gateway image was pushed for source {source[:12]}: run `nox -s gateway_image` first")
     settings, explicit = _deploy_options(session)
-    context = deploy_context(gateway_image=image, source_commit=source_commit(ROOT), **explicit)
+    phoenix = {"phoenix_image": explicit.pop("phoenix_image")} if "phoenix_image" in explicit else {}
+    context = deploy_context(gateway_image=image, source_commit=source_commit(ROOT), **explicit) | phoenix
     outputs = DIST / "deploy-outputs.json"
     with session.chdir(ROOT):
         session.run(*infra("preflight", settings=settings, context=context), external=True)

@@ -134,6 +134,7 @@ class Bedrockgate:
         region: Annotated[str | None, Doc("AWS region; default: the settings'")] = None,
         aws_session_token: Annotated[Secret | None, Doc("session token, for temporary credentials")] = None,
         gate_profile: Annotated[str, Doc("production (every gate), or rehearsal (skips are recorded)")] = "production",
+        phoenix_image: Annotated[str | None, Doc("Phoenix by digest, when the settings do not pin it")] = None,
     ) -> str:
         """Cdk deploy of the image published in this run, refused unless the source is a commit and its gates pass."""
         chosen = profile(gate_profile)
@@ -145,6 +146,8 @@ class Bedrockgate:
             raise GateError(f"deploy refused ({chosen.name} gates): {verdict['detail']}")
         image = await _publish(source, registry, registry_username, registry_password)
         context = deploy_context(gateway_image=image, source_commit=commit, account=account, region=region)
+        if phoenix_image:
+            context["phoenix_image"] = published_image(phoenix_image)
         credentials = _credentials(aws_access_key_id, aws_secret_access_key, aws_session_token)
         IMAGES.require_pinned()
         deployed = containers.deploy_container(
