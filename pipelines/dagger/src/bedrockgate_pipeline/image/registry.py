@@ -9,6 +9,7 @@ reference stays pullable; ``python -m bedrockgate_pipeline.image registry-stop``
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -84,6 +85,18 @@ def stop() -> bool:
     return True
 
 
+_LIST_TYPES = "application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json"
+
+
+def _manifest(registry: Registry, digest: str) -> str:
+    """The pushed manifest list as the registry serves it (podman 4.3's ``manifest inspect`` has no TLS flag)."""
+    request = urllib.request.Request(
+        f"http://{registry.host}/v2/{NAME}/manifests/{digest}", headers={"Accept": _LIST_TYPES}
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 -- as above
+        return str(response.read().decode("utf-8"))
+
+
 def push_multi_arch(registry: Registry | str, images: dict[str, str], tag: str) -> str:
     """Push one manifest list of ``architecture -> image id``; the pushed reference by digest.
 
@@ -95,7 +108,14 @@ def push_multi_arch(registry: Registry | str, images: dict[str, str], tag: str) 
     podman_.podman("manifest", "create", local)
     for architecture, image_id in sorted(images.items()):
         podman_.podman(
-            "manifest", "add", "--arch", architecture, "--os", "linux", local, f"containers-storage:{image_id}"
+            "manifest",
+            "add",
+            "--arch",
+            architecture,
+            "--os",
+            "linux",
+            local,
+            f"containers-storage:{image_id.removeprefix('sha256:')}",
         )
     repository = f"{registry.host}/{NAME}" if isinstance(registry, Registry) else registry.rstrip("/")
     tls = "--tls-verify=false" if isinstance(registry, Registry) else "--tls-verify=true"
@@ -107,8 +127,15 @@ def push_multi_arch(registry: Registry | str, images: dict[str, str], tag: str) 
     )  # fmt: skip
     digest = digest_file.read_text(encoding="utf-8").strip()
     reference = f"{repository}@{digest}"
-    listed = podman_.podman("manifest", "inspect", tls, reference)
-    for architecture in images:
-        if f'"architecture": "{architecture}"' not in listed:
-            raise ImageBuildError(f"{reference} does not list linux/{architecture} after the push: {listed[:1000]}")
+    listed = (
+        _manifest(registry, digest)
+        if isinstance(registry, Registry)
+        else podman_.podman("manifest", "inspect", reference)
+    )
+    platforms = {m.get("platform", {}).get("architecture") for m in json.loads(listed).get("manifests", [])}
+    missing = sorted(set(images) - platforms)
+    if missing:
+        raise ImageBuildError(
+            f"{reference} does not list linux/{', linux/'.join(missing)} after the push: {listed[:1000]}"
+        )
     return reference
