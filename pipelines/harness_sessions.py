@@ -2,7 +2,7 @@
 
 The root noxfile loads this file. Neither session is a default one: ``nox -s harness`` reruns every
 function (tens of minutes), ``nox -s harness_quick`` only the cheap ones in ``harness.QUICK`` (lint,
-one package's tests, the Lambda zip: a few minutes once the stage image is built). Both need root
+one package's tests, the Lambda zip, synth: a few minutes once the stage image is built). Both need root
 podman and mmdebstrap (``scripts/system-deps.sh --containers``) and, the first time, Debian's mirror
 and the package registries on the host to build the stage image and fill the caches; the containers
 themselves run with no network. Posargs go to ``python -m bedrockgate_pipeline.harness``
@@ -39,5 +39,5 @@ def harness(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON, default=False)
 def harness_quick(session: nox.Session) -> None:
-    """The harness for the quick functions only (lint, tests of gateway-config, lambda-zip)."""
+    """The harness for the quick functions only (lint, tests of gateway-config, lambda-zip, synth)."""
     _harness(session, "--quick")

@@ -260,8 +260,9 @@ class Function:
     note: str = ""
 
 
-QUICK = ("lint", "tests --package gateway-config", "lambda-zip")
-"""``nox -s harness_quick``: cheap functions that still prove the inputs of the entry point, a package, an artefact."""
+QUICK = ("lint", "tests --package gateway-config", "lambda-zip", "synth")
+"""``nox -s harness_quick``: cheap functions that still prove the entry point, a package's tests (with the root
+``examples`` link), an artefact, and one function's input made by another (synth's Lambda zip)."""
 
 
 def _provenance(architecture: str) -> Check:
@@ -677,7 +678,8 @@ def prefetch(caches: Caches, image: StageImage, *, architectures: Sequence[str],
     took: dict[str, float] = {}
     machine = {"amd64": "x86_64", "arm64": "aarch64"}[image.architecture]
     # uv: every locked wheel for Debian's Python (markers such as python_full_version < '3.11.3' differ from
-    # the host's interpreter), linked into a throwaway target so that uv downloads only what is missing.
+    # the host's interpreter), linked into a throwaway target so that uv downloads only what is missing; resolved
+    # with dependencies, so that each wheel's metadata is cached too (build's `uv pip install` resolves offline).
     with tempfile.TemporaryDirectory(prefix="harness-prefetch-") as scratch:
         requirements = Path(scratch) / "locked.txt"
         requirements.write_text(
@@ -686,7 +688,7 @@ def prefetch(caches: Caches, image: StageImage, *, architectures: Sequence[str],
             encoding="utf-8",
         )  # fmt: skip
         _checked_output([
-            _tool("uv"), "pip", "install", "--quiet", "--no-deps", "--link-mode", "symlink",
+            _tool("uv"), "pip", "install", "--quiet", "--link-mode", "symlink",
             "--target", str(Path(scratch) / "target"), "--python-version", image.python,
             "--python-platform", f"{machine}-manylinux_{image.glibc.replace('.', '_')}", "-r", str(requirements),
         ], env={"UV_CACHE_DIR": str(caches.uv)})  # fmt: skip
@@ -844,11 +846,12 @@ class Harness:
             for index, graph in enumerate(function.graphs):
                 source_dir = workdir / str(index)
                 self._graph(graph, source_dir, function.name, result)
-            last = workdir / str(len(function.graphs) - 1)
+            made = [(workdir / str(index), graph.mount) for index, graph in enumerate(function.graphs)]
             for output in function.outputs:
-                if not (last / _relative(output, function.graphs[-1].mount)).exists():
+                if not any((folder / _relative(output, mount)).exists() for folder, mount in made):
                     result.problems.append(f"{output} was not made (the function returns it)")
-            result.problems += [problem for check in function.checks if (problem := check(last))]
+            problems = (check(folder) for check in function.checks for folder, _ in made)
+            result.problems += list(dict.fromkeys(problem for problem in problems if problem))
         except (HarnessError, PipelineError, OSError, subprocess.SubprocessError) as error:
             result.problems.append(f"harness: {error}")
         finally:
