@@ -206,6 +206,7 @@ def test_the_podman_run_has_no_network_read_only_caches_and_no_other_host_path(
         assert mode in ("O", "ro")  # an overlay (writes stay in the container) or read-only
     assert f"{caches.uv}:{containers.UV_CACHE}:O" in volumes
     assert "UV_OFFLINE=1" in argv
+    assert argv[argv.index("--entrypoint") + 1] == harness.INIT  # the image's tini reaps detached processes
     assert str(ROOT) not in " ".join(argv)  # no host checkout, no .tools
     for name in secrets:
         assert argv[argv.index(name) - 1] == "--env"  # by name: podman reads the value from its environment
@@ -330,3 +331,12 @@ def test_the_table_shows_each_function_result_and_wall_time() -> None:
     assert "12 s" in shown
     assert "1/2 passed" in shown
     assert isinstance(dagger.Directory, type)
+
+
+def test_the_cause_is_the_logs_last_error_line(tmp_path: Path) -> None:
+    log = tmp_path / "step.log"
+    log.write_text("$ ./dev nox -s source\nnox > Running session source\n"
+                   "nox > Session source aborted: the working tree of /src has uncommitted changes (D README.md ...)\n"
+                   "nox > Session source failed.\n")  # fmt: skip
+    assert harness._cause(log).startswith("nox > Session source aborted: the working tree")
+    assert harness._short(["./dev", "nox", "-s", "tests(package='infra')"]) == "nox -s tests(package='infra')"

@@ -104,6 +104,9 @@ AWS_CALL = re.compile(
 )
 """How an AWS call fails in a container with no network (botocore, the CDK CLI on Node.js)."""
 STEP_TIMEOUT_S = 3600.0
+INIT = '["/usr/bin/tini", "--"]'
+"""PID 1 of every step: the base's tini reaps what a step leaves detached, as an init under Dagger's execs does
+(with the step itself as PID 1, the stack's detached servers stay zombies and ``local-stack down`` sees them)."""
 
 Kind = Literal["file", "directory"]
 
@@ -740,11 +743,11 @@ def podman_argv(
     mounts: Sequence[tuple[Path, str, str]],
     name: str,
 ) -> list[str]:
-    """``podman run`` of one step: no network, the source read-write, each cache as its mode says.
+    """``podman run`` of one step: no network, tini as PID 1, the source read-write, each cache as its mode says.
 
     Secrets are named only (``--env NAME``): podman takes their values from its own environment.
     """
-    argv = ["podman", "run", "--rm", "--pull=never", "--network=none", "--name", name]
+    argv = ["podman", "run", "--rm", "--pull=never", "--network=none", "--name", name, "--entrypoint", INIT]
     if mount:
         argv += ["--volume", f"{source}:{mount}"]
     for host, path, mode in mounts:
@@ -803,6 +806,8 @@ class FunctionResult:
     problems: list[str] = field(default_factory=list)
     tail: str = ""
     note: str = ""
+    cause: str = ""
+    """The first failing step in one line: its command, verdict and the log's last error line."""
 
     @property
     def result(self) -> str:
@@ -875,6 +880,7 @@ class Harness:
             if outcome.verdict == "failed":
                 result.problems.append(f"`{' '.join(step.argv)}` failed: {outcome.detail} (log: {outcome.log})")
                 result.tail = _tail(outcome.log)
+                result.cause = result.cause or f"{_short(step.argv)}: {outcome.detail}; {_cause(outcome.log)}"
                 return
         self._keep_products(graph, source_dir)
 
@@ -941,6 +947,28 @@ def _slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
 
 
+_ERROR_LINE = re.compile(r"error|aborted|failed|refus|cannot|not found|Traceback", re.IGNORECASE)
+
+
+def _cause(log: Path) -> str:
+    """The log's last line that reads like an error (nox's own "Session ... failed" lines skipped)."""
+    lines = _tail(log, 200).splitlines()
+    for line in reversed(lines):
+        text = line.strip()
+        if _ERROR_LINE.search(text) and not re.match(r"nox > (Session|Command) .* failed", text):
+            return text[:300]
+    return lines[-1].strip()[:300] if lines else ""
+
+
+def _short(argv: Sequence[str]) -> str:
+    text = " ".join(argv)
+    session = re.search(r"nox -s (\S+)", text)
+    if session:
+        return f"nox -s {session[1]}"
+    command = re.search(r"bedrockgate-infra (?:cdk )?(\w+)", text)
+    return f"bedrockgate-infra {command[1]}" if command else text[:60]
+
+
 def _tail(log: Path, lines: int = 25) -> str:
     with contextlib.suppress(OSError):
         return "\n".join(log.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
@@ -954,7 +982,8 @@ def _tail(log: Path, lines: int = 25) -> str:
 def table(results: Sequence[FunctionResult]) -> str:
     """Function, result, wall time, and what went wrong (first problem), one row each, and the total."""
     rows = [("function", "result", "wall time", "detail")]
-    rows += [(r.name, r.result, f"{r.seconds:.0f} s", (r.problems[0] if r.problems else r.note)[:160]) for r in results]
+    rows += [(r.name, r.result, f"{r.seconds:.0f} s", (r.cause or (r.problems[0] if r.problems else r.note))[:220])
+             for r in results]  # fmt: skip
     rows.append(("total", f"{sum(r.passed for r in results)}/{len(results)} passed",
                  f"{sum(r.seconds for r in results):.0f} s", ""))  # fmt: skip
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
@@ -974,6 +1003,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--revision", default="HEAD")
     parser.add_argument("--arch", action="append", choices=["amd64", "arm64"], default=None,
                         help="gateway image contexts to lay out (default: arm64 and amd64, as Dagger)")  # fmt: skip
+    parser.add_argument("--add-package", action="append", default=[], metavar="DEBIAN_PACKAGE",
+                        help="diagnosis: a stage image with this package too (not the functions)")  # fmt: skip
     parser.add_argument("--base-recipe", type=Path, default=BASE_RECIPE, help="the stage image's base recipe")
     parser.add_argument("--keep", action="store_true", help="keep each function's directory under OUT/work")
     parser.add_argument("--out", type=Path, default=OUT)
@@ -996,7 +1027,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                         + " && ".join(" ".join(step.argv) for step in graph.steps))  # fmt: skip
             return 0
         graphs = [g for function in every for top in function.graphs for g in _all_graphs(top)]
-        image = ensure_stage_image(stage_packages(graphs), recipe=args.base_recipe, log=log)
+        packages = tuple(sorted({*stage_packages(graphs), *args.add_package}))
+        if args.add_package:
+            log(f"harness: NOT the functions' image: {', '.join(args.add_package)} added for diagnosis")
+        image = ensure_stage_image(packages, recipe=args.base_recipe, log=log)
         caches = host_caches()
         needs_image = any(f.stage == "gateway_image" for f in chosen)
         prefetch(caches, image, architectures=architectures if needs_image else [], log=log)
