@@ -340,3 +340,11 @@ def test_the_cause_is_the_logs_last_error_line(tmp_path: Path) -> None:
                    "nox > Session source failed.\n")  # fmt: skip
     assert harness._cause(log).startswith("nox > Session source aborted: the working tree")
     assert harness._short(["./dev", "nox", "-s", "tests(package='infra')"]) == "nox -s tests(package='infra')"
+    loop = "for e in $(./dev uv run --package bedrockgate-infra bedrockgate-infra environments); do :; done"
+    assert harness._short(["sh", "-euc", loop]) == "bedrockgate-infra environments"
+    log.write_text(
+        "nox > Session supply_chain aborted: the audit failed without a report: ConnectionError\n"
+        "no gate record: git status failed: fatal: not a git repository\n"
+        "nox > Session supply_chain failed.\n"
+    )
+    assert harness._cause(log).startswith("nox > Session supply_chain aborted: the audit failed")

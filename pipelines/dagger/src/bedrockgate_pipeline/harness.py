@@ -948,6 +948,7 @@ def _slug(name: str) -> str:
 
 
 _ERROR_LINE = re.compile(r"error|aborted|failed|refus|cannot|not found|Traceback", re.IGNORECASE)
+_NOX_FAILED = re.compile(r"nox > Session \S+ failed\.?$|nox > Command .* failed with exit code \d+:?$|no gate record:")
 
 
 def _cause(log: Path) -> str:
@@ -955,7 +956,7 @@ def _cause(log: Path) -> str:
     lines = _tail(log, 200).splitlines()
     for line in reversed(lines):
         text = line.strip()
-        if _ERROR_LINE.search(text) and not re.match(r"nox > (Session|Command) .* failed", text):
+        if _ERROR_LINE.search(text) and not _NOX_FAILED.match(text):
             return text[:300]
     return lines[-1].strip()[:300] if lines else ""
 
@@ -965,7 +966,7 @@ def _short(argv: Sequence[str]) -> str:
     session = re.search(r"nox -s (\S+)", text)
     if session:
         return f"nox -s {session[1]}"
-    command = re.search(r"bedrockgate-infra (?:cdk )?(\w+)", text)
+    command = re.search(r"bedrockgate-infra (?:cdk )?([a-z]+)(?=[\s);]|$)", text)
     return f"bedrockgate-infra {command[1]}" if command else text[:60]
 
 
