@@ -45,3 +45,15 @@ def test_what_this_machine_gets_is_recorded_as_not_run() -> None:
     found = verdict(1, None, output)
     assert found.status == "not-run"
     assert found.describe().startswith("audit not run: 3 packages could not be audited")
+
+
+def test_no_route_to_the_advisory_data_is_not_run_not_failed() -> None:
+    """Found by the harness: with no network pip-audit raises ConnectionError before any report."""
+    output = (
+        "requests.exceptions.ConnectionError: HTTPSConnectionPool(host='pypi.org', port=443): Max retries exceeded "
+        "with url: /pypi/idna/3.10/json (Caused by NameResolutionError(... Temporary failure in name resolution))"
+    )
+    found = verdict(1, None, output)
+    assert found.status == "not-run"
+    assert "no vulnerability source reachable" in found.describe()
+    assert verdict(1, None, "Traceback: KeyError: 'x'").status == "failed"

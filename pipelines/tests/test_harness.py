@@ -45,7 +45,8 @@ CANDIDATES = sorted(set(BLOBS) | {"/".join(p.split("/")[:i]) for p in BLOBS for 
 
 
 def _under_any(path: str, prefixes: list[str]) -> bool:
-    return any(path == prefix or path.startswith(prefix + "/") for prefix in prefixes)
+    """Whether a plain include pattern selects ``path`` (``*``, the source check's whole tree, selects all)."""
+    return any(prefix == "*" or path == prefix or path.startswith(prefix + "/") for prefix in prefixes)
 
 
 def _tree(root: Path) -> set[str]:

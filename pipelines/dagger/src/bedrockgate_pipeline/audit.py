@@ -15,6 +15,11 @@ from typing import Any, Literal
 
 Status = Literal["passed", "failed", "not-run"]
 _SKIPPED = re.compile(r"^.*could not be audited.*$", re.MULTILINE)
+_UNREACHABLE = re.compile(
+    r"ConnectionError|Max retries exceeded|Failed to establish a new connection|Temporary failure in name resolution"
+    r"|Name or service not known|Network is unreachable"
+)
+"""pip-audit's words when no vulnerability source answered at all (it raises before any report)."""
 
 
 @dataclass(frozen=True)
@@ -61,6 +66,9 @@ def verdict(returncode: int, report: Mapping[str, Any] | None, output: str) -> A
     audited = sum(1 for d in dependencies if not d.get("skip_reason"))
     if vulnerable:
         return AuditVerdict("failed", audited, skipped, vulnerable)
+    if not skipped and report is None and _UNREACHABLE.search(output):
+        first = next(line.strip() for line in output.splitlines() if _UNREACHABLE.search(line))
+        skipped = (f"no vulnerability source reachable: {first[:300]}",)
     if skipped:
         return AuditVerdict("not-run", audited, skipped, ())
     if returncode == 0 and report is not None:

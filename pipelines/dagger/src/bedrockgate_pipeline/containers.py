@@ -23,6 +23,9 @@ UV_CACHE = "/root/.cache/uv"
 NPM_CACHE = "/root/.npm"
 LITELLM_PORT = 4000
 APT_INSTALL = "apt-get update -qq && apt-get install -y -qq --no-install-recommends"
+RUNNER_PACKAGES = ("git", "redis-server", "libgomp1")
+"""Debian packages every stage needs beyond Python: git (sources, tags), a real Redis, and libgomp1 (OpenMP,
+which the embedded model's runtime, xllamacpp, links against: the harness found it missing)."""
 ALWAYS = ("dev", "noxfile.py", "scripts", "pipelines")  # what runs a stage: the entry point and the sessions
 OUTPUTS = "dist/deploy-outputs.json"
 """Where ``cdk deploy`` writes the stacks' outputs, relative to the repository root."""
@@ -52,7 +55,7 @@ def runner(source: dagger.Directory, images: Images, include: Sequence[str]) -> 
     return (
         dag.container()
         .from_(images.python.reference)
-        .with_exec(["sh", "-c", f"{APT_INSTALL} git redis-server"])
+        .with_exec(["sh", "-c", f"{APT_INSTALL} {' '.join(RUNNER_PACKAGES)}"])
         .with_mounted_cache(UV_CACHE, dag.cache_volume("bedrockgate-uv"))
         .with_env_variable("UV_CACHE_DIR", UV_CACHE)
         .with_mounted_cache(NPM_CACHE, dag.cache_volume("bedrockgate-npm"))
@@ -128,10 +131,11 @@ def publishing(repository: str, username: str, password: dagger.Secret) -> dagge
 
 
 def source_check(source: dagger.Directory, images: Images) -> dagger.Container:
-    """The one dirty-tree rule (``gates.require_clean``) on the source with its ``.git``: writes the commit."""
-    return runner(source, images, [".git", *ALWAYS, "pyproject.toml", "uv.lock", "packages", "examples"]).with_exec(
-        session_command("source")
-    )
+    """The one dirty-tree rule (``gates.require_clean``) on the whole source with its ``.git``: writes the commit.
+
+    The whole tree, not a stage's inputs: a partial copy would show every file left out as deleted.
+    """
+    return runner(source, images, [".git", "*"]).with_exec(session_command("source"))
 
 
 def aws(
@@ -206,7 +210,8 @@ def bootstrap_container(
             region=region,
         )
         .with_env_variable("BEDROCKGATE_DEPLOY_RUN", run_id)
-        .with_exec(["sh", "-euc", f'for environment in $({listing}); do {bootstrap} "$environment"; done'])
+        # The listing first, on its own: inside `for x in $(...)` a failing listing would be swallowed by sh -e.
+        .with_exec(["sh", "-euc", f'environments="$({listing})"; for e in $environments; do {bootstrap} "$e"; done'])
         .with_exec(deploy_commands.registry(settings=settings, context=context))
     )
 

@@ -296,7 +296,9 @@ def upload(index: LocalIndex, files: Sequence[Path]) -> str:
 
     ``--check-url`` makes a rerun idempotent: a file the index already has with the same hash is skipped.
     """
-    env = {**os.environ, "UV_PUBLISH_USERNAME": index.username, "UV_PUBLISH_PASSWORD": index.password}
+    # The upload goes to loopback: an offline setting (UV_OFFLINE, as in the harness) must not refuse it.
+    env = {key: value for key, value in os.environ.items() if key != "UV_OFFLINE"}
+    env |= {"UV_PUBLISH_USERNAME": index.username, "UV_PUBLISH_PASSWORD": index.password}
     argv = [uv(), "publish", "--no-config", "--publish-url", index.upload_url, "--check-url", index.simple_url,
             "--trusted-publishing", "never", *map(str, files)]  # fmt: skip
     try:
