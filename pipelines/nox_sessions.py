@@ -215,7 +215,9 @@ def dagger_lock(session: nox.Session) -> None:
 
 CI_SESSIONS = [step.ci_session for step in ci_stages()]
 """What ``ci`` runs, in order: the same list as ``./dev test`` (nox's default sessions) and ``dagger call ci``."""
-nox.options.sessions = list(CI_SESSIONS)
+# `./dev test` (nox's default sessions): the ci stages, then the quick harness, which runs a few Dagger
+# functions' commands in a clean container with exactly their inputs (`nox -s harness` runs them all).
+nox.options.sessions = [*CI_SESSIONS, "harness_quick"]
 
 
 @nox.session(venv_backend="none", default=False)
