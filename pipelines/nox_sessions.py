@@ -215,9 +215,11 @@ def dagger_lock(session: nox.Session) -> None:
 
 CI_SESSIONS = [step.ci_session for step in ci_stages()]
 """What ``ci`` runs, in order: the same list as ``./dev test`` (nox's default sessions) and ``dagger call ci``."""
-# `./dev test` (nox's default sessions): the ci stages, then the quick harness, which runs a few Dagger
-# functions' commands in a clean container with exactly their inputs (`nox -s harness` runs them all).
-nox.options.sessions = [*CI_SESSIONS, "harness_quick"]
+# `./dev test` (nox's default sessions): the ci stages, with the quick harness (a few Dagger functions'
+# commands in a clean container with exactly their inputs; `nox -s harness` runs them all) just before
+# the pipeline's own tests, which then find its stage image for their real podman run.
+nox.options.sessions = [*CI_SESSIONS[: CI_SESSIONS.index("pipeline")], "harness_quick",
+                        *CI_SESSIONS[CI_SESSIONS.index("pipeline") :]]  # fmt: skip
 
 
 @nox.session(venv_backend="none", default=False)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bedrockgate_pipeline.audit import verdict
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 NAMES = st.from_regex(r"[a-z][a-z0-9-]{0,10}", fullmatch=True)
@@ -22,7 +22,7 @@ reports = st.one_of(st.none(), st.fixed_dictionaries({"dependencies": st.lists(d
 outputs = st.sampled_from(["", "No known vulnerabilities found", "ERROR: x: could not be audited: x (1.0)", "boom"])
 
 
-@settings(max_examples=400)
+@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])  # nested dicts are slow to draw
 @given(returncode=st.sampled_from([0, 1, 2]), report=reports, output=outputs)
 def test_a_pass_needs_a_clean_exit_a_report_no_skip_and_no_vulnerability(
     returncode: int, report: dict[str, Any] | None, output: str

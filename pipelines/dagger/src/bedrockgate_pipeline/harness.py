@@ -469,7 +469,7 @@ def materialise(
             with tarfile.open(fileobj=archive.stdout, mode="r|") as stream:
                 for member in stream:
                     if member.name in chosen and (member.isfile() or member.issym()):
-                        stream.extract(member, dest, filter="data")
+                        _extract(stream, member, dest)
             archive.stdout.read()  # the archive's padding, so that git finishes writing
         if archive.returncode != 0:
             raise HarnessError(f"git archive {revision} failed in {root} (exit {archive.returncode})")
@@ -484,6 +484,14 @@ def materialise(
     if include is not None and ".git" in include:
         _clone_commit(root, dest, revision)
     return sorted(chosen)
+
+
+def _extract(stream: tarfile.TarFile, member: tarfile.TarInfo, dest: Path) -> None:
+    """``extract`` with the ``data`` filter where this Python has it (3.11.4+; Debian's 3.11.2 has not)."""
+    if hasattr(tarfile, "data_filter"):
+        stream.extract(member, dest, filter="data")
+    else:  # the members come from our own `git archive` of the commit
+        stream.extract(member, dest)
 
 
 def _clone_commit(root: Path, dest: Path, revision: str) -> None:

@@ -297,8 +297,7 @@ def upload(index: LocalIndex, files: Sequence[Path]) -> str:
     ``--check-url`` makes a rerun idempotent: a file the index already has with the same hash is skipped.
     """
     # The upload goes to loopback: an offline setting (UV_OFFLINE, as in the harness) must not refuse it.
-    env = {key: value for key, value in os.environ.items() if key != "UV_OFFLINE"}
-    env |= {"UV_PUBLISH_USERNAME": index.username, "UV_PUBLISH_PASSWORD": index.password}
+    env = _without_offline() | {"UV_PUBLISH_USERNAME": index.username, "UV_PUBLISH_PASSWORD": index.password}
     argv = [uv(), "publish", "--no-config", "--publish-url", index.upload_url, "--check-url", index.simple_url,
             "--trusted-publishing", "never", *map(str, files)]  # fmt: skip
     try:
@@ -333,6 +332,10 @@ class Installed:
     seconds: float
 
 
+def _without_offline() -> dict[str, str]:
+    return {key: value for key, value in os.environ.items() if key != "UV_OFFLINE"}
+
+
 def install_from_index(root: Path, index: LocalIndex, package: Package, venv: Path, *,
                        siblings: Path | None = None, offline: bool = False) -> Installed:  # fmt: skip
     """A clean venv: the lock's dependencies, then the package from ``index``, ``uv pip check``, an import.
@@ -356,7 +359,8 @@ def install_from_index(root: Path, index: LocalIndex, package: Package, venv: Pa
     links = ["--find-links", str(siblings)] if siblings else []
     run([tool, "pip", "install", *quiet, "--python", python, "--index-url", index.simple_url, *links,
          f"{package.distribution}=={package.version}"],
-        what=f"installing {package.distribution} {package.version} from {index.simple_url}")  # fmt: skip
+        what=f"installing {package.distribution} {package.version} from {index.simple_url}",
+        env=_without_offline())  # the index is on loopback: an offline setting must not refuse it  # fmt: skip
     run([tool, "pip", "check", *quiet, "--python", python], what=f"checking {venv}'s requirements")
     module_file = run([python, "-I", "-c", _IMPORT, package.module], what=f"importing {package.module}").strip()
     if not Path(module_file).is_relative_to(venv):
