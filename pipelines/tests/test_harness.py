@@ -208,7 +208,7 @@ def test_the_podman_run_has_no_network_read_only_caches_and_no_other_host_path(
     assert f"{caches.uv}:{containers.UV_CACHE}:O" in volumes
     assert "UV_OFFLINE=1" in argv
     assert argv[argv.index("--entrypoint") + 1] == harness.INIT  # the image's tini reaps detached processes
-    if ROOT != Path("/src"):  # inside the harness itself the checkout is /src, the mount target
+    if Path("/src") != ROOT:  # inside the harness itself the checkout is /src, the mount target
         assert str(ROOT) not in " ".join(argv)  # no host checkout, no .tools
     for name in secrets:
         assert argv[argv.index(name) - 1] == "--env"  # by name: podman reads the value from its environment
