@@ -174,13 +174,10 @@ def deploy_container(
     ``run_id`` changes every call: the function is ``cache="never"``, but its execs would still be
     served from Dagger's cache for the same inputs; the variable before them makes every deploy run.
     """
-    container = aws(
+    container = _aws_runner(
         runner(source, images, deploy_inputs()).with_file(f"{WORKDIR}/{LAMBDA_ZIP}", lambda_zip),
-        aws_access_key_id=_required(credentials, "aws_access_key_id"),
-        aws_secret_access_key=_required(credentials, "aws_secret_access_key"),
-        aws_session_token=credentials.get("aws_session_token"),
-        region=region,
-    ).with_env_variable("BEDROCKGATE_DEPLOY_RUN", run_id)
+        credentials, region=region, run_id=run_id,
+    )  # fmt: skip
     return container.with_exec(deploy_commands.infra("preflight", settings=settings, context=context)).with_exec(
         deploy_commands.deploy(settings=settings, context=context, outputs=f"../../{OUTPUTS}")
     )
@@ -202,18 +199,24 @@ def bootstrap_container(
     )
     bootstrap = " ".join(shlex.quote(a) for a in deploy_commands.cdk(["bootstrap"], settings=settings, context=context))
     return (
-        aws(
-            runner(source, images, deploy_inputs()),
-            aws_access_key_id=_required(credentials, "aws_access_key_id"),
-            aws_secret_access_key=_required(credentials, "aws_secret_access_key"),
-            aws_session_token=credentials.get("aws_session_token"),
-            region=region,
-        )
-        .with_env_variable("BEDROCKGATE_DEPLOY_RUN", run_id)
+        _aws_runner(runner(source, images, deploy_inputs()), credentials, region=region, run_id=run_id)
         # The listing first, on its own: inside `for x in $(...)` a failing listing would be swallowed by sh -e.
         .with_exec(["sh", "-euc", f'environments="$({listing})"; for e in $environments; do {bootstrap} "$e"; done'])
         .with_exec(deploy_commands.registry(settings=settings, context=context))
     )
+
+
+def _aws_runner(
+    container: dagger.Container, credentials: Mapping[str, dagger.Secret | None], *, region: str | None, run_id: str
+) -> dagger.Container:
+    """A runner holding the AWS secrets, with the run id that keeps Dagger from serving its execs from cache."""
+    return aws(
+        container,
+        aws_access_key_id=_required(credentials, "aws_access_key_id"),
+        aws_secret_access_key=_required(credentials, "aws_secret_access_key"),
+        aws_session_token=credentials.get("aws_session_token"),
+        region=region,
+    ).with_env_variable("BEDROCKGATE_DEPLOY_RUN", run_id)
 
 
 def deploy_inputs() -> list[str]:

@@ -187,11 +187,16 @@ async def _build(source: dagger.Directory) -> str:
     return await containers.nox_stage(source, stage("build"), IMAGES).stdout()
 
 
-async def _supply_chain(source: dagger.Directory) -> dagger.Directory:
+async def _report(source: dagger.Directory, name: str, folder: str) -> dagger.Directory:
+    """A stage's output folder, once the stage has passed."""
     IMAGES.require_pinned()
-    report = containers.nox_stage(source, stage("supply_chain"), IMAGES).directory(f"{containers.WORKDIR}/dist/sbom")
+    report = containers.nox_stage(source, stage(name), IMAGES).directory(f"{containers.WORKDIR}/{folder}")
     await report.sync()
     return report
+
+
+async def _supply_chain(source: dagger.Directory) -> dagger.Directory:
+    return await _report(source, "supply_chain", "dist/sbom")
 
 
 async def _supply_chain_stdout(source: dagger.Directory) -> str:
@@ -251,10 +256,7 @@ async def _lambda_zip_size(source: dagger.Directory) -> str:
 
 
 async def _evaluate(source: dagger.Directory) -> dagger.Directory:
-    IMAGES.require_pinned()
-    report = containers.nox_stage(source, stage("evaluate"), IMAGES).directory(f"{containers.WORKDIR}/dist/evaluate")
-    await report.sync()
-    return report
+    return await _report(source, "evaluate", "dist/evaluate")
 
 
 async def _source_commit(source: dagger.Directory) -> str:
