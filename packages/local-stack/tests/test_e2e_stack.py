@@ -140,10 +140,13 @@ def test_two_proxies_sharing_redis_hold_the_rpm_limit_together(stack: LocalStack
     second = stack.start_proxy()
     assert second.url is not None
     urls = [proxy_url(stack), second.url]
-    _wait_for_a_fresh_minute(min_seconds_left=40)
+    _wait_for_a_fresh_minute(min_seconds_left=50)
+    minute = int(time.time() // 60)
     statuses = []
     with httpx.Client(timeout=60, headers=auth()) as http:
         for index in range(3 * LIMITED_RPM):
+            if int(time.time() // 60) != minute:
+                break  # the limit counts per calendar minute: on a loaded machine the loop can reach the next one
             response = http.post(
                 f"{urls[index % 2]}/v1/chat/completions",
                 # No router retries: a request over the limit would otherwise wait for the next minute.
