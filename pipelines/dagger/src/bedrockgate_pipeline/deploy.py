@@ -39,22 +39,22 @@ def published_image(reference: str) -> str:
     return reference
 
 
+_CLI = ["./dev", "uv", "run", "--frozen", "--directory", INFRA, "--package", "bedrockgate-infra", "bedrockgate-infra"]
+"""``bedrockgate-infra`` from the repository root, run where its ``cdk.json`` and ``settings/`` are."""
+
+
+def _context_args(context: Mapping[str, str]) -> list[str]:
+    return [arg for key, value in sorted(context.items()) for arg in ("-c", f"{key}={value}")]
+
+
 def cdk(action: Sequence[str], *, settings: str, context: Mapping[str, str]) -> list[str]:
     """``bedrockgate-infra cdk ACTION`` from the repository root, with the settings file and context values."""
-    pairs = [arg for key, value in sorted(context.items()) for arg in ("-c", f"{key}={value}")]
-    return [
-        "./dev", "uv", "run", "--frozen", "--directory", INFRA, "--package", "bedrockgate-infra",
-        "bedrockgate-infra", "cdk", *action, "-c", f"settings={settings}", *pairs,
-    ]  # fmt: skip
+    return [*_CLI, "cdk", *action, "-c", f"settings={settings}", *_context_args(context)]
 
 
 def infra(command: str, *, settings: str, context: Mapping[str, str]) -> list[str]:
     """``bedrockgate-infra COMMAND`` (environments, preflight) with the deploy's settings and context."""
-    pairs = [arg for key, value in sorted(context.items()) for arg in ("-c", f"{key}={value}")]
-    return [
-        "./dev", "uv", "run", "--frozen", "--directory", INFRA, "--package", "bedrockgate-infra",
-        "bedrockgate-infra", command, "--settings", settings, *pairs,
-    ]  # fmt: skip
+    return [*_CLI, command, "--settings", settings, *_context_args(context)]
 
 
 def deploy_context(

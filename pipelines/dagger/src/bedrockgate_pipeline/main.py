@@ -182,11 +182,6 @@ async def _all_tests(source: dagger.Directory) -> str:
     return "\n".join([await _tests(source, package) for package in PACKAGES])
 
 
-async def _build(source: dagger.Directory) -> str:
-    IMAGES.require_pinned()
-    return await containers.nox_stage(source, stage("build"), IMAGES).stdout()
-
-
 async def _report(source: dagger.Directory, name: str, folder: str) -> dagger.Directory:
     """A stage's output folder, once the stage has passed."""
     IMAGES.require_pinned()
@@ -265,20 +260,12 @@ async def _source_commit(source: dagger.Directory) -> str:
     return str(json.loads(await checked.contents())["commit"])
 
 
-async def _pipeline(source: dagger.Directory) -> str:
-    return await _stage(source, "pipeline")
-
-
-async def _named(source: dagger.Directory, name: str) -> str:
-    return await _stage(source, name)
-
-
 CI_STEPS: dict[str, Callable[[dagger.Directory], Awaitable[str]]] = {
-    "lint": lambda source: _named(source, "lint"),
-    "typecheck": lambda source: _named(source, "typecheck"),
+    "lint": lambda source: _stage(source, "lint"),
+    "typecheck": lambda source: _stage(source, "typecheck"),
     "tests": _all_tests,
-    "pipeline": _pipeline,
-    "build": _build,
+    "pipeline": lambda source: _stage(source, "pipeline"),
+    "build": lambda source: _stage(source, "build"),
     "supply_chain": _supply_chain_stdout,
     "gateway_image": _smoke_tested_amd64,
     "lambda_zip": _lambda_zip_size,
