@@ -38,6 +38,7 @@ from bedrockgate_pipeline.gates import (  # noqa: E402
     source_id,
     write_record,
 )
+from bedrockgate_pipeline.image import podman as podman_  # noqa: E402
 from bedrockgate_pipeline.stages import ci_stages  # noqa: E402
 
 PYTHON = "3.11"
@@ -145,16 +146,40 @@ def _image_e2e(session: nox.Session) -> None:
     )  # fmt: skip
 
 
+def _evaluated_image(session: nox.Session) -> str:
+    """The image the gate measures: ``--image-archive PATH`` (loaded into podman), ``--image REF``, or the last built.
+
+    The Dagger ``evaluate`` passes the archive of the amd64 image it built in the same run
+    (``as_tarball``); on a laptop the image ``gateway_image_amd64`` recorded is the default.
+    """
+    args = list(session.posargs)
+    for flag in ("--image-archive", "--image"):
+        if flag in args:
+            at = args.index(flag)
+            if at + 1 >= len(args):
+                session.error(f"{flag} needs a value: nox -s evaluate -- {flag} PATH|REF")
+            value = args[at + 1]
+            if flag == "--image":
+                return value
+            try:
+                return podman_.load(Path(value).resolve())
+            except PipelineError as error:
+                session.error(str(error))
+    if args:
+        session.error(f"unknown arguments {args}: nox -s evaluate [-- --image-archive PATH | --image REF]")
+    return _built_image(session)
+
+
 @nox.session(python=PYTHON, default=False)
 def evaluate(session: nox.Session) -> None:
     """The local stack plus the eval gate on the shipped sample; records the verdict for deploy."""
+    image = _evaluated_image(session)  # the gate measures the artefact: the proxy runs from the gateway image
     _sync(session, "--package", "bedrockgate-local-stack", "--package", "bedrockgate-evals", "--extra", "models")
     source = _source_or_dirty()
     out = DIST / "evaluate"
     port = "4700"
     env = {"LITELLM_MASTER_KEY": "sk-evaluate-stage", "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
     state = str(ROOT / ".pipeline" / "evaluate-stack")
-    image = _built_image(session)  # the gate measures the artefact: the proxy runs from the gateway image
     session.run("local-stack", "up", "--detach", "--no-phoenix", "--port", port, "--state-dir", state, "--ask", "",
                 "--gateway", f"image={image}", env=env)  # fmt: skip
     passed = False

@@ -14,6 +14,7 @@ from bedrockgate_pipeline.errors import UnpinnedImageError
 from bedrockgate_pipeline.images import IMAGES, UNPINNED, Images, Pin
 from bedrockgate_pipeline.main import Bedrockgate
 from bedrockgate_pipeline.stages import STAGES, ci_stages, stage
+from conftest import ROOT
 from dagger import dag
 
 DIGEST = "sha256:" + "ab" * 32
@@ -74,6 +75,32 @@ def test_the_gateway_image_is_built_from_our_recipe_for_the_asked_platform_and_s
     smoke = calls(containers.smoke_test(image, PINNED))
     assert any(name == "withServiceBinding" and args["alias"] == "gateway" for name, args in smoke)
     assert "/health/liveliness" in smoke[-1][1]["args"][-1]
+
+
+def test_evaluate_measures_the_image_built_in_the_same_run_with_podman_nested_in_its_container() -> None:
+    """Defect: the Dagger evaluate ran a session that reads the host's last-built image, absent in its container."""
+    context, _ = main._image_variant(dag.directory(), "amd64")
+    archive = containers.gateway_image(context, "amd64", {"REVISION": COMMIT}).as_tarball()
+    chain = calls(containers.evaluate_stage(dag.directory(), stage("evaluate"), PINNED, archive))
+    [(path, made)] = [(args["path"], args["source"]) for name, args in chain if name == "withFile"]
+    assert path == f"{containers.WORKDIR}/{containers.IMAGE_ARCHIVE}"
+    assert [name for name, _ in calls(made)][-2:] == ["dockerBuild", "asTarball"]
+    name, args = chain[-1]
+    assert name == "withExec"
+    assert args["args"] == ["./dev", "nox", "-s", "evaluate", "--", "--image-archive", containers.IMAGE_ARCHIVE]
+    assert args["insecureRootCapabilities"] is True  # it runs podman itself
+    env = {a["name"]: a["value"] for n, a in chain if n == "withEnvVariable"}
+    storage = env["CONTAINERS_STORAGE_CONF"]
+    assert storage == f"{containers.WORKDIR}/{containers.NESTED_STORAGE}"
+    assert 'driver = "vfs"' in (ROOT / containers.NESTED_STORAGE).read_text(encoding="utf-8")
+
+
+def test_no_other_stage_runs_with_root_capabilities() -> None:
+    for current in STAGES:
+        if current.name in ("deploy", "bootstrap"):
+            continue
+        assert not any(args.get("insecureRootCapabilities") for _, args in calls(containers.nox_stage(
+            dag.directory(), current, PINNED)))  # fmt: skip
 
 
 def test_publishing_attaches_the_registry_credentials_as_a_secret_to_the_registry_host() -> None:

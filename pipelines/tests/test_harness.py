@@ -162,6 +162,28 @@ def test_every_stage_has_a_function_and_synth_gets_the_zip_lambda_zip_makes() ->
     assert set(harness.QUICK) <= set(functions)
 
 
+def test_evaluate_runs_the_amd64_image_built_from_the_gateway_image_functions_context() -> None:
+    """Defect: evaluate read an image from the host's dist/, which a clean container does not have."""
+    functions = {f.name: f for f in harness.functions(architectures=("arm64", "amd64"))}
+    [graph] = functions["evaluate"].graphs
+    [(path, produced)] = graph.files
+    assert path == f"{containers.WORKDIR}/{containers.IMAGE_ARCHIVE}"
+    assert produced.kind == "image-archive"
+    assert (produced.context, produced.platform) == ("context", "linux/amd64")
+    assert produced.path == f"{containers.WORKDIR}/dist/gateway-image/amd64"
+    assert produced.graph in functions["gateway-image"].graphs  # the same context step: built once per run
+    [step] = graph.steps
+    assert step.privileged
+    assert step.argv[-2:] == ("--image-archive", containers.IMAGE_ARCHIVE)
+    assert not any(s.privileged for f in functions.values() if f.name != "evaluate" for g in f.graphs for s in g.steps)
+
+
+def test_an_archive_of_anything_but_a_built_context_is_refused_by_name() -> None:
+    made = containers.runner(dag.directory(), IMAGES, ["dev"]).with_exec(["true"])
+    with pytest.raises(harness.HarnessError, match="as_tarball of something other than a docker_build"):
+        harness.read_graph(dag.container().with_file("/x.tar", made.as_tarball()))
+
+
 def test_aws_credentials_are_secrets_with_fake_values_passed_by_name() -> None:
     functions = {f.name: f for f in harness.functions(architectures=("amd64",))}
     steps = [step for name in ("bootstrap", "deploy") for graph in functions[name].graphs for step in graph.steps]
@@ -185,19 +207,23 @@ ENV_NAME = st.from_regex(r"[A-Z][A-Z0-9_]{0,12}", fullmatch=True)
     env=st.dictionaries(ENV_NAME, st.text(st.characters(exclude_characters="\0"), max_size=20), max_size=4),
     secrets=st.lists(st.sampled_from(sorted(harness.FAKE_SECRETS)), unique=True),
     workdir=st.sampled_from(["/src", "/src/packages/infra"]),
+    privileged=st.booleans(),
 )
 def test_the_podman_run_has_no_network_read_only_caches_and_no_other_host_path(
-    env: dict[str, str], secrets: list[str], workdir: str
+    env: dict[str, str], secrets: list[str], workdir: str, privileged: bool
 ) -> None:
     caches = _caches(Path("/host/caches"))
     source = Path("/host/work/src")
-    step = harness.Step(("./dev", "nox", "-s", "lint"), workdir, tuple(sorted(env.items())), tuple(secrets))
+    step = harness.Step(
+        ("./dev", "nox", "-s", "lint"), workdir, tuple(sorted(env.items())), tuple(secrets), privileged=privileged
+    )
     argv = harness.podman_argv(step, image="localhost/bedrockgate-stage:x", source=source, mount="/src",
                                mounts=caches.mounts([containers.UV_CACHE, containers.NPM_CACHE]), name="n")  # fmt: skip
     assert argv[:2] == ["podman", "run"]
     assert "--network=none" in argv
     assert not any(arg.startswith(("--network=", "--net=")) and arg != "--network=none" for arg in argv)
-    assert not {"--privileged", "--network", "--net", "--pid=host", "--ipc=host"} & set(argv)
+    assert not {"--network", "--net", "--pid=host", "--ipc=host"} & set(argv)
+    assert ("--privileged" in argv) == privileged  # only a step the graph runs with insecure_root_capabilities
     volumes = [argv[i + 1] for i, arg in enumerate(argv) if arg in ("--volume", "-v")]
     assert volumes[0] == f"{source}:/src"
     allowed = {caches.uv, caches.npm, caches.pip, caches.base, caches.wheels}

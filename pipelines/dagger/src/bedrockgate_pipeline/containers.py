@@ -31,6 +31,10 @@ OUTPUTS = "dist/deploy-outputs.json"
 """Where ``cdk deploy`` writes the stacks' outputs, relative to the repository root."""
 LAMBDA_ZIP = "dist/lambda/lex-fulfillment.zip"
 """Where ``lambda_zip`` writes the Lambda's zip and infra's chatbot stack reads it."""
+IMAGE_ARCHIVE = "dist/gateway-image/amd64/image.tar"
+"""Where ``evaluate`` receives the archive of the amd64 gateway image it measures."""
+NESTED_STORAGE = "pipelines/image/nested-storage.conf"
+"""Podman's storage settings for podman inside a stage's container (vfs)."""
 SOURCE = "dist/source.json"
 """Where the ``source`` session writes the commit it checked, relative to the repository root."""
 
@@ -67,6 +71,23 @@ def runner(source: dagger.Directory, images: Images, include: Sequence[str]) -> 
 def nox_stage(source: dagger.Directory, stage: Stage, images: Images, *posargs: str) -> dagger.Container:
     """The stage's nox session; only the stage's inputs are copied (cache-friendly)."""
     return runner(source, images, stage_inputs(stage)).with_exec(stage_command(stage, *posargs))
+
+
+def evaluate_stage(
+    source: dagger.Directory, stage: Stage, images: Images, image_archive: dagger.File
+) -> dagger.Container:
+    """The eval gate on the gateway image built in the same run, loaded from its archive into a nested podman.
+
+    The stage starts the local stack with the proxy in that image (``local-stack up --gateway image=...``), so
+    its exec needs root's capabilities in the container; images inside are stored with vfs
+    (``NESTED_STORAGE``: overlay on the container's overlay root does not mount).
+    """
+    return (
+        runner(source, images, stage_inputs(stage))
+        .with_file(f"{WORKDIR}/{IMAGE_ARCHIVE}", image_archive)
+        .with_env_variable("CONTAINERS_STORAGE_CONF", f"{WORKDIR}/{NESTED_STORAGE}")
+        .with_exec(stage_command(stage, "--image-archive", IMAGE_ARCHIVE), insecure_root_capabilities=True)
+    )
 
 
 def tests_stage(source: dagger.Directory, stage: Stage, images: Images, package: str) -> dagger.Container:

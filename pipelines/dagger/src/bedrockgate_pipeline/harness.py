@@ -108,7 +108,7 @@ INIT = '["/usr/bin/tini", "--"]'
 """PID 1 of every step: the base's tini reaps what a step leaves detached, as an init under Dagger's execs does
 (with the step itself as PID 1, the stack's detached servers stay zombies and ``local-stack down`` sees them)."""
 
-Kind = Literal["file", "directory"]
+Kind = Literal["file", "directory", "image-archive"]
 
 
 class HarnessError(PipelineError):
@@ -127,6 +127,8 @@ class Step:
     workdir: str
     env: tuple[tuple[str, str], ...] = ()
     secrets: tuple[str, ...] = ()
+    privileged: bool = False
+    """``insecure_root_capabilities``: the step runs containers itself (podman in the container)."""
 
     @property
     def holds_aws_credentials(self) -> bool:
@@ -136,11 +138,18 @@ class Step:
 
 @dataclass(frozen=True)
 class Produced:
-    """A file or directory that another graph makes (``container.file(path)``)."""
+    """A file or directory that another graph makes (``container.file(path)``), or an image built from one.
+
+    An ``image-archive`` is ``container.directory(path).directory(context).docker_build(...).as_tarball()``:
+    the harness keeps ``path`` (the build context and the ``build-args.json`` beside it, which the
+    function reads its build arguments from), builds ``context`` with podman and saves an OCI archive.
+    """
 
     graph: Graph
     path: str
     kind: Kind
+    context: str = ""
+    platform: str = ""
 
 
 @dataclass(frozen=True)
@@ -205,7 +214,8 @@ def _read(chain: Sequence[Any]) -> Graph:  # noqa: PLR0912 -- one branch per Dag
             if apt is not None and not mount:
                 packages.extend(apt)
             else:
-                steps.append(Step(tuple(argv), workdir, tuple(sorted(env.items())), tuple(secrets)))
+                privileged = bool(args.get("insecureRootCapabilities"))
+                steps.append(Step(tuple(argv), workdir, tuple(sorted(env.items())), tuple(secrets), privileged))
         elif name == "withMountedCache":
             caches.append(str(args["path"]))
         elif name == "withEnvVariable":
@@ -239,9 +249,30 @@ def _source_directory(directory: object) -> None:
 
 def _produced(node: object, kind: Kind) -> Produced:
     chain = _selections(node)
+    if chain and str(chain[-1].name) == "asTarball":
+        return _image_archive(chain)
     if not chain or str(chain[-1].name) != kind:
         raise HarnessError(f"a {kind} input that no container produces: {[str(c.name) for c in chain]}")
     return Produced(_read(chain[:-1]), str(dict(chain[-1].args)["path"]), kind)
+
+
+def _image_archive(chain: Sequence[Any]) -> Produced:
+    """``container.directory(path)[.directory(sub)...].docker_build(...).as_tarball()``, read off its chain."""
+    names = [str(call.name) for call in chain]
+    if len(names) < 4 or names[-2] != "dockerBuild":
+        raise HarnessError(f"as_tarball of something other than a docker_build of a made directory: {names}")
+    first = len(names) - 2
+    while first > 0 and names[first - 1] == "directory":
+        first -= 1
+    folders = [str(dict(call.args)["path"]) for call in chain[first:-2]]
+    if not folders:
+        raise HarnessError(f"docker_build of a directory no container makes: {names}")
+    build = dict(chain[-2].args)
+    if build.get("dockerfile", "Containerfile") != "Containerfile":
+        raise HarnessError(f"docker_build(dockerfile={build['dockerfile']!r}): the harness builds Containerfile")
+    return Produced(
+        _read(list(chain)[:first]), folders[0], "image-archive", "/".join(folders[1:]), str(build.get("platform", ""))
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -316,6 +347,11 @@ def functions(*, architectures: Sequence[str] = ("arm64", "amd64"), commit: str 
             lambda_zip=module._lambda_zip(source), run_id="harness",
         ))  # fmt: skip
 
+    def evaluate() -> Graph:
+        context, _ = module._image_variant(source, "amd64")
+        archive = containers.gateway_image(context, "amd64", {}).as_tarball()  # build args: read as the function does
+        return read_graph(containers.evaluate_stage(source, stage("evaluate"), IMAGES, archive))
+
     built = [
         Function("lint", "lint", (nox("lint"),)),
         Function("typecheck", "typecheck", (nox("typecheck"),)),
@@ -360,7 +396,10 @@ def functions(*, architectures: Sequence[str] = ("arm64", "amd64"), commit: str 
             (read_graph(module._synth(source)),),
             outputs=(f"{containers.WORKDIR}/packages/infra/cdk.out/manifest.json",),
         ),
-        Function("evaluate", "evaluate", (nox("evaluate"),), outputs=(f"{containers.WORKDIR}/dist/evaluate",)),
+        Function(
+            "evaluate", "evaluate", (evaluate(),), outputs=(f"{containers.WORKDIR}/dist/evaluate/results.json",),
+            note="the amd64 image built from its context (podman for docker_build), run by a nested podman",
+        ),
         Function("bootstrap", "bootstrap", (bootstrap(None, None),), note=UP_TO_AWS),
         Function(f"bootstrap --account {FAKE_ACCOUNT} --region {FAKE_REGION}", "bootstrap",
                  (bootstrap(FAKE_ACCOUNT, FAKE_REGION),), note=UP_TO_AWS),
@@ -756,6 +795,8 @@ def podman_argv(
     Secrets are named only (``--env NAME``): podman takes their values from its own environment.
     """
     argv = ["podman", "run", "--rm", "--pull=never", "--network=none", "--name", name, "--entrypoint", INIT]
+    if step.privileged:
+        argv.append("--privileged")
     if mount:
         argv += ["--volume", f"{source}:{mount}"]
     for host, path, mode in mounts:
@@ -894,6 +935,11 @@ class Harness:
 
     def _produce(self, produced: Produced) -> Path:
         key = (produced.graph, produced.path)
+        if produced.kind == "image-archive":
+            return self._image_archive(produced, self._made(produced, key))
+        return self._made(produced, key)
+
+    def _made(self, produced: Produced, key: tuple[Graph, str]) -> Path:
         if key not in self.produced:
             self.log(f"harness:   producing {produced.path} first (the graph that makes it)")
             maker = Function(f"producer of {Path(produced.path).name}", "", (produced.graph,))
@@ -909,11 +955,40 @@ class Harness:
         stash = self.out / "products" / hashlib.sha256(repr(graph).encode()).hexdigest()[:16]
         for candidate in sorted(self.wanted.get(graph, ())):
             made = source_dir / _relative(candidate, graph.mount)
+            kept = stash / Path(candidate).name
             if made.is_file():
                 stash.mkdir(parents=True, exist_ok=True)
-                kept = stash / Path(candidate).name
                 shutil.copyfile(made, kept)
-                self.produced[(graph, candidate)] = kept
+            elif made.is_dir():
+                shutil.rmtree(kept, ignore_errors=True)
+                shutil.copytree(made, kept, symlinks=True)
+            else:
+                continue
+            self.produced[(graph, candidate)] = kept
+
+    def _image_archive(self, produced: Produced, folder: Path) -> Path:
+        """What ``docker_build(...).as_tarball()`` gives: built with podman from the kept context, saved as OCI.
+
+        The build arguments come from the ``build-args.json`` beside the context, where the function reads them.
+        """
+        archive = folder.parent / f"{folder.name}-image.tar"
+        if archive.is_file():
+            return archive
+        context = folder / produced.context
+        build_args = json.loads((folder / "build-args.json").read_text(encoding="utf-8"))
+        iidfile = folder.parent / f"{folder.name}-image-id"
+        platform = ["--platform", produced.platform] if produced.platform else []
+        started = time.monotonic()
+        podman_.podman(
+            "build", *platform, "--pull=never", "--network=none", "--iidfile", str(iidfile),
+            *(arg for key, value in sorted(build_args.items()) for arg in ("--build-arg", f"{key}={value}")),
+            "--file", str(context / "Containerfile"), str(context), timeout=STEP_TIMEOUT_S,
+        )  # fmt: skip
+        image_id = iidfile.read_text(encoding="utf-8").strip()
+        podman_.podman("save", "--quiet", "--format", "oci-archive", "--output", str(archive), image_id, timeout=1800)
+        self.log(f"harness:   built and saved {produced.platform or 'the'} image {image_id[:19]} "
+                 f"({time.monotonic() - started:.1f} s): {archive}")  # fmt: skip
+        return archive
 
     def _step(self, step: Step, graph: Graph, source_dir: Path, name: str) -> StepResult:
         logs = self.out / "logs"

@@ -251,7 +251,13 @@ async def _lambda_zip_size(source: dagger.Directory) -> str:
 
 
 async def _evaluate(source: dagger.Directory) -> dagger.Directory:
-    return await _report(source, "evaluate", "dist/evaluate")
+    """The gate measures the artefact: the amd64 image built from this source, exported and run by the stage."""
+    image = await _image(source, "amd64")
+    report = containers.evaluate_stage(source, stage("evaluate"), IMAGES, image.as_tarball()).directory(
+        f"{containers.WORKDIR}/dist/evaluate"
+    )
+    await report.sync()
+    return report
 
 
 async def _source_commit(source: dagger.Directory) -> str:

@@ -46,3 +46,22 @@ def podman(*args: str, capture: bool = True, check: bool = True, timeout: float 
 def run_argv(*args: str) -> Sequence[str]:
     """The argv of ``podman ARGS`` for a caller that manages the process itself (use with :func:`environment`)."""
     return ["podman", *args]
+
+
+def load(archive: Path) -> str:
+    """Load an image archive (OCI or docker, e.g. Dagger's ``as_tarball``) into podman's storage: its reference.
+
+    Podman prints ``Loaded image: REF``: a name when the archive carries one, else the image's id (returned bare).
+    """
+    if not archive.is_file():
+        raise ImageBuildError(f"no image archive at {archive}: pass the file the gateway image was exported to")
+    loaded = [
+        line.split(":", 1)[1].strip()
+        for line in podman("load", "--quiet", "--input", str(archive), timeout=1800).splitlines()
+        if line.startswith("Loaded image")
+    ]
+    if len(loaded) != 1:
+        raise ImageBuildError(f"{archive} holds {len(loaded)} images ({loaded}); the gate runs exactly one")
+    reference = loaded[0].split(",")[0].strip()
+    # An unnamed archive's image is printed by its id, as `sha256:ID` or (podman 4.3, --quiet) `localhost/sha256:ID`.
+    return reference.removeprefix("localhost/").removeprefix("sha256:") if "sha256:" in reference else reference
