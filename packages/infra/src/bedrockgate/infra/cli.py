@@ -10,6 +10,11 @@
     Before a deploy: resolve the account and Region (explicit values must agree with the credentials),
     refuse placeholders and a missing Lambda zip, and read each environment's CDK bootstrap version.
     Exit 1 after printing every problem with its fix.
+``bedrockgate-infra guard [--synthesized CDK_OUT] (--deployed DIR_OR_FILE | --from-aws) [--allow-replace ID]...``
+    Before a deploy: diff each stack's deployed template with the one to deploy (CDK's own diff) and exit 1
+    when a stateful resource would be replaced or deleted that no ``--allow-replace`` names
+    (:mod:`bedrockgate.infra.replacement_guard`). ``--from-aws`` reads the deployed templates with
+    CloudFormation's GetTemplate (``AWS_ENDPOINT_URL`` is honoured); ``--deployed`` compares offline.
 ``bedrockgate-infra cdk ARGS...``
     Run the CDK CLI from npm (``aws-cdk@CDK_CLI_VERSION``, fetched by npx on first use) with the
     Node.js this package ships, and with the app run by this very Python (``--app``), e.g.
@@ -134,6 +139,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     for command in (synth, environments, preflight):
         command.add_argument("--settings", default=DEFAULT_SETTINGS, help="the deployment settings file")
         command.add_argument("-c", "--context", action="append", default=[], metavar="FIELD=VALUE")
+    guard = commands.add_parser("guard", help="refuse replacing or deleting a stateful resource unless allowed")
+    guard.add_argument("--synthesized", type=Path, default=Path("cdk.out"), help="the cloud assembly to deploy")
+    deployed = guard.add_mutually_exclusive_group(required=True)
+    deployed.add_argument("--deployed", type=Path, help="the deployed templates: a directory, an assembly or a file")
+    deployed.add_argument("--from-aws", action="store_true", help="read the deployed templates with GetTemplate")
+    guard.add_argument(
+        "--allow-replace", action="append", default=[], metavar="LOGICAL_ID",
+        help="a stateful resource that may be replaced or deleted (STACK/LOGICAL_ID for one stack); repeatable",
+    )  # fmt: skip
     cdk_cli = commands.add_parser("cdk", help="run the CDK CLI from npm with the bundled Node.js")
     cdk_cli.add_argument("args", nargs=argparse.REMAINDER)
     options = parser.parse_args(argv)
@@ -145,6 +159,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _environments(options)
         if options.command == "preflight":
             return _preflight(options)
+        if options.command == "guard":
+            return _guard(options)
         return _synth(options)
     except _USER_ERRORS as error:
         print(f"bedrockgate-infra: {error}", file=sys.stderr)
@@ -225,6 +241,34 @@ def _preflight(options: argparse.Namespace) -> int:
     shape = "the registry stack only (no gateway_image yet)" if target.registry_only else "every stack"
     print(f"preflight: ok: {shape} to {where}, each bootstrapped at version {minimum} or later")
     return 0
+
+
+def _guard(options: argparse.Namespace) -> int:
+    from bedrockgate.infra.replacement_guard import guard  # noqa: PLC0415
+    from bedrockgate.infra.stack_templates import (  # noqa: PLC0415
+        assembly_stacks,
+        deployed_from_cloudformation,
+        deployed_from_directory,
+    )
+    from bedrockgate.infra.template_diff import StackPair  # noqa: PLC0415
+
+    stacks = assembly_stacks(options.synthesized)
+    if options.from_aws:
+        deployed = deployed_from_cloudformation(stacks)
+    else:
+        deployed = deployed_from_directory(options.deployed, [stack.name for stack in stacks])
+    pairs = [StackPair(stack.name, deployed[stack.name], stack.template()) for stack in stacks]
+    verdict = guard(pairs, options.allow_replace)
+    print(verdict.summary())
+    if verdict.passed:
+        return 0
+    print(
+        f"bedrockgate-infra guard: refused: {len(verdict.blocked)} stateful resource(s) would be replaced or deleted "
+        "(each listed above with what forces it): change the template back, or pass --allow-replace for each one "
+        "you mean to lose",
+        file=sys.stderr,
+    )
+    return 1
 
 
 def app_command() -> str:

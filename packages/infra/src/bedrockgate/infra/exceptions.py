@@ -17,7 +17,10 @@ __all__ = [
     "InfraError",
     "LambdaAssetError",
     "PlaceholderError",
+    "ReplacementRefusedError",
     "SettingsError",
+    "TemplateDiffError",
+    "TemplateSourceError",
 ]
 
 
@@ -55,3 +58,15 @@ class EnvironmentSourceError(InfraError):
 
 class InconsistentTimeoutError(InfraError):
     """Timeouts along the request path cannot be made consistent."""
+
+
+class TemplateSourceError(InfraError):
+    """A template the replacement guard compares is missing or unreadable (the assembly, the deployed ones)."""
+
+
+class TemplateDiffError(InfraError):
+    """CDK's template diff could not run: its install (npm), its Node.js process, or its answer."""
+
+
+class ReplacementRefusedError(InfraError):
+    """A deploy would replace or delete a stateful resource that no ``--allow-replace`` names; lists each."""
