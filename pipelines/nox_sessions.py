@@ -42,7 +42,8 @@ from bedrockgate_pipeline.image import podman as podman_  # noqa: E402
 from bedrockgate_pipeline.stages import ci_stages  # noqa: E402
 
 PYTHON = "3.11"
-GATES = ROOT / ".pipeline" / "gates"
+GATES = Path(os.environ.get("BEDROCKGATE_GATES_DIR") or ROOT / ".pipeline" / "gates")
+"""Where gate records live; the rehearsal keeps its own (``BEDROCKGATE_GATES_DIR``), apart from real deploys'."""
 DIST = ROOT / "dist"
 # The local stage's gate: SmolLM2-135M is a toy (F1 ~17 on the sample), so the gate checks that the
 # whole chain works (no failed request, answers that overlap the gold ones at all), not quality.

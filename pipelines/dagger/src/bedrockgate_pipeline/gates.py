@@ -49,7 +49,12 @@ PROFILES: dict[str, GateProfile] = {
     "production": GateProfile("production"),
     "rehearsal": GateProfile(
         "rehearsal",
-        {"audit": "no vulnerability source is reachable from the rehearsal machine; the emulator deploy ships nothing"},
+        {
+            "ci": "the rehearsal runs the deploy path of a committed source; `./dev test` (the ci stages) runs on "
+            "the same commit in CI, and its 15 minutes would double the rehearsal",
+            "audit": "no vulnerability source is reachable from the rehearsal machine; the emulator deploy ships "
+            "nothing",
+        },
     ),
 }
 
