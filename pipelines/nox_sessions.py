@@ -26,8 +26,7 @@ from bedrockgate_pipeline import dagger_lock as dagger_lock_  # noqa: E402
 from bedrockgate_pipeline.affected import changed_files, plan_for, workspace_graph  # noqa: E402 -- path set above
 from bedrockgate_pipeline.audit import verdict as audit_verdict  # noqa: E402 -- path set above
 from bedrockgate_pipeline.deploy import bootstrap as bootstrap_command  # noqa: E402
-from bedrockgate_pipeline.deploy import deploy as deploy_command  # noqa: E402
-from bedrockgate_pipeline.deploy import deploy_context, infra, published_image, settings_path  # noqa: E402
+from bedrockgate_pipeline.deploy import deploy_context, guarded_deploy, infra, published_image, settings_path  # noqa: E402
 from bedrockgate_pipeline.deploy import registry as registry_command  # noqa: E402
 from bedrockgate_pipeline.errors import PipelineError  # noqa: E402
 from bedrockgate_pipeline.gates import (  # noqa: E402
@@ -295,14 +294,23 @@ def bootstrap(session: nox.Session) -> None:
 def deploy(session: nox.Session) -> None:
     """``cdk deploy`` of every stack with the image pushed for this commit, refused unless its gates passed.
 
-    ``nox -s deploy -- [SETTINGS] [--account ID] [--region NAME] [--phoenix-image REF] [--profile P]``. The
-    gates (ci, evaluate, the audit) must have passed for this very source; the gateway image is the
-    digest ``gateway_image`` pushed and recorded for it; the commit is recorded in the stacks and outputs.
+    ``nox -s deploy -- [SETTINGS] [--account ID] [--region NAME] [--phoenix-image REF] [--profile P]
+    [--allow-replace LOGICAL_ID]...``. The gates (ci, evaluate, the audit) must have passed for this very
+    source; the gateway image is the digest ``gateway_image`` pushed and recorded for it; the commit is
+    recorded in the stacks and outputs. Synth, then the replacement guard refuses to replace or delete a
+    stateful resource that no ``--allow-replace`` names, then ``cdk deploy`` of that very assembly.
     """
     gate_profile = profile("production")
     if "--profile" in session.posargs:
         at = session.posargs.index("--profile")
         gate_profile = profile(session.posargs[at + 1])
+        session.posargs[at : at + 2] = []
+    allow_replace: list[str] = []
+    while "--allow-replace" in session.posargs:
+        at = session.posargs.index("--allow-replace")
+        if at + 1 >= len(session.posargs):
+            session.error("--allow-replace needs a value: the LOGICAL_ID (or STACK/LOGICAL_ID) the guard names")
+        allow_replace.append(session.posargs[at + 1])
         session.posargs[at : at + 2] = []
     source = source_id(ROOT)
     records = read_records(GATES)
@@ -316,7 +324,9 @@ def deploy(session: nox.Session) -> None:
     outputs = DIST / "deploy-outputs.json"
     with session.chdir(ROOT):
         session.run(*infra("preflight", settings=settings, context=context), external=True)
-        session.run(*deploy_command(settings=settings, context=context, outputs=str(outputs)), external=True)
+        commands = guarded_deploy(settings=settings, context=context, outputs=str(outputs), allow_replace=allow_replace)
+        for command in commands:  # synth, the replacement guard, cdk deploy of that assembly
+            session.run(*command, external=True)
     recorded = {"gates": gates, "gateway_image": image, "source_commit": context["source_commit"],
                 "stacks": json.loads(outputs.read_text(encoding="utf-8"))}  # fmt: skip
     (DIST / "deploy-record.json").write_text(json.dumps(recorded, indent=2), encoding="utf-8")

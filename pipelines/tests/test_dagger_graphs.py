@@ -112,7 +112,7 @@ def test_publishing_attaches_the_registry_credentials_as_a_secret_to_the_registr
     assert "token-value" not in repr(chain)
 
 
-def _deploy(run_id: str = "1") -> dagger.Container:
+def _deploy(run_id: str = "1", allow_replace: tuple[str, ...] = ()) -> dagger.Container:
     secret_values = ("AKIAEXAMPLEKEY", "wJalrEXAMPLESECRET", "SESSIONTOKENEXAMPLE")
     credentials = {
         "aws_access_key_id": dag.set_secret("aws-id", secret_values[0]),
@@ -123,7 +123,7 @@ def _deploy(run_id: str = "1") -> dagger.Container:
                              account="123456789012", region="eu-west-1")  # fmt: skip
     return containers.deploy_container(
         dag.directory(), PINNED, credentials, region="eu-west-1", settings="settings/prod.yaml", context=context,
-        lambda_zip=dag.directory().file("lex-fulfillment.zip"), run_id=run_id,
+        lambda_zip=dag.directory().file("lex-fulfillment.zip"), run_id=run_id, allow_replace=allow_replace,
     )  # fmt: skip
 
 
@@ -139,16 +139,21 @@ def test_deploy_passes_credentials_only_as_secrets() -> None:
 
 def test_deploy_runs_the_infra_cli_from_the_root_with_the_published_digest_and_the_commit() -> None:
     """Defects: the app ran as `../../dev uv run ...` (./dev changes to the root: settings not found); no image."""
-    preflight, deployed = execs(_deploy())[-2:]
-    for command in (preflight, deployed):
+    preflight, synthesized, guarded, deployed = execs(_deploy(allow_replace=("Cache",)))[-4:]
+    for command in (preflight, synthesized, guarded, deployed):
         assert command[:8] == ["./dev", "uv", "run", "--frozen", "--directory", "packages/infra", "--package",
                                "bedrockgate-infra"]  # fmt: skip
         assert "../../dev" not in command
+    for command in (preflight, synthesized, deployed):
         assert f"gateway_image=registry.example/gateway@{DIGEST}" in command
         assert f"source_commit={COMMIT}" in command
         assert "account=123456789012" in command
     assert preflight[8:10] == ["bedrockgate-infra", "preflight"]
-    assert deployed[8:12] == ["bedrockgate-infra", "cdk", "deploy", "--all"]
+    # Synth once, guard that assembly against the deployed stacks, deploy that very assembly.
+    assert synthesized[8:13] == ["bedrockgate-infra", "cdk", "synth", "--quiet", "--output"]
+    assert guarded[8:] == ["bedrockgate-infra", "guard", "--synthesized", synthesized[13], "--from-aws",
+                           "--allow-replace", "Cache"]  # fmt: skip
+    assert deployed[8:14] == ["bedrockgate-infra", "cdk", "deploy", "--all", "--app", synthesized[13]]
     assert "../../dist/deploy-outputs.json" in deployed
     assert any(
         name == "withFile" and args["path"] == f"/src/{containers.LAMBDA_ZIP}" for name, args in calls(_deploy())

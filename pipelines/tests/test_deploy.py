@@ -50,6 +50,24 @@ def test_every_command_runs_the_infra_cli_from_the_root_with_every_context_value
         deploy.settings_path(ROOT, "settings/nope.yaml")
 
 
+def test_a_deploy_synthesizes_once_guards_that_assembly_and_deploys_it_with_every_allowance() -> None:
+    """The replacement guard reads the assembly that `cdk deploy --app` then deploys: no second synth between."""
+    context = {"gateway_image": "r.example/g@sha256:" + "ab" * 32, "source_commit": "c" * 40}
+    allowed = ["Cache", "bedrockgate-dev-data/DatabaseB269D8BB"]
+    synth, guarded, deployed = deploy.guarded_deploy(
+        settings="settings/dev.yaml", context=context, outputs="o.json", allow_replace=allowed
+    )
+    assert synth[8:14] == ["bedrockgate-infra", "cdk", "synth", "--quiet", "--output", deploy.ASSEMBLY]
+    assert guarded[8:] == ["bedrockgate-infra", "guard", "--synthesized", deploy.ASSEMBLY, "--from-aws",
+                           "--allow-replace", allowed[0], "--allow-replace", allowed[1]]  # fmt: skip
+    assert deployed[8:14] == ["bedrockgate-infra", "cdk", "deploy", "--all", "--app", deploy.ASSEMBLY]
+    for command in (synth, deployed):
+        assert {"settings=settings/dev.yaml", f"gateway_image={context['gateway_image']}"} <= set(command)
+    for bad in ("--all", "Cache X", "a/b/c", "", "-c"):
+        with pytest.raises(PipelineError, match="LOGICAL_ID"):
+            deploy.guard(allow_replace=[bad])
+
+
 def test_the_context_needs_a_commit_and_a_published_image() -> None:
     image = "127.0.0.1:5555/bedrockgate-gateway@sha256:" + "ab" * 32
     assert deploy.deploy_context(gateway_image=image, source_commit="c" * 40, region="eu-west-1") == {

@@ -188,8 +188,11 @@ def deploy_container(
     context: Mapping[str, str],
     lambda_zip: dagger.File,
     run_id: str,
+    allow_replace: Sequence[str] = (),
 ) -> dagger.Container:
-    """Preflight (bootstrap version, account and region), then ``cdk deploy --all`` of the published image.
+    """Preflight (bootstrap version, account and region), synth, the replacement guard, ``cdk deploy --all``.
+
+    The guard refuses to replace or delete a stateful resource unless ``allow_replace`` names it.
 
     ``context`` carries the published image's digest, the commit, and account and region when given.
     ``run_id`` changes every call: the function is ``cache="never"``, but its execs would still be
@@ -199,9 +202,12 @@ def deploy_container(
         runner(source, images, deploy_inputs()).with_file(f"{WORKDIR}/{LAMBDA_ZIP}", lambda_zip),
         credentials, region=region, run_id=run_id,
     )  # fmt: skip
-    return container.with_exec(deploy_commands.infra("preflight", settings=settings, context=context)).with_exec(
-        deploy_commands.deploy(settings=settings, context=context, outputs=f"../../{OUTPUTS}")
-    )
+    container = container.with_exec(deploy_commands.infra("preflight", settings=settings, context=context))
+    for command in deploy_commands.guarded_deploy(
+        settings=settings, context=context, outputs=f"../../{OUTPUTS}", allow_replace=allow_replace
+    ):
+        container = container.with_exec(command)
+    return container
 
 
 def bootstrap_container(

@@ -71,10 +71,41 @@ def deploy_context(
     return context
 
 
+ASSEMBLY = "cdk.out"
+"""The cloud assembly a deploy synthesizes once, the replacement guard reads and ``cdk deploy`` deploys (in infra)."""
+_ALLOWED = re.compile(r"^([A-Za-z][A-Za-z0-9-]*/)?[A-Za-z0-9]+$")
+
+
+def synth(*, settings: str, context: Mapping[str, str]) -> list[str]:
+    """``cdk synth`` of every stack into ``ASSEMBLY``: what the guard compares and the deploy then deploys."""
+    return cdk(["synth", "--quiet", "--output", ASSEMBLY], settings=settings, context=context)
+
+
+def guard(*, allow_replace: Sequence[str] = ()) -> list[str]:
+    """``bedrockgate-infra guard`` of ``ASSEMBLY`` against the deployed stacks (GetTemplate).
+
+    It refuses a deploy that would replace or delete a stateful resource, unless ``allow_replace``
+    names its logical id (``STACK/LOGICAL_ID`` in one stack).
+    """
+    for name in allow_replace:
+        if not _ALLOWED.match(name):
+            raise PipelineError(f"--allow-replace {name!r} is neither LOGICAL_ID nor STACK/LOGICAL_ID")
+    allowed = [arg for name in allow_replace for arg in ("--allow-replace", name)]
+    return [*_CLI, "guard", "--synthesized", ASSEMBLY, "--from-aws", *allowed]
+
+
 def deploy(*, settings: str, context: Mapping[str, str], outputs: str) -> list[str]:
-    """``cdk deploy --all`` of every stack, its outputs written to ``outputs`` (relative to packages/infra)."""
-    return cdk(["deploy", "--all", "--require-approval", "never", "--outputs-file", outputs],
+    """``cdk deploy --all`` of ``ASSEMBLY`` as synthesized (and guarded), outputs written to ``outputs`` (in infra)."""
+    return cdk(["deploy", "--all", "--app", ASSEMBLY, "--require-approval", "never", "--outputs-file", outputs],
                settings=settings, context=context)  # fmt: skip
+
+
+def guarded_deploy(
+    *, settings: str, context: Mapping[str, str], outputs: str, allow_replace: Sequence[str] = ()
+) -> list[list[str]]:
+    """The deploy, in order: synth once, the replacement guard on that assembly, ``cdk deploy`` of it."""
+    return [synth(settings=settings, context=context), guard(allow_replace=allow_replace),
+            deploy(settings=settings, context=context, outputs=outputs)]  # fmt: skip
 
 
 def bootstrap(environment: str, *, settings: str, context: Mapping[str, str]) -> list[str]:

@@ -135,6 +135,9 @@ class Bedrockgate:
         aws_session_token: Annotated[Secret | None, Doc("session token, for temporary credentials")] = None,
         gate_profile: Annotated[str, Doc("production (every gate), or rehearsal (skips are recorded)")] = "production",
         phoenix_image: Annotated[str | None, Doc("Phoenix by digest, when the settings do not pin it")] = None,
+        allow_replace: Annotated[
+            list[str] | None, Doc("a stateful resource's logical id (or STACK/ID) the deploy may replace or delete")
+        ] = None,
     ) -> str:
         """Cdk deploy of the image published in this run, refused unless the source is a commit and its gates pass."""
         chosen = profile(gate_profile)
@@ -152,7 +155,7 @@ class Bedrockgate:
         IMAGES.require_pinned()
         deployed = containers.deploy_container(
             source, IMAGES, credentials, region=region, settings=settings, context=context,
-            lambda_zip=_lambda_zip(source), run_id=_run_id(),
+            lambda_zip=_lambda_zip(source), run_id=_run_id(), allow_replace=allow_replace or (),
         )  # fmt: skip
         stacks = json.loads(await deployed.file(f"{containers.WORKDIR}/{containers.OUTPUTS}").contents())
         gates = {"profile": chosen.name, "passed": list(chosen.required), "skipped": dict(chosen.skipped),
