@@ -208,14 +208,28 @@ def test_the_module_s_functions_build_their_graphs_with_the_real_pins() -> None:
     assert not isinstance(raised.value, UnpinnedImageError)
 
 
-def test_deploy_and_bootstrap_are_never_cached_and_the_rest_are() -> None:
+def test_what_talks_to_the_world_is_never_cached_and_the_rest_is() -> None:
     functions = vars(Bedrockgate)["__dagger_module__"]._objects["Bedrockgate"].functions
     policies = {name: getattr(function, "cache_policy", None) for name, function in functions.items()}
-    assert {name for name, policy in policies.items() if str(policy).lower().endswith("never")} == {
-        "deploy",
-        "bootstrap",
-    }
-    assert all(policy is None for name, policy in policies.items() if name not in ("deploy", "bootstrap"))
+    never = {"deploy", "bootstrap", "verify", "rehearse"}
+    assert {name for name, policy in policies.items() if str(policy).lower().endswith("never")} == never
+    assert all(policy is None for name, policy in policies.items() if name not in never)
+
+
+def test_verify_passes_the_gateway_key_as_a_secret_and_the_rehearsal_sees_the_whole_committed_tree() -> None:
+    key = dag.set_secret("key", "sk-never-in-a-graph")
+    graph = containers.verify_stage(dag.directory(), stage("verify"), PINNED, endpoint="https://gw.example",
+                                    api_key=key, config="examples/agents-gateway.yaml", lex="B/A",
+                                    run_id="1")  # fmt: skip
+    chain = calls(graph)
+    assert ("withSecretVariable", {"name": containers.GATEWAY_KEY, "secret": key}) in chain
+    assert "sk-never-in-a-graph" not in repr(chain)
+    assert chain[-1][1]["args"][-6:] == ["--api-key-env", containers.GATEWAY_KEY, "--config",
+                                         "examples/agents-gateway.yaml", "--lex", "B/A"]  # fmt: skip
+    rehearsal = calls(containers.rehearse_stage(dag.directory(), stage("rehearse"), PINNED, run_id="1"))
+    [include] = [args["include"] for name, args in rehearsal if name == "withDirectory"]
+    assert include == [".git", "*"]
+    assert rehearsal[-1] == ("withExec", {"args": ["./dev", "nox", "-s", "rehearse"], "insecureRootCapabilities": True})
 
 
 def test_bootstrap_bootstraps_every_listed_environment_then_deploys_the_registry_stack_alone() -> None:

@@ -175,7 +175,13 @@ def test_evaluate_runs_the_amd64_image_built_from_the_gateway_image_functions_co
     [step] = graph.steps
     assert step.privileged
     assert step.argv[-2:] == ("--image-archive", containers.IMAGE_ARCHIVE)
-    assert not any(s.privileged for f in functions.values() if f.name != "evaluate" for g in f.graphs for s in g.steps)
+    assert not any(
+        s.privileged
+        for f in functions.values()
+        if f.name not in ("evaluate", "rehearse")
+        for g in f.graphs
+        for s in g.steps
+    )
 
 
 def test_an_archive_of_anything_but_a_built_context_is_refused_by_name() -> None:
@@ -248,6 +254,8 @@ def test_a_cache_the_harness_does_not_know_is_an_error() -> None:
 
 AWS_STEP = harness.Step(("deploy",), "/src", (), ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"))
 PLAIN_STEP = harness.Step(("lint",), "/src")
+KEY_STEP = harness.Step(("./dev", "nox", "-s", "verify"), "/src", (), (containers.GATEWAY_KEY,))
+REFUSED = "http://127.0.0.1:9/health/liveliness cannot be reached: <urlopen error [Errno 111] Connection refused>"
 BOTO = 'botocore.exceptions.EndpointConnectionError: Could not connect to the endpoint URL: "https://sts.us-east-1.amazonaws.com/"'
 
 
@@ -256,11 +264,19 @@ BOTO = 'botocore.exceptions.EndpointConnectionError: Could not connect to the en
     [
         (PLAIN_STEP, 0, "", "passed"),
         (PLAIN_STEP, 1, BOTO, "failed"),
-        (AWS_STEP, 1, BOTO, "stopped at the AWS call"),
-        (AWS_STEP, 1, "Error: getaddrinfo EAI_AGAIN cloudformation.us-east-1.amazonaws.com", "stopped at the AWS call"),
+        (AWS_STEP, 1, BOTO, "stopped at the remote call"),
+        (
+            AWS_STEP,
+            1,
+            "Error: getaddrinfo EAI_AGAIN cloudformation.us-east-1.amazonaws.com",
+            "stopped at the remote call",
+        ),
         (AWS_STEP, 1, "settings/dev.yaml not found", "failed"),  # failed before reaching AWS
         (AWS_STEP, 0, "", "failed"),  # "succeeded" with fake credentials and no network: never called AWS
         (AWS_STEP, 0, BOTO, "failed"),  # the AWS call failed and the step still exited 0
+        (KEY_STEP, 1, REFUSED, "stopped at the remote call"),
+        (KEY_STEP, 1, "the gateway config has no model_list", "failed"),
+        (KEY_STEP, 0, "", "failed"),
     ],
 )
 def test_a_step_with_aws_credentials_passes_only_by_failing_at_the_aws_call(

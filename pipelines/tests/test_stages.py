@@ -36,7 +36,7 @@ def test_nox_and_dagger_expose_the_same_stages() -> None:
 def test_the_stages_run_in_the_issue_order_and_ci_stops_before_evaluate() -> None:
     assert [s.name for s in STAGES] == [
         "lint", "typecheck", "tests", "pipeline", "build", "supply_chain", "gateway_image", "lambda_zip", "synth",
-        "evaluate", "bootstrap", "deploy",
+        "evaluate", "bootstrap", "deploy", "verify", "rehearse",
     ]  # fmt: skip
     assert [s.name for s in ci_stages()] == [
         "lint", "typecheck", "tests", "pipeline", "build", "supply_chain", "gateway_image", "lambda_zip", "synth",

@@ -36,6 +36,8 @@ IMAGE_ARCHIVE = "dist/gateway-image/amd64/image.tar"
 NESTED_STORAGE = "pipelines/image/nested-storage.conf"
 """Podman's storage settings for podman inside a stage's container (vfs)."""
 SOURCE = "dist/source.json"
+GATEWAY_KEY = "GATEWAY_API_KEY"
+"""The variable ``verify`` reads the deployed gateway's key from (a Dagger secret)."""
 """Where the ``source`` session writes the commit it checked, relative to the repository root."""
 
 
@@ -87,6 +89,42 @@ def evaluate_stage(
         .with_file(f"{WORKDIR}/{IMAGE_ARCHIVE}", image_archive)
         .with_env_variable("CONTAINERS_STORAGE_CONF", f"{WORKDIR}/{NESTED_STORAGE}")
         .with_exec(stage_command(stage, "--image-archive", IMAGE_ARCHIVE), insecure_root_capabilities=True)
+    )
+
+
+def verify_stage(
+    source: dagger.Directory,
+    stage: Stage,
+    images: Images,
+    *,
+    endpoint: str,
+    api_key: dagger.Secret,
+    config: str,
+    lex: str | None,
+    run_id: str,
+) -> dagger.Container:
+    """``nox -s verify`` against a deployed endpoint; the gateway key only as a secret, never cached."""
+    posargs = ["--endpoint", endpoint, "--api-key-env", GATEWAY_KEY, "--config", config]
+    posargs += ["--lex", lex] if lex else []
+    return (
+        runner(source, images, stage_inputs(stage))
+        .with_secret_variable(GATEWAY_KEY, api_key)
+        .with_env_variable("BEDROCKGATE_VERIFY_RUN", run_id)
+        .with_exec(stage_command(stage, *posargs))
+    )
+
+
+def rehearse_stage(source: dagger.Directory, stage: Stage, images: Images, *, run_id: str) -> dagger.Container:
+    """``nox -s rehearse``: the whole committed source with ``.git`` (the deploy's dirty-tree rule reads it).
+
+    It builds the image and runs the local stack with it (podman in the container: root's
+    capabilities, vfs storage), and starts the emulator on the container's loopback.
+    """
+    return (
+        runner(source, images, [".git", "*"])
+        .with_env_variable("CONTAINERS_STORAGE_CONF", f"{WORKDIR}/{NESTED_STORAGE}")
+        .with_env_variable("BEDROCKGATE_REHEARSAL_RUN", run_id)
+        .with_exec(stage_command(stage), insecure_root_capabilities=True)
     )
 
 

@@ -103,6 +103,10 @@ AWS_CALL = re.compile(
     r"|Max retries exceeded with url: [^\n]*\(Caused by NameResolutionError"
 )
 """How an AWS call fails in a container with no network (botocore, the CDK CLI on Node.js)."""
+GATEWAY_CALL = re.compile(r"https?://[^ ]+ cannot be reached: <urlopen error \[Errno (?:111|101|99)\][^\n]*>")
+"""How ``verify``'s first request fails when nothing answers (the harness's verify points at a closed port)."""
+HARNESS_ENDPOINT = "http://127.0.0.1:9"
+"""Where the harness's ``verify`` sends its checks: loopback's discard port, closed in a container."""
 STEP_TIMEOUT_S = 3600.0
 INIT = '["/usr/bin/tini", "--"]'
 """PID 1 of every step: the base's tini reaps what a step leaves detached, as an init under Dagger's execs does
@@ -134,6 +138,15 @@ class Step:
     def holds_aws_credentials(self) -> bool:
         """A step with AWS credentials: with fake ones and no network it can get only as far as the AWS call."""
         return any(name.startswith("AWS_") for name in self.secrets)
+
+    @property
+    def remote(self) -> re.Pattern[str] | None:
+        """How this step's first call to the outside fails with no network, when it holds credentials for one."""
+        if self.holds_aws_credentials:
+            return AWS_CALL
+        if containers.GATEWAY_KEY in self.secrets:
+            return GATEWAY_CALL
+        return None
 
 
 @dataclass(frozen=True)
@@ -411,6 +424,14 @@ def functions(*, architectures: Sequence[str] = ("arm64", "amd64"), commit: str 
         Function(f"deploy --account {FAKE_ACCOUNT} --region {FAKE_REGION}", "deploy",
                  (deploy(FAKE_ACCOUNT, FAKE_REGION),),
                  note="preflight and cdk deploy with an explicit account and region (no STS lookup in the app)"),
+        Function("verify", "verify", (read_graph(containers.verify_stage(
+            source, stage("verify"), IMAGES, endpoint=HARNESS_ENDPOINT, config="examples/agents-gateway.yaml",
+            api_key=dag.set_secret("harness-gateway-key", "sk-harness"), lex=None, run_id="harness")),),
+            note="up to its first request (nothing listens in the container)"),
+        Function("rehearse", "rehearse", (read_graph(containers.rehearse_stage(
+            source, stage("rehearse"), IMAGES, run_id="harness")),),
+            outputs=(f"{containers.WORKDIR}/dist/rehearsal/report.md",),
+            note="the whole rehearsal in one privileged container: image, emulator, local stack"),
     ]  # fmt: skip
     covered = {f.stage for f in built}
     missing = [s.name for s in STAGES if s.name not in covered]
@@ -816,16 +837,17 @@ def secret_values(step: Step) -> dict[str, str]:
     return {name: FAKE_SECRETS.get(name, f"harness-fake-{name.lower()}") for name in step.secrets}
 
 
-Verdict = Literal["passed", "stopped at the AWS call", "failed"]
+Verdict = Literal["passed", "stopped at the remote call", "failed"]
 
 
 def verdict(step: Step, returncode: int, output: str) -> tuple[Verdict, str]:
     """A step's verdict: exit 0, or for a step holding AWS credentials, a failure at its first AWS call."""
-    if not step.holds_aws_credentials:
+    remote = step.remote
+    if remote is None:
         return ("passed", "") if returncode == 0 else ("failed", f"exit {returncode}")
-    call = AWS_CALL.search(output)
+    call = remote.search(output)
     if returncode != 0 and call is not None:
-        return "stopped at the AWS call", call[0]
+        return "stopped at the remote call", call[0]
     if returncode == 0 and call is not None:
         return "failed", f"its AWS call failed ({call[0]}) but the step exited 0: a failure is swallowed"
     if returncode == 0:
@@ -860,11 +882,11 @@ class FunctionResult:
 
     @property
     def result(self) -> str:
-        """``passed``, ``passed (stopped at the AWS call)`` or ``FAILED``."""
+        """``passed``, ``passed (stopped at the remote call)`` or ``FAILED``."""
         if not self.passed:
             return "FAILED"
-        stopped = any(step.verdict == "stopped at the AWS call" for step in self.steps)
-        return "passed (up to the AWS call)" if stopped else "passed"
+        stopped = any(step.verdict == "stopped at the remote call" for step in self.steps)
+        return "passed (up to the remote call)" if stopped else "passed"
 
 
 @dataclass

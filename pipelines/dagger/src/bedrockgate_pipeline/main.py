@@ -162,6 +162,32 @@ class Bedrockgate:
                  "audit": verdict["status"]}  # fmt: skip
         return json.dumps({"gates": gates, "gateway_image": image, "source_commit": commit, "stacks": stacks}, indent=2)
 
+    @function(cache="never")  # type: ignore[call-overload, untyped-decorator]
+    async def verify(
+        self,
+        source: Source,
+        endpoint: Annotated[str, Doc("the deployed gateway's base URL (the edge's or the ALB's)")],
+        api_key: Annotated[Secret, Doc("a key the gateway accepts")],
+        config: Annotated[str, Doc("the gateway config that was deployed")] = "examples/agents-gateway.yaml",
+        lex: Annotated[str | None, Doc("BOT_ID/ALIAS_ID of the chatbot, when enabled")] = None,
+    ) -> str:
+        """Health, one chat per model group, the guardrail and Lex against the deployed endpoint; never cached."""
+        IMAGES.require_pinned()
+        return await containers.verify_stage(
+            source, stage("verify"), IMAGES, endpoint=endpoint, api_key=api_key, config=config, lex=lex,
+            run_id=_run_id(),
+        ).stdout()  # fmt: skip
+
+    @function(cache="never")  # type: ignore[call-overload, untyped-decorator]
+    async def rehearse(self, source: Source) -> dagger.Directory:
+        """The deploy rehearsal against moto on loopback (``nox -s rehearse``): its report; never cached."""
+        IMAGES.require_pinned()
+        report = containers.rehearse_stage(source, stage("rehearse"), IMAGES, run_id=_run_id()).directory(
+            f"{containers.WORKDIR}/dist/rehearsal"
+        )
+        await report.sync()
+        return report
+
 
 def _run_id() -> str:
     return str(time.time_ns())

@@ -70,6 +70,10 @@ STAGES: tuple[Stage, ...] = (
           _WORKSPACE, ("infra",), in_ci=False),
     Stage("deploy", "cdk deploy of the published image, only after ci, evaluate and the audit passed for the source",
           ("ci", "evaluate", "bootstrap"), _WORKSPACE, ("infra",), in_ci=False),
+    Stage("verify", "after deploy: health, a chat per model group, the guardrail, Lex, against the deployed endpoint",
+          ("deploy",), (*_WORKSPACE, "pipelines"), (), in_ci=False),
+    Stage("rehearse", "bootstrap, deploy, read back, verify, update in place and destroy against moto on loopback",
+          ("lambda_zip",), (*_PIPELINE, ".git"), ("infra",), in_ci=False),
 )  # fmt: skip
 
 COMPOSITE = "ci"

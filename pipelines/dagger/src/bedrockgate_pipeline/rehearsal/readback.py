@@ -1,0 +1,124 @@
+"""Read a rehearsal deploy back through the emulator's APIs and compare it with the synthesized templates.
+
+What moto models is read back (stacks, their outputs, the ECS task definition, the ALB's listener
+rules, the Lambda's code hash); the rest is the coverage table's business. Each check is one
+``verify.Check`` so the rehearsal prints them the way ``verify`` prints its own.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from bedrockgate_pipeline.verify import Check
+
+DONE = ("CREATE_COMPLETE", "UPDATE_COMPLETE")
+
+
+def _templates(cdk_out: Path) -> dict[str, dict[str, Any]]:
+    """Stack name -> template, from the cloud assembly's manifest (artifact id = stack name for our app)."""
+    manifest = json.loads((cdk_out / "manifest.json").read_text(encoding="utf-8"))
+    found = {}
+    for artifact in manifest.get("artifacts", {}).values():
+        if artifact.get("type") == "aws:cloudformation:stack":
+            properties = artifact["properties"]
+            name = properties.get("stackName") or artifact.get("displayName")
+            found[str(name)] = json.loads((cdk_out / properties["templateFile"]).read_text(encoding="utf-8"))
+    return found
+
+
+def stacks(cloudformation: Any, cdk_out: Path, statuses: Iterable[str] = DONE) -> list[Check]:
+    """Every stack of the assembly exists in a finished state, with every output its template declares."""
+    wanted = set(statuses)
+    checks = []
+    for name, template in sorted(_templates(cdk_out).items()):
+        try:
+            [stack] = cloudformation.describe_stacks(StackName=name)["Stacks"]
+        except Exception as error:
+            checks.append(Check(f"stack {name}", "failed", f"not found: {error}"))
+            continue
+        status = stack["StackStatus"]
+        outputs = {output["OutputKey"] for output in stack.get("Outputs", [])}
+        missing = sorted(set(template.get("Outputs", {})) - outputs)
+        ok = status in wanted and not missing
+        detail = f"{status}, {len(outputs)} outputs" + (f"; missing outputs {missing}" if missing else "")
+        checks.append(Check(f"stack {name}", "passed" if ok else "failed", detail))
+    return checks
+
+
+def task_image(ecs: Any, image: str) -> Check:
+    """The gateway's task definition runs the pushed digest (and only that gateway image)."""
+    arns = ecs.list_task_definitions()["taskDefinitionArns"]
+    images = [
+        container["image"]
+        for arn in arns
+        for container in ecs.describe_task_definition(taskDefinition=arn)["taskDefinition"]["containerDefinitions"]
+        if "bedrockgate-gateway" in container["image"]
+    ]
+    ok = bool(images) and set(images) == {image}
+    return Check("task definition image", "passed" if ok else "failed", f"{sorted(set(images))} (want {image})")
+
+
+def _template_rules(cdk_out: Path) -> set[tuple[int, tuple[str, ...]]]:
+    rules = set()
+    for template in _templates(cdk_out).values():
+        for resource in template.get("Resources", {}).values():
+            if resource["Type"] == "AWS::ElasticLoadBalancingV2::ListenerRule":
+                properties = resource["Properties"]
+                paths = tuple(sorted(value for condition in properties.get("Conditions", [])
+                                     for value in condition.get("PathPatternConfig", {}).get("Values", [])
+                                     or condition.get("Values", [])))  # fmt: skip
+                rules.add((int(properties["Priority"]), paths))
+    return rules
+
+
+def listener_rules(elbv2: Any, cdk_out: Path) -> Check:
+    """The ALB's rules read back equal the template's: ``/phoenix/*`` to Phoenix, the rest to the gateway."""
+    found = set()
+    for balancer in elbv2.describe_load_balancers()["LoadBalancers"]:
+        for listener in elbv2.describe_listeners(LoadBalancerArn=balancer["LoadBalancerArn"])["Listeners"]:
+            for rule in elbv2.describe_rules(ListenerArn=listener["ListenerArn"])["Rules"]:
+                if rule.get("IsDefault") or rule["Priority"] == "default":
+                    continue
+                paths = tuple(sorted(value for condition in rule.get("Conditions", [])
+                                     for value in condition.get("PathPatternConfig", {}).get("Values", [])
+                                     or condition.get("Values", [])))  # fmt: skip
+                found.add((int(rule["Priority"]), paths))
+    wanted = _template_rules(cdk_out)
+    routed = any("/phoenix/*" in paths for _, paths in found)
+    ok = found == wanted and routed
+    return Check(
+        "listener rules", "passed" if ok else "failed", f"read back {sorted(found)}; template {sorted(wanted)}"
+    )
+
+
+def zip_code_sha256(path: Path) -> str:
+    """Lambda's ``CodeSha256``: base64 of the zip's SHA-256."""
+    return base64.b64encode(hashlib.sha256(path.read_bytes()).digest()).decode()
+
+
+def lambda_code(lambda_client: Any, zip_path: Path) -> Check:
+    """Exactly the zip ``lambda_zip`` built is the fulfillment function's code."""
+    want = zip_code_sha256(zip_path)
+    functions = lambda_client.list_functions()["Functions"]
+    matching = [f["FunctionName"] for f in functions if f.get("CodeSha256") == want]
+    ok = len(matching) == 1
+    return Check("lambda code hash", "passed" if ok else "failed",
+                 f"{want} in {matching or 'no function'} of {len(functions)}")  # fmt: skip
+
+
+def retained(cdk_out: Path) -> list[str]:
+    """``stack/logical id (type)`` of every resource a destroy keeps (DeletionPolicy Retain or Snapshot).
+
+    From the templates, not the emulator: moto keeps or drops resources by its own rules.
+    """
+    return sorted(
+        f"{stack}/{logical} ({resource['Type']}, {resource['DeletionPolicy']})"
+        for stack, template in _templates(cdk_out).items()
+        for logical, resource in template.get("Resources", {}).items()
+        if resource.get("DeletionPolicy") in ("Retain", "RetainExceptOnCreate", "Snapshot")
+    )
