@@ -150,6 +150,28 @@ def test_a_second_change_set_updates_in_place(aws: Client) -> None:
     assert aws("ssm").get_parameter(Name="/level")["Parameter"]["Value"] == "info"
 
 
+def test_a_service_follows_its_task_definitions_new_revision(aws: Client) -> None:
+    cfn = aws("cloudformation")
+    container = {"Name": "litellm", "Image": "registry/gateway@sha256:" + "1" * 64, "Memory": 512}
+    template = {
+        "Resources": {
+            "Cluster": {"Type": "AWS::ECS::Cluster", "Properties": {"ClusterName": "gateway"}},
+            "Task": {"Type": "AWS::ECS::TaskDefinition",
+                     "Properties": {"Family": "gateway", "ContainerDefinitions": [container]}},
+            "Service": {"Type": "AWS::ECS::Service",
+                        "Properties": {"Cluster": {"Ref": "Cluster"}, "TaskDefinition": {"Ref": "Task"},
+                                       "DesiredCount": 1, "ServiceName": "gateway"}},
+        }
+    }  # fmt: skip
+    deploy(cfn, "gateway", template)
+    container["Image"] = "registry/gateway@sha256:" + "2" * 64  # the service's own template text is unchanged
+
+    assert deploy(cfn, "gateway", template)["StackStatus"] == "UPDATE_COMPLETE"
+
+    service = aws("ecs").describe_services(cluster="gateway", services=["gateway"])["services"][0]
+    assert service["taskDefinition"].endswith("task-definition/gateway:2")
+
+
 def test_update_stack_with_use_previous_value_of_a_defaulted_parameter(aws: Client) -> None:
     cfn = aws("cloudformation")
     template = {"Parameters": {"Level": {"Type": "String", "Default": "info"}},
@@ -292,6 +314,17 @@ def test_a_network_stack_with_endpoints_and_a_nat_gateway_deletes(aws: Client) -
     assert ec2.describe_flow_logs()["FlowLogs"] == []
 
 
+def test_describing_a_deleted_stack_does_not_create_its_resources_again(aws: Client) -> None:
+    cfn, sqs = aws("cloudformation"), aws("sqs")
+    stack_id = deploy(cfn, "exporter", exporting("jobs"))["StackId"]
+    cfn.delete_stack(StackName="exporter")
+
+    deleted = cfn.describe_stacks(StackName=stack_id)["Stacks"][0]  # what the CLI's wait for the deletion reads
+
+    assert deleted["StackStatus"] == "DELETE_COMPLETE"
+    assert sqs.list_queues().get("QueueUrls", []) == []
+
+
 def test_a_stack_that_fails_to_delete_is_delete_failed_not_gone(aws: Client) -> None:
     cfn, ec2 = aws("cloudformation"), aws("ec2")
     deploy(cfn, "vpc", {"Resources": {"Vpc": {"Type": "AWS::EC2::VPC", "Properties": {"CidrBlock": "10.1.0.0/16"}}}})
@@ -310,7 +343,10 @@ def test_a_stack_that_fails_to_delete_is_delete_failed_not_gone(aws: Client) -> 
 
 def test_a_failing_execution_fails_the_stack_instead_of_answering_500(aws: Client) -> None:
     cfn = aws("cloudformation")
-    template = {"Resources": {"P": parameter("/p", {"Fn::ImportValue": "no-such-export"})}}
+    template = {
+        "Resources": {"P": parameter("/p", {"Fn::ImportValue": "no-such-export"})},
+        "Outputs": {"Value": {"Value": {"Fn::GetAtt": ["P", "Value"]}}},
+    }
 
     stack = deploy(cfn, "broken", template)
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+import re
 import signal
 import sys
 import threading
@@ -263,6 +264,19 @@ def _drop_change_sets(backend: cfn.CloudFormationBackend, stack_id: str) -> None
         del backend.change_sets[change_set_id]
 
 
+class _FrozenOutputs(dict[str, parsing.Output]):
+    """A stack's outputs and exports as they are now (none if they do not resolve): nothing resolves them again."""
+
+    def __init__(self, stack: cfn.Stack) -> None:
+        try:
+            outputs = {key: output for key, output in stack.output_map.items() if output is not None}
+            exports = list(stack.exports)
+        except Exception:  # outputs that no longer resolve: the stack shows none, as a failed one does
+            outputs, exports = {}, []
+        super().__init__(outputs)
+        self.exports = exports
+
+
 def execute_change_sets_completely() -> None:
     """F2/F4/F5: executing a change set publishes outputs and exports, and a failure fails the stack.
 
@@ -271,7 +285,8 @@ def execute_change_sets_completely() -> None:
     (only ``create_stack`` does, 1043-1044): no outputs, and the next stack's import fails. An
     exception in ``apply()`` became an HTTP 500, and the CLI's retry then "succeeded" on the
     half-applied stack (F4, a false success); here it leaves ``CREATE_FAILED``/``UPDATE_FAILED`` with
-    the error as the reason. The executed change sets are dropped, as CloudFormation does.
+    the error as the reason and the outputs of before (resolving them on the half-applied stack
+    failed, HTTP 500 on DescribeStacks). The executed change sets are dropped, as CloudFormation does.
     """
 
     def execute_change_set(
@@ -283,6 +298,7 @@ def execute_change_sets_completely() -> None:
         stack = self.stacks[change_set.stack_id]
         verb = change_set.change_set_type
         stack._add_stack_event(f"{verb}_IN_PROGRESS", resource_status_reason="User Initiated")
+        before = _FrozenOutputs(stack)
         try:
             change_set.apply()
             stack.template = change_set.template
@@ -291,6 +307,7 @@ def execute_change_sets_completely() -> None:
             stack.parameters = change_set.parameters
             _publish_outputs(self, stack)
         except Exception as error:  # any moto failure is the stack's failure, as CloudFormation reports it
+            _set(stack, "output_map", before)  # moto cannot roll back; the outputs at least stay readable
             stack.status = f"{verb}_FAILED"
             stack._add_stack_event(stack.status, resource_status_reason=f"emulator: {type(error).__name__}: {error}")
             change_set.execution_status = "EXECUTE_FAILED"
@@ -457,6 +474,111 @@ def keep_resources_without_update() -> None:
         return updated if updated is not None else resources_map._parsed_resources.get(logical_id)
 
     _set(parsing, "parse_and_update_resource", parse_and_update_resource)
+
+
+_SUB_NAME = re.compile(r"\$\{([^!}][^}.]*)")
+
+
+def _referenced(node: Any) -> set[str]:
+    """The logical ids a template fragment reads through ``Ref``, ``Fn::GetAtt`` or ``Fn::Sub``."""
+    if isinstance(node, list):
+        return set().union(*(_referenced(item) for item in node)) if node else set()
+    if not isinstance(node, dict):
+        return set()
+    found = set().union(*(_referenced(value) for value in node.values())) if node else set()
+    if isinstance(node.get("Ref"), str):
+        found.add(node["Ref"])
+    target = node.get("Fn::GetAtt")
+    if isinstance(target, list) and target:
+        found.add(str(target[0]))
+    elif isinstance(target, str):
+        found.add(target.split(".", 1)[0])
+    sub = node.get("Fn::Sub")
+    text = sub[0] if isinstance(sub, list) and sub else sub
+    if isinstance(text, str):
+        found.update(_SUB_NAME.findall(text))
+    return found
+
+
+def update_dependents_of_new_ids() -> None:
+    """F5: a resource whose template text is unchanged but which references a resource with a new id is updated too.
+
+    moto/cloudformation/parsing.py:785 picks the resources to modify by comparing template text
+    only. A gateway config change registers a new task definition revision (ecs/models.py:284-290),
+    but the service's ``TaskDefinition: {Ref: ...}`` reads the same, so moto's service kept the old,
+    deregistered revision; CloudFormation updates every resource whose resolved properties change.
+    """
+    original = parsing.ResourceMap.update
+
+    def update(self: parsing.ResourceMap, template: dict[str, Any], parameters: dict[str, Any] | None = None) -> None:
+        before = {name: _physical_id(self._parsed_resources.get(name)) for name in self._resource_json_map}
+        original(self, template, parameters)
+        changed = {
+            name for name, old in before.items() if old and _physical_id(self._parsed_resources.get(name)) != old
+        }
+        done: set[str] = set()
+        while changed:
+            dependents = [
+                name
+                for name, resource_json in self._resource_json_map.items()
+                if name not in done and name in self._parsed_resources and _referenced(resource_json) & changed
+            ]
+            changed = set()
+            for name in dependents:
+                done.add(name)
+                old = _physical_id(self._parsed_resources[name])
+                updated = parsing.parse_and_update_resource(
+                    name, self._resource_json_map[name], self, self._account_id, self._region_name
+                )
+                self._parsed_resources[name] = updated
+                if _physical_id(updated) != old:
+                    changed.add(name)
+
+    _set(parsing.ResourceMap, "update", update)
+
+
+_FROZEN = "_emulator_frozen"
+
+
+def resources_only_created_by_create_or_update() -> None:
+    """F5: reading a stack never creates its resources again; only create and update do.
+
+    moto/cloudformation/parsing.py:558-575 ``ResourceMap.__getitem__`` creates any resource it has
+    not parsed yet. After a stack was deleted, DescribeStacks of its id (the CLI's wait for the
+    deletion) resolved the outputs again and re-created what they reference: the spike's ECR
+    repository and log group "left behind", and here a new VPC and task definition revision.
+    """
+    lookup, create, update, delete = (parsing.ResourceMap.__getitem__, parsing.ResourceMap.create,
+                                      parsing.ResourceMap.update, parsing.ResourceMap.delete)  # fmt: skip
+
+    def getitem(self: parsing.ResourceMap, key: str) -> Any:
+        if getattr(self, _FROZEN, False) and key not in self._parsed_resources and key in self._resource_json_map:
+            return None
+        return lookup(self, key)
+
+    def unfrozen(method: Callable[..., Any]) -> Callable[..., Any]:
+        def run(self: parsing.ResourceMap, *args: Any, **kwargs: Any) -> Any:
+            _set(self, _FROZEN, False)
+            try:
+                return method(self, *args, **kwargs)
+            finally:
+                _set(self, _FROZEN, True)
+
+        return run
+
+    def frozen_delete(self: parsing.ResourceMap) -> None:
+        _set(self, _FROZEN, True)
+        delete(self)
+
+    _set(parsing.ResourceMap, "__getitem__", getitem)
+    _set(parsing.ResourceMap, "create", unfrozen(create))
+    _set(parsing.ResourceMap, "update", unfrozen(update))
+    _set(parsing.ResourceMap, "delete", frozen_delete)
+
+
+def _physical_id(resource: object) -> str | None:
+    found = getattr(resource, "physical_resource_id", None)
+    return str(found) if found is not None else None
 
 
 # F4: modelled types that fail -----------------------------------------------------------------------
@@ -632,7 +754,9 @@ def failed_deletes_stay_listed() -> None:
 
     moto/cloudformation/models.py:1291-1301 pops the stack before deleting its resources, so an error
     dropped it from every listing (and answered HTTP 500) while its resources stayed. CloudFormation
-    accepts DeleteStack and reports the failure on the stack, which the CLI's wait then shows.
+    accepts DeleteStack and reports the failure on the stack, which the CLI's wait then shows. The
+    outputs are kept as they were: resolving them again (``Stack.outputs``, models.py:532-551) raised
+    "Fn::GetAtt references undefined resource" once the resources were gone.
     """
 
     def delete_stack(self: cfn.CloudFormationBackend, name_or_stack_id: str) -> None:
@@ -641,6 +765,8 @@ def failed_deletes_stay_listed() -> None:
         )
         if stack is None:
             return  # CloudFormation: deleting a stack that does not exist succeeds
+        frozen = _FrozenOutputs(stack)
+        _set(stack, "output_map", frozen)
         try:
             stack.delete()
         except Exception as error:  # any moto failure is the stack's failure, as CloudFormation reports it
@@ -649,7 +775,7 @@ def failed_deletes_stay_listed() -> None:
             return
         del self.stacks[stack.stack_id]
         self.deleted_stacks[stack.stack_id] = stack
-        for export in stack.exports:
+        for export in frozen.exports:
             self.exports.pop(export.name, None)
         _drop_change_sets(self, stack.stack_id)
 
@@ -666,6 +792,8 @@ PATCHES: tuple[Callable[[], None], ...] = (
     previous_parameter_values,
     placeholders_for_unmodelled_types,
     keep_resources_without_update,
+    update_dependents_of_new_ids,
+    resources_only_created_by_create_or_update,
     target_group_attributes,
     kms_key_cfn_tags,
     record_custom_resources_not_run,
