@@ -4,7 +4,8 @@
 scores the answers exactly as the official SQuAD v1.1 script does, measures semantic similarity,
 latency, tokens, cost and errors, writes ``results.json``, ``report.html`` and ``summary.md``, and
 exits 0, 1 or 2 so that a pipeline can gate a release on it. ``score`` is the official script;
-``compare`` tests whether a candidate run is a regression of a baseline.
+``compare`` tests whether a candidate run is a regression of a baseline; ``gate`` does so against
+the baseline and tolerances an environment's gates file names.
 
 The scoring is usable on its own::
 
@@ -30,11 +31,14 @@ from bedrockgate.evals.exceptions import (
     DatasetError,
     EndpointError,
     EvalsError,
+    GateRefusedError,
+    GatesFileError,
     HubUnavailableError,
     PhoenixError,
     ResultsError,
     RunInterruptedError,
 )
+from bedrockgate.evals.gatefile import GatesFile, load_gates
 from bedrockgate.evals.gates import GATES, GateResult, check_gates
 from bedrockgate.evals.metrics import Aggregate, ExampleResult, aggregate, score_example
 from bedrockgate.evals.postprocess import Pipeline
@@ -45,6 +49,7 @@ from bedrockgate.evals.sampling import select
 from bedrockgate.evals.scoring import score_files
 from bedrockgate.evals.sources import load_source
 from bedrockgate.evals.squad import exact_match_score, f1_score, normalize_answer
+from bedrockgate.evals.verdict import Verdict, check_comparable, judge
 
 __all__ = [
     "GATES",
@@ -57,7 +62,10 @@ __all__ = [
     "EndpointError",
     "EvalsError",
     "ExampleResult",
+    "GateRefusedError",
     "GateResult",
+    "GatesFile",
+    "GatesFileError",
     "HubUnavailableError",
     "PhoenixError",
     "Pipeline",
@@ -68,11 +76,15 @@ __all__ = [
     "RunInterruptedError",
     "RunSettings",
     "SquadDataset",
+    "Verdict",
     "aggregate",
+    "check_comparable",
     "check_gates",
     "compare_results",
     "exact_match_score",
     "f1_score",
+    "judge",
+    "load_gates",
     "load_source",
     "normalize_answer",
     "parse_squad",

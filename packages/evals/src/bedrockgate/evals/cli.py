@@ -7,6 +7,9 @@ Exit codes:
   one-line reason on stderr. Answers already given are kept: rerunning the command resumes.
 - ``score``: 0 scored; 2 the inputs cannot be read.
 - ``compare``: 0 no significant regression; 1 B is a significant regression of A; 2 unreadable input.
+- ``gate``: 0 every check of the gates file passed; 1 one failed (the table says which and by how
+  much); 2 the gates file is invalid, or the results cannot be judged by it (other settings or
+  questions than it pins), with a one-line reason naming the file, the key and the fix.
 
 argparse itself exits with 2 on a malformed command line.
 """
@@ -19,6 +22,7 @@ import hashlib
 import importlib.util
 import json
 import os
+import shlex
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -30,7 +34,8 @@ from urllib.parse import urlsplit
 from bedrockgate.evals.checkpoint import Checkpoint
 from bedrockgate.evals.compare import compare_results, render_text
 from bedrockgate.evals.dataset import Question, SquadDataset, squad_document
-from bedrockgate.evals.exceptions import ConfigError, EvalsError, PhoenixError, RunInterruptedError
+from bedrockgate.evals.exceptions import ConfigError, EvalsError, GateRefusedError, PhoenixError, RunInterruptedError
+from bedrockgate.evals.gatefile import load_gates
 from bedrockgate.evals.gates import GATES, GateResult, check_gates, validate_thresholds
 from bedrockgate.evals.metrics import Aggregate, ExampleResult, aggregate, score_example
 from bedrockgate.evals.phoenix import make_client, phoenix_base_url, upload_run
@@ -45,6 +50,7 @@ from bedrockgate.evals.runner import RunOutcome, RunSettings, run_questions
 from bedrockgate.evals.sampling import select
 from bedrockgate.evals.scoring import score_files
 from bedrockgate.evals.sources import load_source
+from bedrockgate.evals.verdict import baseline_problems, check_comparable, judge, load_run, render_verdict, verdict_json
 
 __all__ = ["main"]
 
@@ -63,6 +69,8 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
             return _score(args, out, err)
         if args.command == "compare":
             return _compare(args, out)
+        if args.command == "gate":
+            return _gate(args, out)
         return _run(args, out, err)
     except EvalsError as error:
         err.write(f"gateway-evals: error: {error}\n")
@@ -93,6 +101,38 @@ def _compare(args: argparse.Namespace, out: TextIO) -> int:
     else:
         out.write(render_text(comparison, args.a, args.b, markdown=args.format == "markdown"))
     return EXIT_FAILED if comparison.verdict == "regression" else EXIT_OK
+
+
+# --- gate --------------------------------------------------------------------------------------
+
+
+def _gate(args: argparse.Namespace, out: TextIO) -> int:
+    gates = load_gates(Path(args.gates))
+    if args.print_run_args:
+        out.write(shlex.join(gates.pin.run_arguments()) + "\n")
+        return EXIT_OK
+    if args.print_baseline:
+        out.write(f"{gates.baseline.resolve()}\n")
+        return EXIT_OK
+    if args.results is None:
+        raise ConfigError("gate: --results DIR_OR_JSON is required (or --print-run-args, --print-baseline)")
+    baseline = load_run(gates.baseline) if gates.baseline.exists() else None
+    if baseline is None:
+        raise GateRefusedError(
+            f"{gates.path}: [baseline] results: {gates.baseline} does not exist; make it with `nox -s baseline` "
+            "(and commit it: the commit is the review)"
+        )
+    problems = baseline_problems(gates.tolerances, baseline)
+    if problems:
+        raise GateRefusedError(f"{gates.baseline}: unusable as a baseline: {'; '.join(problems)}; re-make it")
+    candidate = load_run(Path(args.results))
+    check_comparable(gates.pin, baseline, candidate, (str(gates.baseline), args.results))
+    verdict = judge(gates.tolerances, baseline, candidate)
+    if args.format == "json":
+        out.write(verdict_json(verdict, gates, args.results))
+    else:
+        out.write(render_verdict(verdict, gates, args.results, markdown=args.format == "markdown"))
+    return EXIT_OK if verdict.passed else EXIT_FAILED
 
 
 # --- run ---------------------------------------------------------------------------------------
@@ -371,6 +411,19 @@ def _parser() -> argparse.ArgumentParser:
         "--tolerance", type=float, default=0.0, help="ignore F1 drops of at most this many points (default 0)"
     )
     compare.add_argument("--format", choices=["text", "markdown", "json"], default="text")
+    gate = commands.add_parser(
+        "gate",
+        help="judge a run against its environment's gates file and baseline; exit 1 when a check fails",
+        description="Compares RESULTS with the baseline the gates file names: a significant F1 or EM drop, an "
+        "error rate above the baseline's, p95 latency or cost per question over their tolerances fail it.",
+    )
+    gate.add_argument("--gates", required=True, metavar="FILE", help="the environment's gates file (TOML)")
+    gate.add_argument("--results", metavar="DIR_OR_JSON", help="the candidate run's --out directory or results.json")
+    gate.add_argument(
+        "--print-run-args", action="store_true", help="print the `run` options a comparable run needs, and exit"
+    )
+    gate.add_argument("--print-baseline", action="store_true", help="print the baseline file's path, and exit")
+    gate.add_argument("--format", choices=["text", "markdown", "json"], default="text")
     return parser
 
 

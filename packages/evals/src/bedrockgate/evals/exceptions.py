@@ -13,6 +13,8 @@ __all__ = [
     "DatasetError",
     "EndpointError",
     "EvalsError",
+    "GateRefusedError",
+    "GatesFileError",
     "HubUnavailableError",
     "PhoenixError",
     "ResultsError",
@@ -55,6 +57,18 @@ class CheckpointError(EvalsError):
 
 class ResultsError(EvalsError):
     """A ``results.json`` given to ``compare`` is unreadable or not one this package wrote."""
+
+
+class GatesFileError(EvalsError, ValueError):
+    """A gates file is unreadable or invalid: the message names the file, the key and the fix."""
+
+
+class GateRefusedError(EvalsError):
+    """The gate cannot judge these results: made with other settings or questions than the gates file pins.
+
+    A comparison across different samples, models or datasets would be meaningless, so ``gate``
+    refuses it (exit 2) instead of passing or failing it.
+    """
 
 
 class PhoenixError(EvalsError):
