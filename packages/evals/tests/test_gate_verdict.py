@@ -142,7 +142,10 @@ def test_squad_gates_refuse_a_run_on_the_sample() -> None:
     squad = BaselinePin("squad", 500, 0, 0, "claude-primary", 0.0, 64, 8)
     base = document(F1_SPREAD, config=squad.settings(), source="hub")
     fell_back = document(F1_SPREAD, config=squad.settings(), source="sample")  # an `auto`-like fallback
-    with pytest.raises(GateRefusedError, match=r"came from 'sample' \(dataset.source\), not from 'squad'.*fell back"):
+    with pytest.raises(
+        GateRefusedError,
+        match=r"came from 'sample' \(its dataset.source\) \(an `auto` run falls back.*not from 'squad'",
+    ):
         check_comparable(squad, base, fell_back, NAMES)
     on_sample = document(F1_SPREAD, config={**squad.settings(), "dataset": "sample"}, source="sample")
     with pytest.raises(

@@ -122,7 +122,7 @@ def _gate(args: argparse.Namespace, out: TextIO) -> int:
             f"{gates.path}: [baseline] results: {gates.baseline} does not exist; make it with `nox -s baseline` "
             "(and commit it: the commit is the review)"
         )
-    problems = baseline_problems(gates.tolerances, baseline)
+    problems = baseline_problems(baseline)
     if problems:
         raise GateRefusedError(f"{gates.baseline}: unusable as a baseline: {'; '.join(problems)}; re-make it")
     candidate = load_run(Path(args.results))

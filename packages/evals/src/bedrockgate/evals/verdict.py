@@ -30,7 +30,16 @@ from bedrockgate.evals.exceptions import GateRefusedError
 from bedrockgate.evals.gatefile import BaselinePin, GatesFile, Tolerances
 from bedrockgate.evals.results import examples_by_id, load_results
 
-__all__ = ["Check", "Verdict", "check_comparable", "judge", "load_run", "render_verdict"]
+__all__ = [
+    "Check",
+    "Verdict",
+    "baseline_problems",
+    "check_comparable",
+    "judge",
+    "load_run",
+    "render_verdict",
+    "verdict_json",
+]
 
 _DATASET_SOURCE = {"sample": "sample", "squad": "hub"}
 # Rates and ratios are computed from the same integers in both runs; this absorbs float rounding only.
@@ -105,10 +114,10 @@ def check_comparable(
         source = document.get("dataset", {}).get("source") if isinstance(document.get("dataset"), Mapping) else None
         expected = _DATASET_SOURCE.get(pin.dataset, "hub")
         if source != expected:
+            note = " (an `auto` run falls back to it when the Hub is unreachable)" if source == "sample" else ""
             raise GateRefusedError(
-                f"{name}: the {role}'s questions came from {source!r} (dataset.source), not from {pin.dataset!r} as "
-                f"the gates file pins; {fix}"
-                + (" (the Hub was unreachable and the run fell back to the sample)" if source == "sample" else "")
+                f"{name}: the {role}'s questions came from {source!r} (its dataset.source){note}, not from "
+                f"{pin.dataset!r} as the gates file pins; {fix}"
             )
     _same_questions(baseline, candidate, names)
 
@@ -133,8 +142,8 @@ def judge(tolerances: Tolerances, baseline: Mapping[str, Any], candidate: Mappin
     return Verdict(checks, comparison)
 
 
-def baseline_problems(tolerances: Tolerances, baseline: Mapping[str, Any]) -> list[str]:
-    """What makes a baseline unusable for these tolerances: no latency, or no complete cost."""
+def baseline_problems(baseline: Mapping[str, Any]) -> list[str]:
+    """What makes a baseline unusable: no latency, or no complete cost (the checks would compare with nothing)."""
     metrics = baseline["metrics"]
     problems = []
     if _p95(metrics) is None:
