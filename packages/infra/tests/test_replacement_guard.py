@@ -27,7 +27,7 @@ import boto3  # type: ignore[import-untyped]  # boto3 ships no type information
 import pytest
 import yaml
 from bedrockgate.infra.cli import main
-from bedrockgate.infra.exceptions import ReplacementRefusedError, TemplateSourceError
+from bedrockgate.infra.exceptions import ReplacementRefusedError, TemplateDiffError, TemplateSourceError
 from bedrockgate.infra.replacement_guard import Verdict, guard
 from bedrockgate.infra.report import Synthesized, synthesize
 from bedrockgate.infra.settings import DeploymentSettings
@@ -377,6 +377,17 @@ def test_the_engine_is_the_pinned_release_with_every_dependency_locked() -> None
         json.loads((installed / "node_modules" / DIFF_PACKAGE / "package.json").read_text())["version"] == DIFF_VERSION
     )
     assert install_engine() == installed  # installed once, then reused
+
+
+def test_an_engine_that_cannot_be_installed_says_how_to_fill_npms_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Offline (as in the pipeline's containers) with an empty npm cache: the error names the fix."""
+    monkeypatch.setenv("npm_config_offline", "true")
+    monkeypatch.setenv("npm_config_cache", str(tmp_path / "empty-npm-cache"))
+    with pytest.raises(TemplateDiffError, match=r"ENOTCACHED.*npm ci --omit=peer --ignore-scripts.*npm_config_cache"):
+        install_engine(tmp_path / "engines")
+    assert [path.name for path in (tmp_path / "engines").iterdir()] == []  # no half-installed engine left
 
 
 # --- where the templates come from, and the command ---------------------------------------------

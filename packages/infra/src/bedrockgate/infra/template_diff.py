@@ -154,11 +154,13 @@ def install_engine(cache: Path | None = None) -> Path:
             text=True,
         )
         if completed.returncode != 0:
+            said = "; ".join(line.strip() for line in str(completed.stderr).splitlines() if line.strip())
             raise TemplateDiffError(
-                f"installing CDK's template diff ({DIFF_PACKAGE}@{DIFF_VERSION}) with `npm ci` in {staging} failed "
-                f"(exit {completed.returncode}): {str(completed.stderr).strip()[-2000:]}. The replacement guard needs "
-                "it: let npm reach its registry once, or fill npm's cache with this lock first (`npm ci` of "
-                f"{ENGINE_DIR}/package-lock.json, with npm_config_cache set to the cache the deploy uses)"
+                f"installing CDK's template diff ({DIFF_PACKAGE}@{DIFF_VERSION}) with `npm ci` under {root} failed "
+                f"(exit {completed.returncode}): {said[-2000:]}. The replacement guard needs "
+                "it: let npm reach its registry once, or fill npm's cache first (copy package.json and "
+                f"package-lock.json of {ENGINE_DIR} into an empty directory and run `npm ci --omit=peer "
+                "--ignore-scripts` there, with npm_config_cache set to the cache the deploy uses)"
             )
         try:
             staging.rename(target)
