@@ -168,8 +168,14 @@ def test_a_service_follows_its_task_definitions_new_revision(aws: Client) -> Non
 
     assert deploy(cfn, "gateway", template)["StackStatus"] == "UPDATE_COMPLETE"
 
-    service = aws("ecs").describe_services(cluster="gateway", services=["gateway"])["services"][0]
+    ecs = aws("ecs")
+    service = ecs.describe_services(cluster="gateway", services=["gateway"])["services"][0]
     assert service["taskDefinition"].endswith("task-definition/gateway:2")
+
+    cfn.delete_stack(StackName="gateway")
+    assert ecs.describe_services(cluster="gateway", services=["gateway"])["services"][0]["status"] == "INACTIVE"
+    assert ecs.list_task_definitions(status="ACTIVE")["taskDefinitionArns"] == []
+    assert ecs.describe_clusters(clusters=["gateway"])["clusters"][0]["status"] == "INACTIVE"
 
 
 def test_update_stack_with_use_previous_value_of_a_defaulted_parameter(aws: Client) -> None:
@@ -235,6 +241,8 @@ def test_target_group_attributes_and_kms_tags(aws: Client) -> None:
     assert outputs(stack)["FullName"].startswith("targetgroup/gateway-Group")
     tags = aws("kms").list_resource_tags(KeyId=outputs(stack)["Key"])["Tags"]
     assert tags == [{"TagKey": "team", "TagValue": "platform"}]
+    aws("cloudformation").delete_stack(StackName="gateway")
+    assert aws("elbv2").describe_target_groups()["TargetGroups"] == []
 
 
 def test_a_lambda_backed_custom_resource_is_recorded_as_not_run(aws: Client) -> None:

@@ -43,7 +43,8 @@ from moto.ec2.models.route_tables import RouteTable
 from moto.ec2.models.subnets import SubnetRouteTableAssociation
 from moto.ec2.models.vpcs import VPCEndPoint
 from moto.ec2.models.vpn_gateway import VPCGatewayAttachment
-from moto.elbv2.models import FakeTargetGroup
+from moto.ecs.models import Cluster, Service, TaskDefinition, ecs_backends
+from moto.elbv2.models import FakeListener, FakeListenerRule, FakeTargetGroup, elbv2_backends
 from moto.kms.models import Key
 from moto.moto_api._internal import mock_random
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
@@ -729,6 +730,18 @@ _NETWORK_DELETES: Mapping[type[Any], Callable[[Any, str, str], object]] = {
 }
 
 
+def _add_deletes(deletes: Mapping[type[Any], Callable[[Any, str, str], object]]) -> None:
+    """Give each model the ``delete(account_id, region_name)`` that parsing.py:939-955 calls first."""
+    for model, delete in deletes.items():
+
+        def method(
+            self: Any, account_id: str, region_name: str, _delete: Callable[[Any, str, str], object] = delete
+        ) -> None:
+            _delete(self, account_id, region_name)
+
+        _set(model, "delete", method)
+
+
 def delete_network_resources() -> None:
     """F5: the network stack's EC2 resources are deleted with their stack, so the VPC can go last.
 
@@ -739,14 +752,30 @@ def delete_network_resources() -> None:
     ``delete`` nor ``delete_from_cloudformation_json``; parsing.py:939-955 then deletes nothing and
     reports success, and ``delete_vpc`` refused: "The vpc ... has dependencies".
     """
-    for model, delete in _NETWORK_DELETES.items():
+    _add_deletes(_NETWORK_DELETES)
 
-        def method(
-            self: Any, account_id: str, region_name: str, _delete: Callable[[Any, str, str], object] = delete
-        ) -> None:
-            _delete(self, account_id, region_name)
 
-        _set(model, "delete", method)
+_SERVICE_DELETES: Mapping[type[Any], Callable[[Any, str, str], object]] = {
+    Service: lambda service, account, region: ecs_backends[account][region].delete_service(
+        service.cluster_name, service.name, force=True
+    ),
+    TaskDefinition: lambda task, account, region: ecs_backends[account][region].deregister_task_definition(task.arn),
+    Cluster: lambda cluster, account, region: ecs_backends[account][region].delete_cluster(cluster.arn),
+    FakeListenerRule: lambda rule, account, region: elbv2_backends[account][region].delete_rule(rule.arn),
+    FakeListener: lambda listener, account, region: elbv2_backends[account][region].delete_listener(listener.arn),
+    FakeTargetGroup: lambda group, account, region: elbv2_backends[account][region].delete_target_group(group.arn),
+}
+
+
+def delete_service_resources() -> None:
+    """F5: ECS clusters, task definitions, services and the ALB's listeners, rules, target groups go with their stacks.
+
+    moto's ``Cluster``, ``TaskDefinition``, ``Service`` (ecs/models.py:39, 131, 472) and
+    ``FakeListener``, ``FakeListenerRule``, ``FakeTargetGroup`` (elbv2/models.py:328, 446, 94) have no
+    delete for CloudFormation: after ``cdk destroy`` the services still ran in moto, so a read-back
+    could not tell a destroyed stack from a live one.
+    """
+    _add_deletes(_SERVICE_DELETES)
 
 
 def failed_deletes_stay_listed() -> None:
@@ -799,6 +828,7 @@ PATCHES: tuple[Callable[[], None], ...] = (
     record_custom_resources_not_run,
     report_resource_status_reasons,
     delete_network_resources,
+    delete_service_resources,
     failed_deletes_stay_listed,
 )
 _applied = threading.Lock()
