@@ -13,7 +13,6 @@ config change (a model group added), which must update in place; destroy; the co
 from __future__ import annotations
 
 import hashlib
-import importlib
 import json
 import os
 import shutil
@@ -21,10 +20,9 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import nox
 import yaml
@@ -106,11 +104,22 @@ def _nox(session: nox.Session, env: Mapping[str, str], *args: str) -> None:
     session.run(sys.executable, "-m", "nox", "-f", str(ROOT / "noxfile.py"), *args, env=dict(env), external=True)
 
 
-def _boto(env: Mapping[str, str]) -> Callable[[str], Any]:
-    boto3 = importlib.import_module("boto3")  # the rehearsal group's (moto brings it); it carries no types
-    aws = boto3.session.Session(aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-                                aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"], region_name=REGION)  # fmt: skip
-    return lambda service: aws.client(service, endpoint_url=env["AWS_ENDPOINT_URL"])
+def _modelled_types(session: nox.Session) -> frozenset[str]:
+    """The types the emulator really creates, asked of the session's venv (where moto is; nox itself has none)."""
+    printed = session.run("python", "-c", "import json; from bedrockgate_pipeline.rehearsal import emulator; "
+                          "print(json.dumps(sorted(emulator.modelled_types())))",
+                          env={"PYTHONPATH": str(PIPELINE_SRC)}, silent=True)  # fmt: skip
+    return frozenset(json.loads(str(printed).strip().splitlines()[-1]))
+
+
+def _read_back(session: nox.Session, env: Mapping[str, str], phase: str, *args: str) -> bool:
+    """``readback PHASE`` in the session's venv (boto3 is there); True when every check passed."""
+    done = subprocess.run(  # noqa: S603 -- fixed argv
+        [str(Path(session.bin) / "python"), "-m", "bedrockgate_pipeline.rehearsal.readback", phase,
+         "--cdk-out", str(CDK_OUT), *args],
+        env=os.environ | dict(env) | {"PYTHONPATH": str(PIPELINE_SRC)}, check=False, timeout=600,
+    )  # fmt: skip
+    return done.returncode == 0
 
 
 def _updated_settings() -> str:
@@ -148,11 +157,6 @@ class Rehearsal:
         self.times[name] = time.monotonic() - started
         self.session.log(f"rehearse: {name} done in {self.times[name]:.1f} s")
 
-    def report(self, title: str, checks: list[Any]) -> None:
-        """Print checks as a table; remember the failed ones."""
-        self.session.log(f"{title}:\n" + "\n".join(f"  {c.name:<44} {c.outcome:<11} {c.detail[:150]}" for c in checks))
-        self.failures += [f"{title}: {c.name}" for c in checks if c.outcome == "failed"]
-
     def image(self, source: str) -> tuple[str, str]:
         """The amd64 image built and pushed to the local registry, recorded for this source: (reference, id)."""
         with self.step("image (amd64, built and pushed to the local registry)"):
@@ -166,7 +170,6 @@ class Rehearsal:
 
     def against_emulator(self, env: Mapping[str, str], image: str, image_id: str) -> None:
         """Bootstrap, deploy, read back, verify, update in place, destroy: the emulator is up throughout."""
-        client = _boto(env)
         explicit = ("--account", ACCOUNT, "--region", REGION)
         with self.step("bootstrap (every environment) and the registry stack"):
             _nox(self.session, env, "-s", "bootstrap", "--", SETTINGS, *explicit)
@@ -175,25 +178,22 @@ class Rehearsal:
                  "--profile", "rehearsal")  # fmt: skip
         shutil.copytree(CDK_OUT, FIRST)
         with self.step("read back"):
-            self.report("read back", [
-                *readback.stacks(client("cloudformation"), CDK_OUT), readback.task_image(client("ecs"), image),
-                readback.listener_rules(client("elbv2"), CDK_OUT), readback.lambda_code(client("lambda"), LAMBDA_ZIP),
-            ])  # fmt: skip
+            if not _read_back(self.session, env, "deployed", "--image", image, "--zip", str(LAMBDA_ZIP)):
+                self.failures.append("read back after the first deploy (table above)")
         with self.step("verify (the local stack running the deployed image)"):
             self.failures += _verify(self.session, image_id)
         with self.step("deploy again after a config change (update in place)"):
             _nox(self.session, env, "-s", "deploy", "--", _updated_settings(), *explicit, "--phoenix-image", PHOENIX,
                  "--profile", "rehearsal")  # fmt: skip
-            self.report("update in place", readback.stacks(client("cloudformation"), CDK_OUT))
+            if not _read_back(self.session, env, "updated"):
+                self.failures.append("read back after the update (table above)")
         context = deploy_context(gateway_image=image, source_commit=source_commit(ROOT), account=ACCOUNT,
                                  region=REGION) | {"phoenix_image": PHOENIX}  # fmt: skip
         with self.step("destroy (reverse dependency order)"):
             self.session.run(*cdk(["destroy", "--all", "--force"], settings=SETTINGS, context=context), env=dict(env),
                              external=True)  # fmt: skip
-            left = [s["StackName"] for s in client("cloudformation").describe_stacks()["Stacks"]
-                    if s["StackName"] != "CDKToolkit" and s["StackStatus"] != "DELETE_COMPLETE"]  # fmt: skip
-            if left:
-                self.failures.append(f"destroy left stacks: {left}")
+            if not _read_back(self.session, env, "destroyed"):
+                self.failures.append("destroy (table above)")
 
     def write_report(self, created: frozenset[str]) -> None:
         """Wall times, what a destroy retains, the coverage table: printed and in dist/rehearsal/report.md."""
@@ -218,7 +218,6 @@ class Rehearsal:
 def rehearse(session: nox.Session) -> None:
     """Bootstrap, deploy, read back, verify, update in place, destroy against moto; prints the coverage table."""
     _sync(session, "--all-packages", "--all-groups")
-    from bedrockgate_pipeline.rehearsal import emulator  # noqa: PLC0415 -- needs moto, synced just above
 
     for folder in (WORK, OUT):
         shutil.rmtree(folder, ignore_errors=True)
@@ -234,7 +233,7 @@ def rehearse(session: nox.Session) -> None:
     port = _free_port()
     with _emulator(session, port, WORK / "emulator.log"):
         rehearsal.against_emulator(emulator_env(port, rehearsal.gates), image, image_id)
-    rehearsal.write_report(emulator.modelled_types())
+    rehearsal.write_report(_modelled_types(session))
     if rehearsal.failures:
         session.error("rehearsal failed: " + "; ".join(rehearsal.failures))
 

@@ -122,3 +122,46 @@ def retained(cdk_out: Path) -> list[str]:
         for logical, resource in template.get("Resources", {}).items()
         if resource.get("DeletionPolicy") in ("Retain", "RetainExceptOnCreate", "Snapshot")
     )
+
+
+def destroyed(cloudformation: Any) -> Check:
+    """Nothing of the app is left but the bootstrap stack (a stack that failed to delete shows DELETE_FAILED)."""
+    left = sorted(
+        f"{stack['StackName']} ({stack['StackStatus']})"
+        for stack in cloudformation.describe_stacks()["Stacks"]
+        if stack["StackName"] != "CDKToolkit" and stack["StackStatus"] != "DELETE_COMPLETE"
+    )
+    return Check("destroy", "failed" if left else "passed", f"left: {left}" if left else "no stack left")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m bedrockgate_pipeline.rehearsal.readback deployed|updated|destroyed --cdk-out DIR ...``.
+
+    Runs where boto3 is (the rehearsal's venv); the clients take the emulator from ``AWS_ENDPOINT_URL``.
+    """
+    import argparse  # noqa: PLC0415
+    import importlib  # noqa: PLC0415
+
+    parser = argparse.ArgumentParser(prog="readback")
+    parser.add_argument("phase", choices=["deployed", "updated", "destroyed"])
+    parser.add_argument("--cdk-out", type=Path, required=True)
+    parser.add_argument("--image", default="", help="the pushed gateway image the task must run")
+    parser.add_argument("--zip", type=Path, default=None, help="the Lambda zip the function must hold")
+    args = parser.parse_args(argv)
+    client = importlib.import_module("boto3").client  # boto3 carries no types
+    cloudformation = client("cloudformation")
+    checks = [destroyed(cloudformation)] if args.phase == "destroyed" else stacks(cloudformation, args.cdk_out)
+    if args.phase == "deployed":
+        checks += [task_image(client("ecs"), args.image), listener_rules(client("elbv2"), args.cdk_out)]
+        if args.zip is not None:
+            checks.append(lambda_code(client("lambda"), args.zip))
+    width = max(len(check.name) for check in checks)
+    for check in checks:
+        print(f"{check.name:<{width}}  {check.outcome:<11}  {check.detail[:200]}")
+    failed = [check.name for check in checks if check.outcome == "failed"]
+    print(f"read back ({args.phase}): " + (f"FAILED: {', '.join(failed)}" if failed else f"{len(checks)} passed"))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
