@@ -64,6 +64,7 @@ BASE_RECIPE = ROOT / "pipelines" / "image" / "base.sh"
 SYSTEM_DEPS = ROOT / "scripts" / "system-deps.sh"
 BOOTSTRAP = ROOT / "scripts" / "bootstrap-requirements.txt"
 CDK_CLI_SOURCE = ROOT / "packages" / "infra" / "src" / "bedrockgate" / "infra" / "cli.py"
+DIFF_ENGINE = ROOT / "packages" / "infra" / "src" / "bedrockgate" / "infra" / "diff_engine"
 STAGE_REPOSITORY = "localhost/bedrockgate-stage"
 CONTAINER_PREFIX = "bedrockgate-harness-"
 OUT = ROOT / "dist" / "harness"
@@ -777,6 +778,12 @@ def prefetch(caches: Caches, image: StageImage, *, architectures: Sequence[str],
     if npm is None:
         raise HarnessError("npm not found: the harness prefetches the CDK CLI with it (apt-get install npm)")
     _checked_output([npm, "cache", "add", f"aws-cdk@{cdk_cli_version()}"], env={"npm_config_cache": str(caches.npm)})
+    # ... and the replacement guard's diff engine (infra installs it from its lockfile with `npm ci`, offline here).
+    with tempfile.TemporaryDirectory(prefix="harness-diff-engine-") as scratch:
+        for name in ("package.json", "package-lock.json"):
+            shutil.copyfile(DIFF_ENGINE / name, Path(scratch) / name)
+        _checked_output([npm, "ci", "--omit=peer", "--ignore-scripts", "--no-audit", "--no-fund"], cwd=Path(scratch),
+                        env={"npm_config_cache": str(caches.npm)})  # fmt: skip
     took["npm"] = time.monotonic() - started - sum(took.values())
     # The gateway image's context step: its Debian base tarballs and the lock's wheels for each architecture.
     epoch = image_build.source_date_epoch()
