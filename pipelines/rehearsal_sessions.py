@@ -30,7 +30,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "pipelines" / "dagger" / "src"))
 
-from bedrockgate_pipeline.deploy import cdk, deploy_context, published_image  # noqa: E402 -- path set above
+from bedrockgate_pipeline.deploy import cdk, deploy_context, guard, published_image  # noqa: E402 -- path set above
 from bedrockgate_pipeline.gates import source_commit, source_id, write_record  # noqa: E402
 from bedrockgate_pipeline.rehearsal import coverage, readback  # noqa: E402
 
@@ -147,6 +147,7 @@ class Rehearsal:
     def __init__(self, session: nox.Session, gates: Path) -> None:
         self.session, self.gates = session, gates
         self.times: dict[str, float] = {}
+        self.guard_verdict = "(not reached)"
         self.failures: list[str] = []
 
     @contextmanager
@@ -187,6 +188,9 @@ class Rehearsal:
                  "--profile", "rehearsal")  # fmt: skip
             if not _read_back(self.session, env, "updated"):
                 self.failures.append("read back after the update (table above)")
+            with self.session.chdir(ROOT):  # the guard's verdict on that change, offline, for the report
+                self.guard_verdict = str(self.session.run(*guard(deployed=str(FIRST)), env=dict(env), silent=True,
+                                                          external=True))  # fmt: skip
         context = deploy_context(gateway_image=image, source_commit=source_commit(ROOT), account=ACCOUNT,
                                  region=REGION) | {"phoenix_image": PHOENIX}  # fmt: skip
         with self.step("destroy (reverse dependency order)"):
@@ -204,6 +208,8 @@ class Rehearsal:
             "# Deploy rehearsal", "", "| step | wall time |", "|---|---|", times,
             f"| total | {sum(self.times.values()):.1f} s |", "",
             "## Retained by destroy (DeletionPolicy in the templates)", "", *(f"- {k}" for k in kept), "",
+            f"## The replacement guard on the update ({ADDED_GROUP} added)", "", "```",
+            self.guard_verdict.strip()[-3000:], "```", "",
             "## Coverage", "", coverage.render(coverage.rows(counts, created, reasons)), "",
         ])  # fmt: skip
         (OUT / "report.md").write_text(report, encoding="utf-8")

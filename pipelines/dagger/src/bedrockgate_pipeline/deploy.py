@@ -81,7 +81,7 @@ def synth(*, settings: str, context: Mapping[str, str]) -> list[str]:
     return cdk(["synth", "--quiet", "--output", ASSEMBLY], settings=settings, context=context)
 
 
-def guard(*, allow_replace: Sequence[str] = ()) -> list[str]:
+def guard(*, allow_replace: Sequence[str] = (), deployed: str | None = None) -> list[str]:
     """``bedrockgate-infra guard`` of ``ASSEMBLY`` against the deployed stacks (GetTemplate).
 
     It refuses a deploy that would replace or delete a stateful resource, unless ``allow_replace``
@@ -91,7 +91,8 @@ def guard(*, allow_replace: Sequence[str] = ()) -> list[str]:
         if not _ALLOWED.match(name):
             raise PipelineError(f"--allow-replace {name!r} is neither LOGICAL_ID nor STACK/LOGICAL_ID")
     allowed = [arg for name in allow_replace for arg in ("--allow-replace", name)]
-    return [*_CLI, "guard", "--synthesized", ASSEMBLY, "--from-aws", *allowed]
+    against = ["--deployed", deployed] if deployed else ["--from-aws"]  # offline: an earlier assembly
+    return [*_CLI, "guard", "--synthesized", ASSEMBLY, *against, *allowed]
 
 
 def deploy(*, settings: str, context: Mapping[str, str], outputs: str) -> list[str]:
