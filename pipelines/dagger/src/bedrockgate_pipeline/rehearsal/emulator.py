@@ -452,10 +452,13 @@ def placeholders_for_unmodelled_types() -> None:
     _set(parsing, "resource_class_from_type", resource_class_from_type)
 
 
+# F5: update in place, and what reading a stack may do ---------------------------------------------
+
+
 def keep_resources_without_update() -> None:
     """F5: a modified resource whose moto model cannot update stays as it was instead of vanishing.
 
-    moto/cloudformation/parsing.py:412-428 returns ``None`` when the model has no
+    moto/cloudformation/parsing.py:414-428 returns ``None`` when the model has no
     ``update_from_cloudformation_json`` and line 893 stores that ``None`` as the resource: its ``Ref``
     resolves to nothing afterwards and stack deletion skips it. Here the resource keeps its physical
     id and its first properties (moto does not apply the change; the rehearsal checks the template).
@@ -657,7 +660,7 @@ def record_custom_resources_not_run() -> None:
         **kwargs: Any,
     ) -> CustomModel:
         lambda_backend(account_id, region_name).get_function(cloudformation_json["Properties"]["ServiceToken"])
-        resource = CustomModel(  # type: ignore[abstract]  # moto instantiates it so too (custom_model.py:58)
+        resource = CustomModel(  # type: ignore[abstract]  # moto instantiates it so too (custom_model.py:57)
             region_name, str(mock_random.uuid4()), str(kwargs["LogicalId"]), resource_name
         )
         resource.set_data({})
@@ -784,7 +787,7 @@ def failed_deletes_stay_listed() -> None:
     moto/cloudformation/models.py:1291-1301 pops the stack before deleting its resources, so an error
     dropped it from every listing (and answered HTTP 500) while its resources stayed. CloudFormation
     accepts DeleteStack and reports the failure on the stack, which the CLI's wait then shows. The
-    outputs are kept as they were: resolving them again (``Stack.outputs``, models.py:532-551) raised
+    outputs are kept as they were: resolving them again (``Stack.outputs``, models.py:533-551) raised
     "Fn::GetAtt references undefined resource" once the resources were gone.
     """
 
