@@ -60,7 +60,7 @@ def _sync(session: nox.Session, *args: str) -> None:
 @nox.session(python=PYTHON)
 def pipeline(session: nox.Session) -> None:
     """The pipeline's own tests: stage parity, affected packages, gates, the lock, Dagger graphs without an engine."""
-    _sync(session, "--only-group", "pipelines")
+    _sync(session, "--only-group", "pipelines", "--only-group", "rehearsal")  # the emulator tests need moto
     session.run("pytest", str(ROOT / "pipelines" / "tests"), *session.posargs)
 
 
