@@ -2,8 +2,44 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
 import sys
+import zipfile
+from dataclasses import dataclass
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "pipelines" / "dagger" / "src"))
+
+
+@dataclass(frozen=True)
+class Synthesized:
+    """The app synthesized by the deploy's own command (synth-only: no AWS), and what it was given."""
+
+    out: Path
+    image: str
+    commit: str
+
+
+@pytest.fixture(scope="session")
+def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    """One synth for every test that reads the templates (each synth costs tens of seconds)."""
+    from bedrockgate_pipeline.deploy import cdk, deploy_context  # noqa: PLC0415 -- after the path insert above
+
+    folder = tmp_path_factory.mktemp("synth")
+    lambda_zip = folder / "lambda.zip"
+    with zipfile.ZipFile(lambda_zip, "w") as archive:
+        archive.writestr("handler.py", "")
+    image = "127.0.0.1:5555/bedrockgate-gateway@sha256:" + "5e" * 32
+    commit = "d" * 40
+    context = deploy_context(gateway_image=image, source_commit=commit) | {
+        "synth_only": "true", "chatbot": json.dumps({"enabled": True, "lambda_asset": str(lambda_zip)}),
+    }  # fmt: skip
+    out = folder / "cdk.out"
+    command = cdk(["synth", "--quiet", "--output", str(out)], settings="settings/dev.yaml", context=context)
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=900, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return Synthesized(out, image, commit)

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import zipfile
-from pathlib import Path
 
 import pytest
 from bedrockgate_pipeline import deploy
 from bedrockgate_pipeline.errors import PipelineError
-from conftest import ROOT
+from conftest import ROOT, Synthesized
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -79,20 +76,9 @@ def test_the_context_needs_a_commit_and_a_published_image() -> None:
         deploy.bootstrap("aws://111/us-east-1", settings="settings/dev.yaml", context={})
 
 
-def test_the_published_digest_and_the_commit_reach_the_synthesized_task_definition(tmp_path: Path) -> None:
+def test_the_published_digest_and_the_commit_reach_the_synthesized_task_definition(synthesized: Synthesized) -> None:
     """The deploy's own command (synth instead of deploy, synth-only so no AWS): what the ECS task would run."""
-    lambda_zip = tmp_path / "lambda.zip"
-    with zipfile.ZipFile(lambda_zip, "w") as archive:
-        archive.writestr("handler.py", "")
-    image = "127.0.0.1:5555/bedrockgate-gateway@sha256:" + "5e" * 32
-    commit = "d" * 40
-    context = deploy.deploy_context(gateway_image=image, source_commit=commit) | {
-        "synth_only": "true", "chatbot": json.dumps({"enabled": True, "lambda_asset": str(lambda_zip)}),
-    }  # fmt: skip
-    out = tmp_path / "cdk.out"
-    command = deploy.cdk(["synth", "--quiet", "--output", str(out)], settings="settings/dev.yaml", context=context)
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600, check=False)
-    assert done.returncode == 0, done.stderr[-3000:]
+    out, image, commit = synthesized.out, synthesized.image, synthesized.commit
     [template] = out.glob("*-gateway.template.json")
     resources = json.loads(template.read_text(encoding="utf-8"))
     images = [container["Image"] for resource in resources["Resources"].values()
