@@ -20,10 +20,10 @@ from typing import Any
 import pytest
 from bedrockgate.evals.cli import main
 from bedrockgate.evals.exceptions import GateRefusedError
-from bedrockgate.evals.gatefile import BaselinePin, Tolerances
+from bedrockgate.evals.gatefile import BaselinePin, Tolerances, load_gates
 from bedrockgate.evals.testing import FakeOpenAI
 from bedrockgate.evals.trials import trial_document
-from bedrockgate.evals.verdict import check_comparable, judge
+from bedrockgate.evals.verdict import baseline_problems, check_comparable, judge, load_run
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -153,6 +153,15 @@ def test_squad_gates_refuse_a_run_on_the_sample() -> None:
     ):
         check_comparable(squad, base, on_sample, NAMES)
     check_comparable(squad, base, document(F1_SPREAD, config=squad.settings(), source="hub"), NAMES)
+
+
+def test_the_committed_local_baseline_is_what_its_gates_file_pins() -> None:
+    """Editing local.toml's pins without `nox -s baseline` would make every evaluate run refused."""
+    gates = load_gates(Path(__file__).resolve().parents[1] / "gates" / "local.toml")
+    baseline = load_run(gates.baseline)
+    check_comparable(gates.pin, baseline, baseline, (str(gates.baseline), str(gates.baseline)))
+    assert baseline_problems(baseline) == []
+    assert judge(gates.tolerances, baseline, baseline).passed
 
 
 # --- the command --------------------------------------------------------------------------------
