@@ -29,6 +29,7 @@ from bedrockgate_pipeline.deploy import bootstrap as bootstrap_command  # noqa: 
 from bedrockgate_pipeline.deploy import deploy_context, guarded_deploy, infra, published_image, settings_path  # noqa: E402
 from bedrockgate_pipeline.deploy import registry as registry_command  # noqa: E402
 from bedrockgate_pipeline.errors import PipelineError  # noqa: E402
+from bedrockgate_pipeline.eval_gate import run_and_gate  # noqa: E402
 from bedrockgate_pipeline.gates import (  # noqa: E402
     profile,
     read_records,
@@ -44,10 +45,6 @@ PYTHON = "3.11"
 GATES = Path(os.environ.get("BEDROCKGATE_GATES_DIR") or ROOT / ".pipeline" / "gates")
 """Where gate records live; the rehearsal keeps its own (``BEDROCKGATE_GATES_DIR``), apart from real deploys'."""
 DIST = ROOT / "dist"
-# The local stage's gate: SmolLM2-135M is a toy (F1 ~17 on the sample), so the gate checks that the
-# whole chain works (no failed request, answers that overlap the gold ones at all), not quality.
-# The agents' config has no embedding alias, so semantic similarity is not gated here.
-EVALUATE_GATES = ("--max-error-rate", "0", "--min-f1", "5")
 
 
 def _sync(session: nox.Session, *args: str) -> None:
@@ -172,7 +169,7 @@ def _evaluated_image(session: nox.Session) -> str:
 
 @nox.session(python=PYTHON, default=False)
 def evaluate(session: nox.Session) -> None:
-    """The local stack plus the eval gate on the shipped sample; records the verdict for deploy."""
+    """The gateway image on the local stack, judged against the committed baseline (``eval_gate``); recorded."""
     image = _evaluated_image(session)  # the gate measures the artefact: the proxy runs from the gateway image
     _sync(session, "--package", "bedrockgate-local-stack", "--package", "bedrockgate-evals", "--extra", "models")
     source = _source_or_dirty()
@@ -184,9 +181,7 @@ def evaluate(session: nox.Session) -> None:
                 "--gateway", f"image={image}", env=env)  # fmt: skip
     passed = False
     try:
-        session.run("gateway-evals", "run", "--endpoint", f"http://127.0.0.1:{port}/v1", "--model", "claude-primary",
-                    "--api-key-env", "LITELLM_MASTER_KEY", "--dataset", "sample", "--samples", "30", "--out", str(out),
-                    "--progress", "plain", "--no-phoenix", "--fresh", *EVALUATE_GATES, env=env)  # fmt: skip
+        run_and_gate(session, endpoint=f"http://127.0.0.1:{port}/v1", key_env="LITELLM_MASTER_KEY", out=out, env=env)
         passed = True
     finally:
         session.run("local-stack", "down", "--state-dir", state)

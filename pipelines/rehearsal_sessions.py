@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "pipelines" / "dagger" / "src"))
 
 from bedrockgate_pipeline.deploy import cdk, deploy_context, guard, published_image  # noqa: E402 -- path set above
+from bedrockgate_pipeline.eval_gate import run_and_gate  # noqa: E402
 from bedrockgate_pipeline.gates import source_commit, source_id, write_record  # noqa: E402
 from bedrockgate_pipeline.rehearsal import coverage, readback  # noqa: E402
 
@@ -49,7 +50,6 @@ PHOENIX = "docker.io/arizephoenix/phoenix@sha256:" + hashlib.sha256(b"rehearsal 
 ADDED_GROUP = "claude-rehearsal-added"
 VERIFY_PORT = 4710
 VERIFY_KEY = "sk-rehearsal-verify"
-VERIFY_GATES = ("--max-error-rate", "0", "--min-f1", "5")
 
 
 def _sync(session: nox.Session, *args: str) -> None:
@@ -258,10 +258,13 @@ def _verify(session: nox.Session, image_id: str) -> list[str]:
              "--lex-reason", "the emulator runs no Lex bot (moto has no Lex V2 runtime)"],
             env=os.environ | env | {"PYTHONPATH": str(PIPELINE_SRC)}, check=False,
         ).returncode != 0  # fmt: skip
-        session.run("gateway-evals", "run", "--endpoint", f"http://127.0.0.1:{VERIFY_PORT}/v1", "--model",
-                    "claude-primary", "--api-key-env", "LITELLM_MASTER_KEY", "--dataset", "sample", "--samples", "30",
-                    "--out", str(OUT / "verify-evals"), "--progress", "plain", "--no-phoenix", "--fresh",
-                    *VERIFY_GATES, env=env)  # fmt: skip
+        run_and_gate(
+            session,
+            endpoint=f"http://127.0.0.1:{VERIFY_PORT}/v1",
+            key_env="LITELLM_MASTER_KEY",
+            out=OUT / "verify-evals",
+            env=env,
+        )
     finally:
         session.run("local-stack", "down", "--state-dir", state)
     return ["verify: a check failed (table above)"] if failed else []
