@@ -412,3 +412,40 @@ def test_the_command_prints_ready_answers_and_stops_on_sigterm() -> None:
 def test_the_command_refuses_a_non_loopback_host(capsys: pytest.CaptureFixture[str]) -> None:
     assert emulator.main(["--port", "0", "--host", "10.0.0.1"]) == 2
     assert "not a loopback address" in capsys.readouterr().err
+
+
+def edge_stack() -> dict[str, Any]:
+    """A load balancer with its listener, a path rule and a target group, as the edge stack has them."""
+    subnet = {"Type": "AWS::EC2::Subnet", "Properties": {"VpcId": {"Ref": "Vpc"}}}
+    forward = [{"Type": "forward", "TargetGroupArn": {"Ref": "Targets"}}]
+    return {"Resources": {
+        "Vpc": {"Type": "AWS::EC2::VPC", "Properties": {"CidrBlock": "10.9.0.0/16"}},
+        "SubnetA": {**subnet, "Properties": {**subnet["Properties"], "CidrBlock": "10.9.0.0/24",
+                                              "AvailabilityZone": "us-east-1a"}},
+        "SubnetB": {**subnet, "Properties": {**subnet["Properties"], "CidrBlock": "10.9.1.0/24",
+                                              "AvailabilityZone": "us-east-1b"}},
+        "Alb": {"Type": "AWS::ElasticLoadBalancingV2::LoadBalancer",
+                "Properties": {"Subnets": [{"Ref": "SubnetA"}, {"Ref": "SubnetB"}]}},
+        "Targets": {"Type": "AWS::ElasticLoadBalancingV2::TargetGroup",
+                    "Properties": {"Port": 4000, "Protocol": "HTTP", "VpcId": {"Ref": "Vpc"}, "TargetType": "ip"}},
+        "Listener": {"Type": "AWS::ElasticLoadBalancingV2::Listener",
+                     "Properties": {"LoadBalancerArn": {"Ref": "Alb"}, "Port": 80, "Protocol": "HTTP",
+                                    "DefaultActions": forward}},
+        "Phoenix": {"Type": "AWS::ElasticLoadBalancingV2::ListenerRule",
+                    "Properties": {"ListenerArn": {"Ref": "Listener"}, "Priority": 10, "Actions": forward,
+                                   "Conditions": [{"Field": "path-pattern", "PathPatternConfig": {
+                                       "Values": ["/phoenix/*"]}}]}},
+    }}  # fmt: skip
+
+
+def test_an_edge_stack_deletes_though_its_load_balancer_took_the_listener_with_it(aws: Client) -> None:
+    """Seen in the rehearsal: the listener's delete ran after the balancer's and found nothing (ListenerNotFound)."""
+    cfn, elbv2 = aws("cloudformation"), aws("elbv2")
+    stack = deploy(cfn, "edge", edge_stack())
+    assert stack["StackStatus"] == "CREATE_COMPLETE"
+    elbv2.delete_load_balancer(LoadBalancerArn=elbv2.describe_load_balancers()["LoadBalancers"][0]["LoadBalancerArn"])
+
+    cfn.delete_stack(StackName="edge")
+
+    assert cfn.describe_stacks(StackName=stack["StackId"])["Stacks"][0]["StackStatus"] == "DELETE_COMPLETE"
+    assert elbv2.describe_target_groups()["TargetGroups"] == []
