@@ -416,14 +416,16 @@ def test_the_command_refuses_a_non_loopback_host(capsys: pytest.CaptureFixture[s
 
 def edge_stack() -> dict[str, Any]:
     """A load balancer with its listener, a path rule and a target group, as the edge stack has them."""
-    subnet = {"Type": "AWS::EC2::Subnet", "Properties": {"VpcId": {"Ref": "Vpc"}}}
+
+    def subnet(cidr: str, zone: str) -> dict[str, Any]:
+        properties = {"VpcId": {"Ref": "Vpc"}, "CidrBlock": cidr, "AvailabilityZone": zone}
+        return {"Type": "AWS::EC2::Subnet", "Properties": properties}
+
     forward = [{"Type": "forward", "TargetGroupArn": {"Ref": "Targets"}}]
     return {"Resources": {
         "Vpc": {"Type": "AWS::EC2::VPC", "Properties": {"CidrBlock": "10.9.0.0/16"}},
-        "SubnetA": {**subnet, "Properties": {**subnet["Properties"], "CidrBlock": "10.9.0.0/24",
-                                              "AvailabilityZone": "us-east-1a"}},
-        "SubnetB": {**subnet, "Properties": {**subnet["Properties"], "CidrBlock": "10.9.1.0/24",
-                                              "AvailabilityZone": "us-east-1b"}},
+        "SubnetA": subnet("10.9.0.0/24", "us-east-1a"),
+        "SubnetB": subnet("10.9.1.0/24", "us-east-1b"),
         "Alb": {"Type": "AWS::ElasticLoadBalancingV2::LoadBalancer",
                 "Properties": {"Subnets": [{"Ref": "SubnetA"}, {"Ref": "SubnetB"}]}},
         "Targets": {"Type": "AWS::ElasticLoadBalancingV2::TargetGroup",
