@@ -130,3 +130,12 @@ def test_the_model_groups_come_from_the_config_in_order(tmp_path: Path) -> None:
 def test_an_unreachable_endpoint_is_an_error_naming_it() -> None:
     with pytest.raises(verify.VerifyError, match=r"127\.0\.0\.1:9/health/liveliness cannot be reached"):
         verify.health(verify.http("http://127.0.0.1:9", "k", timeout=2))
+
+
+def test_the_stages_judge_against_the_committed_local_gates_file() -> None:
+    """The evaluate stage and the rehearsal's verify read this file: it must exist and pin its baseline."""
+    from bedrockgate_pipeline import eval_gate  # noqa: PLC0415
+
+    assert eval_gate.LOCAL_GATES.is_file(), eval_gate.LOCAL_GATES
+    assert eval_gate.LOCAL_GATES == ROOT / "packages" / "evals" / "gates" / "local.toml"
+    assert "[baseline]" in eval_gate.LOCAL_GATES.read_text(encoding="utf-8")

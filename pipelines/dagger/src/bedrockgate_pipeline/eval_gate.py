@@ -14,7 +14,7 @@ from pathlib import Path
 
 import nox
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[4]
 LOCAL_GATES = ROOT / "packages" / "evals" / "gates" / "local.toml"
 """The local stack's gates: the embedded model's committed baseline and the tolerances measured in RATES.md."""
 FLOOR = ("--max-error-rate", "0", "--min-f1", "5")
