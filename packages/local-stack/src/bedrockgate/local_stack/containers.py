@@ -106,9 +106,12 @@ def image_proxy(
     return ImageProxy(argv=argv, env=podman_environment() | passed, container_name=name)
 
 
-def remove_container(name: str) -> None:
-    """Remove the container if it is still there (its podman process may have been killed)."""
+def remove_container(name: str, grace_s: int = 5) -> None:
+    """Remove the container if it is still there (its podman process may have been killed).
+
+    ``grace_s``: seconds between podman's SIGTERM and its SIGKILL.
+    """
     subprocess.run(  # noqa: S603 -- fixed argv; podman from PATH
-        ["podman", "rm", "--force", "--ignore", "--time", "5", name],  # noqa: S607
+        ["podman", "rm", "--force", "--ignore", "--time", str(grace_s), name],  # noqa: S607
         env=podman_environment(), capture_output=True, check=False, timeout=60,
     )  # fmt: skip

@@ -42,5 +42,20 @@ class StartupError(LocalStackError):
     """A process of the stack did not become healthy in time; the message says which and why."""
 
 
+class LifelineError(LocalStackError):
+    """The lifeline watcher cannot be told what to stop (it is gone, or was released)."""
+
+
+class StopRequested(BaseException):
+    """SIGINT, SIGTERM or SIGHUP reached ``local-stack up``: unwind whatever it is doing and stop the stack.
+
+    A BaseException, as KeyboardInterrupt is, so no ``except Exception`` on the way swallows it.
+    """
+
+    def __init__(self, signum: int) -> None:
+        self.signum = signum
+        super().__init__(f"stopped by signal {signum}")
+
+
 class StateError(LocalStackError):
     """The background stack's state file is missing or unreadable (``local-stack down``)."""

@@ -1,25 +1,38 @@
 """Child processes of the stack: started in their own process group, stopped with everything below.
 
 Each child gets its own session (``start_new_session``), so stopping it signals the whole group:
-a proxy's workers or Phoenix's children cannot outlive the stack.
+a proxy's workers or Phoenix's children cannot outlive the stack. Each child also dies with its
+parent, whatever the parent dies of: on Linux the kernel sends it SIGKILL when the parent goes
+(``PR_SET_PDEATHSIG``, armed between fork and exec), and the lifeline (``lifeline.py``) stops its
+group and container. A detached stack's children skip the first: they are meant to outlive ``up``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import signal
 import socket
 import subprocess
+import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Final
 
 import httpx
-from bedrockgate.local_stack.exceptions import StartupError
+from bedrockgate.local_stack.exceptions import LifelineError, StartupError
+
+if TYPE_CHECKING:
+    from bedrockgate.local_stack.lifeline import Lifeline
 
 HealthCheck = Callable[[], bool]
+STOP_SIGNALS: Final = frozenset({signal.SIGINT, signal.SIGTERM, signal.SIGHUP})
+"""What stops ``local-stack up``: Ctrl-C, ``kill``, a closed terminal."""
+_PR_SET_PDEATHSIG: Final = 1  # <linux/prctl.h>
+_LIBC: Final = ctypes.CDLL(None, use_errno=True) if sys.platform == "linux" else None
 _POLL_S = 0.1
 _LOG_TAIL_LINES = 25
 
@@ -89,10 +102,18 @@ class ManagedProcess:
     """The podman container this process runs, if any."""
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
-    def start(self) -> None:
-        """Start it, output to its log file."""
+    lifeline: Lifeline | None = field(default=None, repr=False)
+
+    def start(self, lifeline: Lifeline | None = None, *, outlive_parent: bool = False) -> None:
+        """Start it, output to its log file, tied to this process unless ``outlive_parent``.
+
+        The stop signals are held from before the fork until the lifeline knows the child, so a
+        stop request cannot fall in between and leave a child nobody stops.
+        """
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        with self.log_path.open("ab") as log:
+        with self.log_path.open("ab") as log, signals_held() as mask:
+            if lifeline is not None and self.container is not None:
+                lifeline.watch_container(self.container)  # before podman runs: it may die creating it
             self.process = subprocess.Popen(  # noqa: S603 -- fixed argv built by the stack, no shell
                 list(self.argv),
                 env=dict(self.env),
@@ -100,7 +121,11 @@ class ManagedProcess:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                preexec_fn=_child_setup(mask, None if outlive_parent else os.getpid()),  # noqa: PLW1509 -- safe here
             )
+            if lifeline is not None:
+                lifeline.watch_group(self.process.pid)
+                self.lifeline = lifeline
 
     @property
     def pid(self) -> int | None:
@@ -130,11 +155,17 @@ class ManagedProcess:
 
     def stop(self, timeout: float = 10.0) -> None:
         """SIGTERM its process group, then SIGKILL what is left after ``timeout`` seconds."""
-        if self.process is None:
-            return
-        stop_group(self.process.pid, timeout, wait=self.process.wait)
+        stop_processes([self], timeout)
+
+    def _stopped(self) -> None:
+        """Its group is gone: clean up after it, and tell the lifeline never to signal its pid again."""
         if self.after_stop is not None:
             self.after_stop()
+        if self.process is not None and self.lifeline is not None and self.lifeline.pipe is not None:
+            with contextlib.suppress(LifelineError):  # a watcher already gone has nothing to forget
+                self.lifeline.forget_group(self.process.pid)
+                if self.container is not None:
+                    self.lifeline.forget_container(self.container)
 
     def log_tail(self, lines: int = _LOG_TAIL_LINES) -> str:
         """The last lines of its log (for errors)."""
@@ -145,21 +176,71 @@ class ManagedProcess:
         return "\n".join(text.splitlines()[-lines:])
 
 
+def stop_processes(processes: Sequence[ManagedProcess], timeout: float) -> None:
+    """Stop several children at once: one grace period for all of them, not one after another."""
+    started = [(p, p.process) for p in processes if p.process is not None]
+
+    def reap(limit: float) -> None:
+        deadline = time.monotonic() + limit
+        for _, child in started:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                child.wait(max(0.0, deadline - time.monotonic()))
+
+    stop_groups([child.pid for _, child in started], timeout, wait=reap)
+    for process, _ in started:
+        process._stopped()
+
+
 def stop_group(pgid: int, timeout: float, wait: Callable[[float], object] | None = None) -> None:
     """Stop a process group politely, then firmly; a group already gone is fine."""
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, signal.SIGTERM)
+    stop_groups([pgid], timeout, wait)
+
+
+def stop_groups(pgids: Collection[int], timeout: float, wait: Callable[[float], object] | None = None) -> None:
+    """SIGTERM every group, SIGKILL what is left after ``timeout`` seconds (``wait`` reaps our own child)."""
+    for pgid in pgids:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pgid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
     if wait is not None:
         with contextlib.suppress(subprocess.TimeoutExpired):
             wait(timeout)
-    while time.monotonic() < deadline and group_alive(pgid):
+    while time.monotonic() < deadline and any(group_alive(pgid) for pgid in pgids):
         time.sleep(_POLL_S)
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, signal.SIGKILL)
+    for pgid in pgids:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pgid, signal.SIGKILL)
     if wait is not None:
         with contextlib.suppress(subprocess.TimeoutExpired):
             wait(timeout)
+
+
+@contextlib.contextmanager
+def signals_held() -> Iterator[set[int | signal.Signals]]:
+    """Hold the stop signals (they wait, pending) inside the block; yields the mask to restore in children."""
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    try:
+        yield previous
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def _child_setup(mask: set[int | signal.Signals], parent: int | None) -> Callable[[], None]:
+    """What the child runs between fork and exec: the parent's usual signal mask and, if tied, the death signal.
+
+    ``preexec_fn`` is unsafe only with threads that hold locks at the fork; this calls nothing
+    that takes one (the libc handle and the mask are made before). The signal fires when the
+    *thread* that forked the child exits: start the stack from the thread that lives as long.
+    """
+
+    def setup() -> None:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        if parent is not None and _LIBC is not None:
+            _LIBC.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+            if os.getppid() != parent:  # the parent died before the signal was armed
+                os.kill(os.getpid(), signal.SIGKILL)
+
+    return setup
 
 
 def group_alive(pgid: int) -> bool:

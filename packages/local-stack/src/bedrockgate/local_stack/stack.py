@@ -2,7 +2,10 @@
 
 ``LocalStack`` is what ``local-stack up`` and the end-to-end tests use. Children start in the
 order emulator, Redis, Phoenix, proxy, all at once (the proxy only needs their ports, and its
-import is the slow part), and are awaited healthy in that order. Stopping is in reverse order.
+import is the slow part), and are awaited healthy in that order. Stopping takes the proxies first,
+then the rest, each wave at once.
+Nothing it starts outlives the process that started it (the parent-death signal and the lifeline,
+see ``processes.py`` and ``lifeline.py``), except a detached stack's, once ``detach()`` let it go.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from typing import Literal, Self
 from bedrockgate.local_stack.containers import image_proxy, remove_container, require_image
 from bedrockgate.local_stack.embedded import require_models
 from bedrockgate.local_stack.exceptions import StackConfigError, StartupError, StateError
+from bedrockgate.local_stack.lifeline import Lifeline
 from bedrockgate.local_stack.processes import (
     ManagedProcess,
     free_port,
@@ -29,12 +33,17 @@ from bedrockgate.local_stack.processes import (
     port_is_free,
     redis_ok,
     stop_group,
+    stop_processes,
 )
 from bedrockgate.local_stack.runconfig import Endpoints, RunConfig, build_run_config
 from bedrockgate.local_stack.settings import SCRIPTED_RULES, EmulatorSettings
 
 Backend = Literal["embedded", "scripted"]
 STATE_FILE = "state.json"
+STOP_GRACE_S = 4.0
+"""Seconds the proxies, then the other parts, get to exit on SIGTERM before SIGKILL."""
+CONTAINER_GRACE_S = 2
+"""Seconds ``podman rm`` gives a proxy container that outlived its ``podman run`` (it had STOP_GRACE_S already)."""
 _SCRUBBED = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "DATABASE_URL")
 
 
@@ -54,6 +63,8 @@ class StackOptions:
     proxy_env: dict[str, str] = field(default_factory=dict)
     gateway_image: str | None = None
     """Run the proxy from this gateway image (podman) instead of the workspace's venv."""
+    detached: bool = False
+    """The children may outlive this process (``up --detach``): no parent-death signal; ``detach()`` lets them go."""
 
 
 @dataclass(frozen=True)
@@ -108,6 +119,7 @@ class LocalStack:
         self.proxies: list[ManagedProcess] = []
         self.run_config: RunConfig | None = None
         self.info: StackInfo | None = None
+        self.lifeline: Lifeline | None = None
 
     def __enter__(self) -> Self:
         self.start()
@@ -137,9 +149,10 @@ class LocalStack:
             )
             self.run_config = build_run_config(self.options.config, endpoints, master_key, os.environ)
             (self.state_dir / "config.yaml").write_text(self.run_config.yaml_text, encoding="utf-8")
+            self.lifeline = Lifeline(self.state_dir / "logs" / "lifeline.log")  # before any child
             for process in [emulator, *([redis[0]] if redis else []), *([phoenix] if phoenix else [])]:
-                process.start()
-                self.processes.append(process)
+                self.processes.append(process)  # first: a stop request during the start still finds it
+                process.start(self.lifeline, outlive_parent=self.options.detached)
             proxy = self.start_proxy(self.options.port, wait=False)
             deadline = time.monotonic() + self.options.startup_timeout_s
             ready: dict[str, float] = {}
@@ -189,25 +202,42 @@ class LocalStack:
                 log_path=log_path,
                 health=health,
                 url=url,
-                after_stop=lambda: remove_container(container),
+                after_stop=lambda: remove_container(container, grace_s=CONTAINER_GRACE_S),
                 container=container,
             )
         else:
             env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED} | proxy_env
             argv = [_script("litellm"), "--config", str(config), "--host", "127.0.0.1", "--port", str(port)]
             proxy = ManagedProcess(name=name, argv=argv, env=env, log_path=log_path, health=health, url=url)
-        proxy.start()
         self.proxies.append(proxy)
+        proxy.start(self.lifeline, outlive_parent=self.options.detached)
         if wait:
             proxy.wait_healthy(time.monotonic() + self.options.startup_timeout_s)
         return proxy
 
     def stop(self) -> None:
-        """Stop everything, proxies first (they talk to the others)."""
-        for process in [*reversed(self.proxies), *reversed(self.processes)]:
-            process.stop()
+        """Stop everything, proxies first (they talk to the others); safe to call again if it was interrupted.
+
+        Each wave has one grace period (``STOP_GRACE_S``): a stop must be over well within 15 s even
+        when a request is in flight and every server waits for it.
+        """
+        stop_processes(self.proxies, STOP_GRACE_S)
+        stop_processes(self.processes, STOP_GRACE_S)
         self.proxies.clear()
         self.processes.clear()
+        self.release_lifeline()
+
+    def detach(self) -> None:
+        """Let the running stack outlive this process (started with ``detached``); ``stop_background`` stops it."""
+        if not self.options.detached:
+            raise StateError("this stack's children die with this process: start it with detached=True to detach")
+        self.release_lifeline()
+
+    def release_lifeline(self) -> None:
+        """Let the lifeline watcher go: nothing is left for it to stop, or the stack is detached."""
+        if self.lifeline is not None:
+            self.lifeline.release()
+            self.lifeline = None
 
     def write_state(self) -> Path:
         """Record the running stack for ``local-stack down`` and other tools."""
