@@ -50,6 +50,7 @@ PHOENIX = "docker.io/arizephoenix/phoenix@sha256:" + hashlib.sha256(b"rehearsal 
 ADDED_GROUP = "claude-rehearsal-added"
 VERIFY_PORT = 4710
 VERIFY_KEY = "sk-rehearsal-verify"
+NO_LEX = "the emulator runs no Lex bot (moto has no Lex V2 runtime)"
 
 
 def _sync(session: nox.Session, *args: str) -> None:
@@ -57,12 +58,6 @@ def _sync(session: nox.Session, *args: str) -> None:
         "uv", "sync", "--frozen", "--exact", *args,
         env={"UV_PROJECT_ENVIRONMENT": session.virtualenv.location}, silent=True, external=True,
     )  # fmt: skip
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def emulator_env(port: int, gates: Path) -> dict[str, str]:
@@ -112,14 +107,29 @@ def _modelled_types(session: nox.Session) -> frozenset[str]:
     return frozenset(json.loads(str(printed).strip().splitlines()[-1]))
 
 
-def _read_back(session: nox.Session, env: Mapping[str, str], phase: str, *args: str) -> bool:
-    """``readback PHASE`` in the session's venv (boto3 is there); True when every check passed."""
-    done = subprocess.run(  # noqa: S603 -- fixed argv
-        [str(Path(session.bin) / "python"), "-m", "bedrockgate_pipeline.rehearsal.readback", phase,
-         "--cdk-out", str(CDK_OUT), *args],
-        env=os.environ | dict(env) | {"PYTHONPATH": str(PIPELINE_SRC)}, check=False, timeout=600,
+def _free_port() -> int:
+    """A free loopback port (here, not ``image.smoke.free_port``: that module needs httpx, which nox's env lacks)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _passes(session: nox.Session, module: str, *args: str, env: Mapping[str, str]) -> bool:
+    """``python -m MODULE ARGS`` in the session's venv (moto, boto3 are there); True when it exits 0.
+
+    Not ``session.run``: a failed check is recorded and the rehearsal goes on to tear down.
+    """
+    done = subprocess.run(  # noqa: S603 -- this venv's interpreter and a fixed module
+        [str(Path(session.bin) / "python"), "-m", module, *args],
+        env=os.environ | dict(env) | {"PYTHONPATH": str(PIPELINE_SRC)}, check=False, timeout=1800,
     )  # fmt: skip
     return done.returncode == 0
+
+
+def _read_back(session: nox.Session, env: Mapping[str, str], phase: str, *args: str) -> bool:
+    """``readback PHASE`` against the emulator; True when every check passed."""
+    readback_args = (phase, "--cdk-out", str(CDK_OUT), *args)
+    return _passes(session, "bedrockgate_pipeline.rehearsal.readback", *readback_args, env=env)
 
 
 def _updated_settings() -> str:
@@ -252,12 +262,9 @@ def _verify(session: nox.Session, image_id: str) -> list[str]:
     session.run("local-stack", "up", "--detach", "--no-phoenix", "--port", str(VERIFY_PORT), "--state-dir", state,
                 "--ask", "", "--gateway", f"image={image_id}", env=env)  # fmt: skip
     try:
-        failed = subprocess.run(  # noqa: S603 -- fixed argv
-            [str(Path(session.bin) / "python"), "-m", "bedrockgate_pipeline.verify", "--endpoint",
-             f"http://127.0.0.1:{VERIFY_PORT}", "--api-key-env", "LITELLM_MASTER_KEY", "--config", config,
-             "--lex-reason", "the emulator runs no Lex bot (moto has no Lex V2 runtime)"],
-            env=os.environ | env | {"PYTHONPATH": str(PIPELINE_SRC)}, check=False,
-        ).returncode != 0  # fmt: skip
+        passed = _passes(session, "bedrockgate_pipeline.verify", "--endpoint", f"http://127.0.0.1:{VERIFY_PORT}",
+                         "--api-key-env", "LITELLM_MASTER_KEY", "--config", config,
+                         "--lex-reason", NO_LEX, env=env)  # fmt: skip
         run_and_gate(
             session,
             endpoint=f"http://127.0.0.1:{VERIFY_PORT}/v1",
@@ -267,7 +274,7 @@ def _verify(session: nox.Session, image_id: str) -> list[str]:
         )
     finally:
         session.run("local-stack", "down", "--state-dir", state)
-    return ["verify: a check failed (table above)"] if failed else []
+    return [] if passed else ["verify: a check failed (table above)"]
 
 
 @nox.session(python=PYTHON, default=False)

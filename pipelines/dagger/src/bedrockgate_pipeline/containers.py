@@ -84,11 +84,14 @@ def evaluate_stage(
     its exec needs root's capabilities in the container; images inside are stored with vfs
     (``NESTED_STORAGE``: overlay on the container's overlay root does not mount).
     """
-    return (
-        runner(source, images, stage_inputs(stage))
-        .with_file(f"{WORKDIR}/{IMAGE_ARCHIVE}", image_archive)
-        .with_env_variable("CONTAINERS_STORAGE_CONF", f"{WORKDIR}/{NESTED_STORAGE}")
-        .with_exec(stage_command(stage, "--image-archive", IMAGE_ARCHIVE), insecure_root_capabilities=True)
+    loaded = runner(source, images, stage_inputs(stage)).with_file(f"{WORKDIR}/{IMAGE_ARCHIVE}", image_archive)
+    return _with_nested_podman(loaded, stage_command(stage, "--image-archive", IMAGE_ARCHIVE))
+
+
+def _with_nested_podman(container: dagger.Container, command: list[str]) -> dagger.Container:
+    """Run ``command`` where it can run podman itself: root's capabilities, images stored with vfs."""
+    return container.with_env_variable("CONTAINERS_STORAGE_CONF", f"{WORKDIR}/{NESTED_STORAGE}").with_exec(
+        command, insecure_root_capabilities=True
     )
 
 
@@ -120,12 +123,8 @@ def rehearse_stage(source: dagger.Directory, stage: Stage, images: Images, *, ru
     It builds the image and runs the local stack with it (podman in the container: root's
     capabilities, vfs storage), and starts the emulator on the container's loopback.
     """
-    return (
-        runner(source, images, [".git", "*"])
-        .with_env_variable("CONTAINERS_STORAGE_CONF", f"{WORKDIR}/{NESTED_STORAGE}")
-        .with_env_variable("BEDROCKGATE_REHEARSAL_RUN", run_id)
-        .with_exec(stage_command(stage), insecure_root_capabilities=True)
-    )
+    whole = runner(source, images, [".git", "*"]).with_env_variable("BEDROCKGATE_REHEARSAL_RUN", run_id)
+    return _with_nested_podman(whole, stage_command(stage))
 
 
 def tests_stage(source: dagger.Directory, stage: Stage, images: Images, package: str) -> dagger.Container:

@@ -10,11 +10,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from bedrockgate_pipeline.verify import Check
+from bedrockgate_pipeline.verify import Check, table
 
 DONE = ("CREATE_COMPLETE", "UPDATE_COMPLETE")
 
@@ -63,16 +63,20 @@ def task_image(ecs: Any, image: str) -> Check:
     return Check("task definition image", "passed" if ok else "failed", f"{sorted(set(images))} (want {image})")
 
 
+def _paths(conditions: Iterable[Mapping[str, Any]]) -> tuple[str, ...]:
+    """A rule's path patterns, sorted: the same shape in a template's properties and in ELBv2's answer."""
+    return tuple(sorted(value for condition in conditions
+                        for value in condition.get("PathPatternConfig", {}).get("Values", [])
+                        or condition.get("Values", [])))  # fmt: skip
+
+
 def _template_rules(cdk_out: Path) -> set[tuple[int, tuple[str, ...]]]:
     rules = set()
     for template in _templates(cdk_out).values():
         for resource in template.get("Resources", {}).values():
             if resource["Type"] == "AWS::ElasticLoadBalancingV2::ListenerRule":
                 properties = resource["Properties"]
-                paths = tuple(sorted(value for condition in properties.get("Conditions", [])
-                                     for value in condition.get("PathPatternConfig", {}).get("Values", [])
-                                     or condition.get("Values", [])))  # fmt: skip
-                rules.add((int(properties["Priority"]), paths))
+                rules.add((int(properties["Priority"]), _paths(properties.get("Conditions", []))))
     return rules
 
 
@@ -84,10 +88,7 @@ def listener_rules(elbv2: Any, cdk_out: Path) -> Check:
             for rule in elbv2.describe_rules(ListenerArn=listener["ListenerArn"])["Rules"]:
                 if rule.get("IsDefault") or rule["Priority"] == "default":
                     continue
-                paths = tuple(sorted(value for condition in rule.get("Conditions", [])
-                                     for value in condition.get("PathPatternConfig", {}).get("Values", [])
-                                     or condition.get("Values", [])))  # fmt: skip
-                found.add((int(rule["Priority"]), paths))
+                found.add((int(rule["Priority"]), _paths(rule.get("Conditions", []))))
     wanted = _template_rules(cdk_out)
     routed = any("/phoenix/*" in paths for _, paths in found)
     ok = found == wanted and routed
@@ -155,9 +156,7 @@ def main(argv: list[str] | None = None) -> int:
         checks += [task_image(client("ecs"), args.image), listener_rules(client("elbv2"), args.cdk_out)]
         if args.zip is not None:
             checks.append(lambda_code(client("lambda"), args.zip))
-    width = max(len(check.name) for check in checks)
-    for check in checks:
-        print(f"{check.name:<{width}}  {check.outcome:<11}  {check.detail[:200]}")
+    print(table(checks))
     failed = [check.name for check in checks if check.outcome == "failed"]
     print(f"read back ({args.phase}): " + (f"FAILED: {', '.join(failed)}" if failed else f"{len(checks)} passed"))
     return 1 if failed else 0
