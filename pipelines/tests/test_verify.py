@@ -139,3 +139,15 @@ def test_the_stages_judge_against_the_committed_local_gates_file() -> None:
     assert eval_gate.LOCAL_GATES.is_file(), eval_gate.LOCAL_GATES
     assert eval_gate.LOCAL_GATES == ROOT / "packages" / "evals" / "gates" / "local.toml"
     assert "[baseline]" in eval_gate.LOCAL_GATES.read_text(encoding="utf-8")
+
+
+def test_the_command_names_an_unreachable_endpoint_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("VERIFY_TEST_KEY", "sk-test")
+    code = verify.main(["--endpoint", "http://127.0.0.1:9", "--api-key-env", "VERIFY_TEST_KEY",
+                        "--config", str(ROOT / "examples" / "agents-gateway.yaml")])  # fmt: skip
+    assert code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("verify: http://127.0.0.1:9/health/liveliness cannot be reached")
+    assert "Traceback" not in err

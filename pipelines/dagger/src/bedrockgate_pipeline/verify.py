@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import sys
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping, Sequence
@@ -205,8 +206,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not bot or not alias:
             parser.error(f"--lex {args.lex!r}: expected BOT_ID/ALIAS_ID")
         recognize = lex_recognizer(bot, alias)
-    checks = run_checks(http(args.endpoint, key), read_config(args.config), recognize=recognize,
-                        lex_reason=args.lex_reason)  # fmt: skip
+    try:
+        checks = run_checks(http(args.endpoint, key), read_config(args.config), recognize=recognize,
+                            lex_reason=args.lex_reason)  # fmt: skip
+    except VerifyError as error:  # the endpoint or the config: one line that names it, not a traceback
+        print(f"verify: {error}", file=sys.stderr)
+        return 2
     print(table(checks))
     failed = [check.name for check in checks if check.outcome == "failed"]
     if failed:
