@@ -41,11 +41,15 @@ def _finite_number(value: object) -> float | None:
 
 
 def count(value: object) -> int:
-    """A non-negative whole count (tokens, hops); 0 for anything that is not one."""
+    """A non-negative whole count (tokens, hops); 0 for anything that is not one.
+
+    ``3.0`` is a count (JSON has no integers of its own); ``3.7`` is not: rounding junk would
+    report a figure nobody sent.
+    """
     if type(value) is int and 0 <= value <= _MAX_COUNT:  # the usual case, without conversions
         return value
     number = _finite_number(value)
-    if number is None or number < 0:
+    if number is None or number < 0 or not number.is_integer():
         return 0
     return int(min(number, _MAX_COUNT))
 
