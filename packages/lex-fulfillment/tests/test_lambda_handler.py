@@ -17,6 +17,8 @@ from lex_schema import handler_problems
 
 @pytest.fixture
 def environ(monkeypatch: pytest.MonkeyPatch, gateway: GatewayStub) -> pytest.MonkeyPatch:
+    # Each test is a fresh Lambda container: the handler reads its settings on the first call.
+    monkeypatch.setattr(handler_module, "_container", None)
     for name in ENVIRONMENT_VARIABLES:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("LITELLM_ENDPOINT", gateway.url)
@@ -43,11 +45,11 @@ def test_lambda_handler_reads_the_environment(
     assert "sk-local-test-key-1" not in json.dumps(record)
 
 
-def test_a_changed_setting_is_picked_up(environ: pytest.MonkeyPatch, gateway: GatewayStub) -> None:
+def test_settings_are_read_once_per_container(environ: pytest.MonkeyPatch, gateway: GatewayStub) -> None:
     lambda_handler(lex_event("hi"), FakeContext())
-    environ.setenv("LITELLM_MODEL", "claude-primary")
+    environ.setenv("LITELLM_MODEL", "claude-primary")  # Lambda never does this to a running container
     lambda_handler(lex_event("hi"), FakeContext())
-    assert [request.json["model"] for request in gateway.requests] == ["claude-fast", "claude-primary"]
+    assert [request.json["model"] for request in gateway.requests] == ["claude-fast", "claude-fast"]
 
 
 def test_a_bad_configuration_still_answers_and_lists_every_problem(

@@ -1,7 +1,7 @@
 """The chat completion call: the OpenAI-compatible request, what each answer means, and the retries.
 
-Only LiteLLM's router retries Bedrock (reference: security-reliability-performance.md §2.3); the
-retries here cover the hop from Lambda to the gateway: HTTP 429 and the transient 5xx, a refused
+Only LiteLLM's router retries Bedrock (its ``num_retries``): retrying a Bedrock error here as
+well would multiply the attempts behind every turn. The retries here cover the hop from Lambda to the gateway: HTTP 429 and the transient 5xx, a refused
 or reset connection, and a timeout, each only while the invocation's deadline leaves time for
 another attempt (``LEX_MIN_ATTEMPT_SECONDS``). The pause before a retry is "full jitter"
 exponential back-off (a random fraction of ``base * 2**n``, capped), the scheme AWS recommends for

@@ -11,9 +11,9 @@ A raised exception would have Lex play its generic failure message instead (Reco
 documentation), and return no session state for the turn, so the conversation memory and the
 client's attributes could not be carried forward.
 
-Settings are read from the environment when the container starts, and again only if one of
-their variables changes (which happens in tests, never in Lambda); the Secrets Manager key is
-kept for the life of the container.
+Settings are read from the environment once per container, on its first invocation (Lambda
+never changes a running container's environment); the Secrets Manager key is kept for the life
+of the container.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from bedrockgate.lex_fulfillment.gateway import build_messages, complete
 from bedrockgate.lex_fulfillment.logs import JsonLog
 from bedrockgate.lex_fulfillment.memory import MEMORY_ATTRIBUTE, decode, encode, fit, remember
 from bedrockgate.lex_fulfillment.responses import close_response
-from bedrockgate.lex_fulfillment.settings import DEFAULT_FAILURE_MESSAGE, ENVIRONMENT_VARIABLES, Settings
+from bedrockgate.lex_fulfillment.settings import DEFAULT_FAILURE_MESSAGE, Settings
 from bedrockgate.lex_fulfillment.text import MAX_MESSAGE_UNITS, lex_length, split_reply
 from bedrockgate.lex_fulfillment.transport import post
 
@@ -251,10 +251,10 @@ def _last_resort(event: object, message: str) -> dict[str, Any]:
     return close_response(intent_name=intent_name, messages=[message], session_attributes=attributes)
 
 
-# The container's handler: built on the first invocation, rebuilt only if a setting variable changes.
+# The container's handler (or why it cannot run), built on the first invocation.
 _KEYS: Final = KeyCache()
 _LOG: Final = JsonLog()
-_container: tuple[tuple[str | None, ...], Fulfiller | ConfigurationError] | None = None
+_container: Fulfiller | ConfigurationError | None = None
 
 
 def lambda_handler(event: object, context: object) -> dict[str, Any]:
@@ -270,19 +270,16 @@ def lambda_handler(event: object, context: object) -> dict[str, Any]:
 
 def _container_fulfiller() -> Fulfiller | ConfigurationError:
     global _container  # noqa: PLW0603  # one handler per container, as Lambda reuses the module
-    snapshot = tuple(os.environ.get(name) for name in ENVIRONMENT_VARIABLES)
-    if _container is None or _container[0] != snapshot:
-        built: Fulfiller | ConfigurationError
+    if _container is None:
         try:
             settings = Settings.from_environ()
         except ConfigurationError as error:
-            built = error
+            _container = error
         else:
-            built = Fulfiller(settings, keys=_KEYS, log=_LOG)
+            _container = Fulfiller(settings, keys=_KEYS, log=_LOG)
             for warning in settings.warnings:
                 _LOG.emit("WARNING", "settings_warning", {"warning": warning})
-        _container = (snapshot, built)
-    return _container[1]
+    return _container
 
 
 def _misconfigured(event: object, context: object, error: ConfigurationError) -> dict[str, Any]:
