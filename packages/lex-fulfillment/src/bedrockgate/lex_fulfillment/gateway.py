@@ -1,12 +1,13 @@
 """The chat completion call: the OpenAI-compatible request, what each answer means, and the retries.
 
-Only LiteLLM's router retries Bedrock (its ``num_retries``): retrying a Bedrock error here as
-well would multiply the attempts behind every turn. The retries here cover the hop from Lambda to the gateway: HTTP 429 and the transient 5xx, a refused
-or reset connection, and a timeout, each only while the invocation's deadline leaves time for
-another attempt (``LEX_MIN_ATTEMPT_SECONDS``). The pause before a retry is "full jitter"
-exponential back-off (a random fraction of ``base * 2**n``, capped), the scheme AWS recommends for
-throttling; a ``Retry-After`` (or ``retry-after-ms``) from the gateway is a floor on it, and a
-pause that would cross the deadline ends the call at once rather than sleeping for nothing.
+Only LiteLLM's router retries Bedrock (its ``num_retries``): retrying a Bedrock error here as well
+would multiply the attempts behind every turn. The retries here cover the hop from Lambda to the
+gateway: HTTP 429 and the transient 5xx, a refused or reset connection, and a timeout, each only
+while the invocation's deadline leaves time for another attempt (``LEX_MIN_ATTEMPT_SECONDS``). The
+pause before a retry is "full jitter" exponential back-off (a random fraction of ``base * 2**n``,
+capped), the scheme AWS recommends for throttling; a ``Retry-After`` (or ``retry-after-ms``) from
+the gateway is a floor on it, and a pause that would cross the deadline ends the call at once
+rather than sleeping for nothing.
 
 A guardrail block is an answer, not a failure: LiteLLM's Bedrock guardrail answers HTTP 400 with
 ``{"error": {"message": "Violated guardrail policy", "provider_specific_fields":
