@@ -14,6 +14,11 @@ counted in ``stats()`` and the request carries on.
 The class subclasses LiteLLM's ``CustomLogger`` when litellm is installed (LiteLLM only runs
 callbacks that are ``CustomLogger`` instances); without litellm it stands alone, so the record
 format can be used and tested without LiteLLM.
+
+Two more hooks give bad requests the answer they deserve, since this is the one callback every
+bedrockgate proxy loads: a wrong key is 401 on a proxy without a key database, where LiteLLM says
+``400 No connected db.`` (``auth_answers``); a chat request with a number for its message content
+is 400 at once, where LiteLLM retries it into a 500 (``request_checks``).
 """
 
 from __future__ import annotations
@@ -25,14 +30,17 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
+from bedrockgate.metrics_callback.auth_answers import answer_for, is_no_key_database_rejection
 from bedrockgate.metrics_callback.emf import encode_record, fallback_record, render_line
 from bedrockgate.metrics_callback.facts import RequestFacts, read_facts
+from bedrockgate.metrics_callback.request_checks import rejection
 from bedrockgate.metrics_callback.settings import MetricsSettings
 from bedrockgate.metrics_callback.sink import LineSink, SinkStats
 
 if TYPE_CHECKING:
     from bedrockgate.metrics_callback.otel import OtelMetrics
     from bedrockgate.metrics_callback.sink import _TextStream
+    from fastapi import HTTPException
     from opentelemetry.metrics import MeterProvider
 
 __all__ = ["DeliveryStats", "MetricsLogger", "metrics_logger"]
@@ -137,6 +145,34 @@ class MetricsLogger(_Base):
         """Record a failed request (the proxy and ``litellm.acompletion`` call this one)."""
         self._record(kwargs, start_time, end_time, failed=True)
 
+    async def async_pre_call_hook(
+        self, user_api_key_dict: Any, cache: Any, data: dict[str, Any], call_type: Any
+    ) -> dict[str, Any] | None:
+        """A chat request whose message or tool types LiteLLM turns into a 50 s 500: 400 now (``request_checks``)."""
+        try:
+            problem = rejection(data)
+        except Exception:  # a check that cannot run leaves the request to LiteLLM, never fails it
+            return None
+        if problem is not None:
+            raise problem
+        return None
+
+    async def async_post_call_failure_hook(
+        self,
+        request_data: dict[str, Any],
+        original_exception: Exception,
+        user_api_key_dict: Any,
+        traceback_str: str | None = None,
+    ) -> HTTPException | None:
+        """A wrong key on a proxy without a key database: 401, not LiteLLM's 400 (see ``auth_answers``).
+
+        Every other failure keeps LiteLLM's own answer (``None``).
+        """
+        try:
+            return answer_for(original_exception)
+        except Exception:  # an answer we cannot build is LiteLLM's own answer, never a new failure
+            return None
+
     def log_success_event(self, kwargs: Any, response_obj: Any, start_time: Any, end_time: Any) -> None:
         """Record a successful synchronous SDK call (``litellm.completion``)."""
         self._record(kwargs, start_time, end_time, failed=False)
@@ -156,6 +192,9 @@ class MetricsLogger(_Base):
                 end_time=end_time,
                 attempted_fallbacks=_attempted_fallbacks(kwargs),
             )
+            if failed and isinstance(kwargs, Mapping) and is_no_key_database_rejection(kwargs.get("exception")):
+                # The client gets 401 (async_post_call_failure_hook): the record says what it got.
+                facts = facts._replace(status_code=401, error_category="401_AUTHENTICATION_FAILED")
             if self._seen(facts):
                 return
             if self._sink is not None:
