@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
 import os
 import secrets
@@ -14,7 +15,9 @@ import textwrap
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -29,10 +32,35 @@ MINIMAL = textwrap.dedent(
     model_list:
       - model_name: claude-fast
         litellm_params:
-          model: bedrock/anthropic.claude-3-haiku-20240307-v1:0
+          model: bedrock/us.anthropic.claude-haiku-4-5-20251001-v1:0
           aws_region_name: os.environ/AWS_REGION
     """
 )
+
+
+def load_script(path: Path) -> ModuleType:
+    """A repository script (a generator) as a module, without leaving it in ``sys.modules``."""
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    # Registered while it runs: dataclasses look their module up in sys.modules.
+    sys.modules[spec.name] = module
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        del sys.modules[spec.name]
+    return module
+
+
+TODAY = date(2026, 12, 1)
+"""The date every test checks configs on: a calendar day passing never changes a result."""
+
+
+def fixed_clock() -> date:
+    """The clock the tests pass to the checks (``date.today`` in use)."""
+    return TODAY
+
 
 # Stands in for the metrics-callback package, which is not a dependency of gateway-config: LiteLLM
 # looks for a dotted callback module next to the config file first, so the loader finds this one.

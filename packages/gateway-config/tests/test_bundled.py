@@ -2,6 +2,7 @@ from pathlib import Path
 
 import pytest
 from bedrockgate.gateway_config import GatewayConfigError, example_names, example_path, load
+from conftest import fixed_clock
 
 
 def test_the_shipped_examples_are_the_ones_the_docs_name() -> None:
@@ -12,7 +13,7 @@ def test_the_shipped_examples_are_the_ones_the_docs_name() -> None:
 def test_each_shipped_example_is_a_valid_config(name: str) -> None:
     path = example_path(name)
     assert path.is_file()
-    assert load(path).model_list
+    assert load(path, clock=fixed_clock).model_list
 
 
 def test_an_unknown_example_names_the_known_ones() -> None:

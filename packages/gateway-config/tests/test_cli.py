@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 from bedrockgate.gateway_config.cli import main
-from conftest import EXAMPLES, MINIMAL
+from conftest import EXAMPLES, MINIMAL, fixed_clock
 
 BROKEN = MINIMAL + "router_settings:\n  retry_afterr: 5\ngeneral_settings:\n  master_key: sk-plain\n"
 
 
 def run(*argv: str) -> tuple[int, str]:
     out = io.StringIO()
-    code = main(list(argv), stdout=out)
+    code = main(list(argv), stdout=out, clock=fixed_clock)
     return code, out.getvalue()
 
 

@@ -1,15 +1,14 @@
 """The committed ``_litellm_keys.py`` is what the generator makes of the LiteLLM installed for the tests."""
 
 import importlib.metadata
-import importlib.util
 import os
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 from bedrockgate.gateway_config import _litellm_keys
+from conftest import load_script
 
 # The generator imports litellm, which fetches its price map from the network unless told not to.
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
@@ -25,17 +24,7 @@ REGENERATE = (
 
 @pytest.fixture(scope="module")
 def generator() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("generate_litellm_keys", GENERATOR)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    # Registered before it runs: dataclasses look their module up in sys.modules.
-    sys.modules[spec.name] = module
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        del sys.modules[spec.name]
-    return module
+    return load_script(GENERATOR)
 
 
 def test_generated_keys_match_the_installed_litellm(generator: ModuleType) -> None:

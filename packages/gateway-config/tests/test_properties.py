@@ -26,7 +26,7 @@ from bedrockgate.gateway_config import (
 from bedrockgate.gateway_config.deployments import Deployment, LiteLLMParams
 from bedrockgate.gateway_config.general_settings import GeneralSettings
 from bedrockgate.gateway_config.router_settings import RouterSettings
-from conftest import ProbeRequest, load_with_litellm, stand_in_environment
+from conftest import ProbeRequest, fixed_clock, load_with_litellm, stand_in_environment
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -168,12 +168,12 @@ def test_valid_configs_round_trip_and_load_in_litellm(tmp_path: Path) -> None:
     @PROPERTY
     @given(valid_configs())
     def round_trip(data: dict[str, Any]) -> None:
-        report = check_text(as_yaml(data))
+        report = check_text(as_yaml(data), clock=fixed_clock)
         assert report.ok, report.problems
         config = report.raise_for_problems()
         rendered = render(config)
-        assert loads(rendered) == config
-        assert render(loads(rendered)) == rendered
+        assert loads(rendered, clock=fixed_clock) == config
+        assert render(loads(rendered, clock=fixed_clock)) == rendered
         env = stand_in_environment([variable.name for variable in required_env(config)])
         accepted.append((config, ProbeRequest(rendered, env)))
 
@@ -241,7 +241,7 @@ def test_each_broken_rule_is_reported_at_the_mutated_field(
     case: tuple[dict[str, Any], tuple[str | int, ...]],
 ) -> None:
     data, mutated_path = case
-    report = check_text(as_yaml(data))
+    report = check_text(as_yaml(data), clock=fixed_clock)
     assert [problem.path for problem in report.problems] == [mutated_path]
     assert report.config is None
 
@@ -291,12 +291,12 @@ documents = st.recursive(
 @settings(max_examples=300, deadline=None)
 @given(st.one_of(documents.map(as_yaml), st.text(max_size=300)))
 def test_arbitrary_input_never_raises_anything_but_a_validation_error(text: str) -> None:
-    report = check_text(text)
+    report = check_text(text, clock=fixed_clock)
     assert report.ok == (report.config is not None)
     assert all(problem.message for problem in report.problems)
     if report.ok:
-        assert loads(text) == report.config
+        assert loads(text, clock=fixed_clock) == report.config
     else:
         with pytest.raises(ConfigValidationError) as caught:
-            loads(text)
+            loads(text, clock=fixed_clock)
         assert caught.value.problems == report.problems

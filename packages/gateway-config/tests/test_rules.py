@@ -151,7 +151,7 @@ def test_environment_reference_must_be_the_whole_value() -> None:
 
 
 def test_non_bedrock_model_breaks_the_bedrock_only_policy() -> None:
-    text = MINIMAL.replace("bedrock/anthropic.claude-3-haiku-20240307-v1:0", "openai/gpt-4o")
+    text = MINIMAL.replace("bedrock/us.anthropic.claude-haiku-4-5-20251001-v1:0", "openai/gpt-4o")
     _, path, message = only_problem(text)
     assert path == "model_list.0.litellm_params.model"
     assert "bedrock-only" in message

@@ -1,7 +1,8 @@
 """``gateway-config``: validate, render, export the schema, list the environment a config needs.
 
-Exit codes: 0 valid, 1 a config has problems, 2 the command line itself is wrong. Problems go to
-stdout as ``<file>:<line>: <dotted.path>: <message>``, the format editors and CI annotate.
+Exit codes: 0 valid, 1 a config has errors (or, with ``validate --strict``, warnings), 2 the
+command line itself is wrong. Problems go to stdout as ``<file>:<line>: <dotted.path>: <message>``,
+warnings as ``<file>:<line>: <dotted.path>: warning: <message>``: the formats editors and CI annotate.
 """
 
 from __future__ import annotations
@@ -10,8 +11,11 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from datetime import date
 from typing import Any, TextIO
 
+from bedrockgate.gateway_config.exceptions import Problem
+from bedrockgate.gateway_config.lifecycle import Clock
 from bedrockgate.gateway_config.loader import CheckReport, check_path, render
 from bedrockgate.gateway_config.policies import ALL_POLICIES, Policy
 from bedrockgate.gateway_config.required_env import required_env
@@ -23,8 +27,11 @@ EXIT_OK = 0
 EXIT_INVALID = 1
 
 
-def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int:
-    """Run the CLI; returns the exit code (argparse exits with 2 on a bad command line)."""
+def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, clock: Clock = date.today) -> int:
+    """Run the CLI; returns the exit code (argparse exits with 2 on a bad command line).
+
+    ``clock`` gives today's date for the models' deprecation dates (tests pass a fixed one).
+    """
     out = stdout or sys.stdout
     args = _parser().parse_args(argv)
     command: str = args.command
@@ -32,28 +39,31 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int
         out.write(json.dumps(json_schema(), indent=2) + "\n")
         return EXIT_OK
     policies = _chosen_policies(args)
-    reports = [check_path(path, policies=policies) for path in args.configs]
+    reports = [check_path(path, policies=policies, clock=clock) for path in args.configs]
     if command == "validate":
-        return _validate(reports, args.format, out)
+        return _validate(reports, args.format, out, strict=args.strict)
     if command == "render":
         return _render(reports, out)
     return _env(reports, args.format, out)
 
 
-def _validate(reports: list[CheckReport], output_format: str, out: TextIO) -> int:
+def _validate(reports: list[CheckReport], output_format: str, out: TextIO, *, strict: bool = False) -> int:
     if output_format == "json":
-        out.write(json.dumps([_report_json(report) for report in reports], indent=2) + "\n")
+        out.write(json.dumps([_report_json(report, strict=strict) for report in reports], indent=2) + "\n")
     else:
         for report in reports:
             if report.config is not None:
                 config = report.config
+                count = len(report.warnings)
+                warned = f"; {count} warning{'s' if count != 1 else ''}" if count else ""
+                verdict = "FAILED under --strict" if strict and count else "OK"
                 out.write(
-                    f"{report.source}: OK ({len(config.model_list)} deployments in "
-                    f"{len(config.model_groups())} model groups)\n"
+                    f"{report.source}: {verdict} ({len(config.model_list)} deployments in "
+                    f"{len(config.model_groups())} model groups{warned})\n"
                 )
-            for problem in report.problems:
+            for problem in sorted((*report.problems, *report.warnings), key=lambda found: found.line or 0):
                 out.write(f"{problem}\n")
-    return EXIT_OK if all(report.ok for report in reports) else EXIT_INVALID
+    return EXIT_OK if all(report.passes(strict=strict) for report in reports) else EXIT_INVALID
 
 
 def _render(reports: list[CheckReport], out: TextIO) -> int:
@@ -85,15 +95,17 @@ def _env(reports: list[CheckReport], output_format: str, out: TextIO) -> int:
     return EXIT_OK
 
 
-def _report_json(report: CheckReport) -> dict[str, Any]:
+def _report_json(report: CheckReport, *, strict: bool) -> dict[str, Any]:
     return {
         "file": report.source,
-        "valid": report.ok,
-        "problems": [
-            {"line": problem.line, "path": problem.dotted_path, "message": problem.message}
-            for problem in report.problems
-        ],
+        "valid": report.passes(strict=strict),
+        "problems": [_problem_json(problem) for problem in report.problems],
+        "warnings": [_problem_json(problem) for problem in report.warnings],
     }
+
+
+def _problem_json(problem: Problem) -> dict[str, Any]:
+    return {"line": problem.line, "path": problem.dotted_path, "message": problem.message}
 
 
 def _chosen_policies(args: argparse.Namespace) -> frozenset[Policy]:
@@ -109,7 +121,7 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     names = [policy.value for policy in Policy]
     for name, help_text in (
-        ("validate", "check configs; exit 0 when all are valid, 1 when not"),
+        ("validate", "check configs; exit 0 when all are valid (warnings print), 1 when not"),
         ("render", "print each valid config as normalised LiteLLM YAML"),
         ("env", "list the environment variables the configs need"),
     ):
@@ -124,6 +136,12 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument("--no-policy", action="append", choices=names, help="turn one policy off (repeat)")
         if name != "render":
             command.add_argument("--format", choices=["text", "json"], default="text", help="output format")
+        if name == "validate":
+            command.add_argument(
+                "--strict",
+                action="store_true",
+                help="fail (exit 1) on warnings too: an unknown model id, or one deprecated within 90 days",
+            )
     commands.add_parser("schema", help="print the config's JSON Schema", description="print the JSON Schema")
     return parser
 

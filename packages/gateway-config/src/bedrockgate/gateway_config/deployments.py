@@ -50,7 +50,7 @@ class LiteLLMParams(Section):
     litellm_keys = LITELLM_PARAMS_KEYS
     secret_keys = frozenset({"api_key", "aws_access_key_id", "aws_secret_access_key", "aws_session_token"})
 
-    model: Name = Field(description="Provider model id, e.g. bedrock/anthropic.claude-3-haiku-20240307-v1:0.")
+    model: Name = Field(description="Provider model id, e.g. bedrock/us.anthropic.claude-haiku-4-5-20251001-v1:0.")
     aws_region_name: EnvOrText | None = None
     aws_bedrock_runtime_endpoint: EnvOrText | None = None
     aws_role_name: EnvOrText | None = None

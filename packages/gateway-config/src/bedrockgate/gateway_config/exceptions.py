@@ -3,17 +3,28 @@
 A config is checked in full before anything is reported, so a user fixes every mistake in one
 pass instead of one per run. That is why the validation error holds a list of problems rather
 than a single message.
+
+A problem is an error (the config is not deployed) unless it says it is a warning: something to
+fix soon that does not stop a deploy, such as a model id LiteLLM cannot price.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 
-__all__ = ["ConfigValidationError", "GatewayConfigError", "Location", "Problem"]
+__all__ = ["ConfigValidationError", "GatewayConfigError", "Location", "Problem", "Severity"]
 
 Location = tuple[str | int, ...]
 """A path into the config document: mapping keys and list indices, outermost first."""
+
+
+class Severity(StrEnum):
+    """How much a problem matters: an error stops the config, a warning only fails ``--strict``."""
+
+    ERROR = "error"
+    WARNING = "warning"
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +35,7 @@ class Problem:
     message: str
     line: int | None = None
     source: str = "<string>"
+    severity: Severity = Severity.ERROR
 
     @property
     def dotted_path(self) -> str:
@@ -32,7 +44,8 @@ class Problem:
 
     def __str__(self) -> str:
         line = "?" if self.line is None else str(self.line)
-        return f"{self.source}:{line}: {self.dotted_path}: {self.message}"
+        label = "warning: " if self.severity is Severity.WARNING else ""
+        return f"{self.source}:{line}: {self.dotted_path}: {label}{self.message}"
 
 
 class GatewayConfigError(Exception):
