@@ -1,4 +1,4 @@
-"""The local stack's own jobs, loaded by the root noxfile: the load test (figures, not a test)."""
+"""The local stack's own jobs, loaded by the root noxfile: the load test, the fault campaign and the soak (figures)."""
 
 from __future__ import annotations
 
@@ -22,4 +22,38 @@ def load(session: nox.Session) -> None:
         env={"UV_PROJECT_ENVIRONMENT": session.virtualenv.location}, silent=True, external=True,
     )  # fmt: skip
     session.run("python", str(PACKAGE / "load" / "run_load.py"), *session.posargs,
+                env={"LITELLM_LOCAL_MODEL_COST_MAP": "True"})  # fmt: skip
+
+
+def _sync_stack(session: nox.Session) -> None:
+    """The package with Phoenix, no embedded models (the scripted backend answers): from the lock."""
+    session.run_install(
+        "uv", "sync", "--frozen", "--exact", "--package", "bedrockgate-local-stack",
+        "--no-default-groups", "--extra", "phoenix",
+        env={"UV_PROJECT_ENVIRONMENT": session.virtualenv.location}, silent=True, external=True,
+    )  # fmt: skip
+
+
+@nox.session(python="3.11", default=False)
+def faults(session: nox.Session) -> None:
+    """The full fault campaign: steady load through the real proxy, one fault at a time; a table per fault.
+
+    Primary down, primary slow, every model slow, Redis killed, the metrics sink full, Phoenix
+    killed, the proxy restarted (about 8 minutes at 5 req/s). ``-- --rate 3 --during 30`` changes
+    the bounds, ``-- --faults redis,phoenix`` picks faults. ``./dev test`` runs a short campaign
+    (tests/test_fault_campaign.py) that asserts the promises.
+    """
+    _sync_stack(session)
+    session.run("python", str(PACKAGE / "load" / "run_faults.py"), *session.posargs,
+                env={"LITELLM_LOCAL_MODEL_COST_MAP": "True"})  # fmt: skip
+
+
+@nox.session(python="3.11", default=False)
+def soak(session: nox.Session) -> None:
+    """Ten minutes of steady load, production config: the proxy's RSS slope (MB per 10,000 requests) and fds.
+
+    ``-- --minutes 3`` for a quicker run, ``-- --rate 5`` for less load.
+    """
+    _sync_stack(session)
+    session.run("python", str(PACKAGE / "load" / "run_soak.py"), *session.posargs,
                 env={"LITELLM_LOCAL_MODEL_COST_MAP": "True"})  # fmt: skip
