@@ -10,10 +10,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
+from bedrockgate.evals._examples import score_example
 from bedrockgate.evals.checkpoint import Checkpoint
 from bedrockgate.evals.dataset import Question
 from bedrockgate.evals.exceptions import EndpointError
-from bedrockgate.evals.metrics import aggregate, score_example
+from bedrockgate.evals.metrics import aggregate
 from bedrockgate.evals.progress import NullProgress
 from bedrockgate.evals.retry import RetryPolicy
 from bedrockgate.evals.runner import RunOutcome, RunSettings, run_questions

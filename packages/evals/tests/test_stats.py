@@ -6,7 +6,7 @@ import itertools
 import math
 
 import pytest
-from bedrockgate.evals.stats import EXACT_LIMIT, mean_difference, sign_test, wilcoxon_signed_rank
+from bedrockgate.evals._stats import EXACT_LIMIT, mean_difference, sign_test, wilcoxon_signed_rank
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

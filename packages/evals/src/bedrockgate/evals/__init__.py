@@ -23,6 +23,8 @@ and so is the sample shipped for machines without network::
     ('CC BY-SA 4.0', 10)
 """
 
+from bedrockgate.evals._examples import ExampleResult, score_example
+from bedrockgate.evals._score_files import score_files
 from bedrockgate.evals.compare import Comparison, compare_results
 from bedrockgate.evals.dataset import DatasetInfo, Question, SquadDataset, parse_squad, squad_document
 from bedrockgate.evals.exceptions import (
@@ -40,13 +42,12 @@ from bedrockgate.evals.exceptions import (
 )
 from bedrockgate.evals.gatefile import GatesFile, load_gates
 from bedrockgate.evals.gates import GATES, GateResult, check_gates
-from bedrockgate.evals.metrics import Aggregate, ExampleResult, aggregate, score_example
+from bedrockgate.evals.metrics import Aggregate, aggregate
 from bedrockgate.evals.postprocess import Pipeline
 from bedrockgate.evals.prompting import PromptTemplate
 from bedrockgate.evals.retry import RetryPolicy
 from bedrockgate.evals.runner import RunSettings, run_questions
 from bedrockgate.evals.sampling import select
-from bedrockgate.evals.scoring import score_files
 from bedrockgate.evals.sources import load_source
 from bedrockgate.evals.squad import exact_match_score, f1_score, normalize_answer
 from bedrockgate.evals.verdict import Verdict, check_comparable, judge

@@ -31,24 +31,25 @@ from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import urlsplit
 
+from bedrockgate.evals._examples import ExampleResult, score_example
+from bedrockgate.evals._report_html import render_html
+from bedrockgate.evals._report_md import render_markdown
+from bedrockgate.evals._score_files import score_files
 from bedrockgate.evals.checkpoint import Checkpoint
 from bedrockgate.evals.compare import compare_results, render_text
 from bedrockgate.evals.dataset import Question, SquadDataset, squad_document
 from bedrockgate.evals.exceptions import ConfigError, EvalsError, GateRefusedError, PhoenixError, RunInterruptedError
 from bedrockgate.evals.gatefile import load_gates
 from bedrockgate.evals.gates import GATES, GateResult, check_gates, validate_thresholds
-from bedrockgate.evals.metrics import Aggregate, ExampleResult, aggregate, score_example
+from bedrockgate.evals.metrics import Aggregate, aggregate
 from bedrockgate.evals.phoenix import make_client, phoenix_base_url, upload_run
 from bedrockgate.evals.postprocess import STEPS, Pipeline
 from bedrockgate.evals.progress import make_progress
 from bedrockgate.evals.prompting import DEFAULT_SYSTEM_PROMPT, DEFAULT_USER_TEMPLATE, PromptTemplate
-from bedrockgate.evals.report_html import render_html
-from bedrockgate.evals.report_md import render_markdown
 from bedrockgate.evals.results import SCHEMA, example_json, load_results, versions, write_atomically
 from bedrockgate.evals.retry import RetryPolicy
 from bedrockgate.evals.runner import RunOutcome, RunSettings, run_questions
 from bedrockgate.evals.sampling import select
-from bedrockgate.evals.scoring import score_files
 from bedrockgate.evals.sources import load_source
 from bedrockgate.evals.verdict import baseline_problems, check_comparable, judge, load_run, render_verdict, verdict_json
 

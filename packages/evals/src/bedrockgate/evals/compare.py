@@ -2,7 +2,7 @@
 
 A threshold gate answers "is B good enough"; this answers "is B worse than A", which catches a
 regression that still clears the threshold. Questions are paired by id, and the decision rests on
-the Wilcoxon signed-rank test of the per-question F1 differences (see :mod:`bedrockgate.evals.stats`):
+the Wilcoxon signed-rank test of the per-question F1 differences (see :mod:`bedrockgate.evals._stats`):
 B is a *regression* when its mean F1 is lower, the drop is larger than ``tolerance`` points, and
 the test says the drop is unlikely to be chance (``p < alpha``).
 """
@@ -14,9 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bedrockgate.evals.exceptions import ResultsError
-from bedrockgate.evals.results import examples_by_id
-from bedrockgate.evals.stats import (
+from bedrockgate.evals._stats import (
     MeanDifference,
     SignTest,
     WilcoxonResult,
@@ -24,6 +22,8 @@ from bedrockgate.evals.stats import (
     sign_test,
     wilcoxon_signed_rank,
 )
+from bedrockgate.evals.exceptions import ResultsError
+from bedrockgate.evals.results import examples_by_id
 
 __all__ = ["Comparison", "MetricRow", "compare_results"]
 

@@ -18,8 +18,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeGuard
 
+from bedrockgate.evals._examples import ExampleResult
 from bedrockgate.evals.exceptions import ResultsError
-from bedrockgate.evals.metrics import ExampleResult, question_type
+from bedrockgate.evals.metrics import question_type
 
 __all__ = ["SCHEMA", "example_json", "load_results", "versions", "write_atomically"]
 

@@ -21,15 +21,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from bedrockgate.evals._examples import running_scores, score_example
+from bedrockgate.evals._similarity import best_reference, cosine
 from bedrockgate.evals.checkpoint import AnswerRecord, Checkpoint, SimilarityRecord
 from bedrockgate.evals.client import Failure, GatewayClient
 from bedrockgate.evals.dataset import Question
 from bedrockgate.evals.exceptions import ConfigError, EndpointError
-from bedrockgate.evals.metrics import running_scores, score_example
 from bedrockgate.evals.postprocess import Pipeline
 from bedrockgate.evals.prompting import PromptTemplate
 from bedrockgate.evals.retry import RetryPolicy
-from bedrockgate.evals.similarity import best_reference, cosine
 
 __all__ = ["ProgressSink", "RunOutcome", "RunSettings", "run_questions"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from bedrockgate.evals.report_html import worst_examples
+from bedrockgate.evals._report_html import worst_examples
 
 __all__ = ["render_markdown"]
 

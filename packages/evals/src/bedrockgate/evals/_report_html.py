@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
 
-from bedrockgate.evals import svg
+from bedrockgate.evals import _svg
 from bedrockgate.evals.gates import GATES
 
 __all__ = ["WORST", "render_html", "worst_examples"]
@@ -64,11 +64,11 @@ def render_html(document: Mapping[str, Any]) -> str:
         _gates(document["gates"]),
         "<h2>Latency</h2>",
         '<div class="grid">',
-        svg.histogram(latencies, title="Latency of answered questions", unit="ms"),
-        svg.percentile_curve(latencies, title="Latency by percentile", unit="ms", limit=p95_limit),
+        _svg.histogram(latencies, title="Latency of answered questions", unit="ms"),
+        _svg.percentile_curve(latencies, title="Latency by percentile", unit="ms", limit=p95_limit),
         "</div>",
         "<h2>By question type</h2>",
-        svg.grouped_bars(
+        _svg.grouped_bars(
             [f"{t['type']} ({t['count']})" for t in by_type],
             [("EM", [t["exact_match"] for t in by_type]), ("F1", [t["f1"] for t in by_type])],
             title="Exact match and F1 by question type",
