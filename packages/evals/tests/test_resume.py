@@ -169,7 +169,14 @@ def test_a_new_post_processing_rescores_and_re_embeds_without_asking_again(
 def test_ctrl_c_stops_with_exit_2_and_the_answers_kept(
     openai_server: Callable[..., FakeOpenAI], small_sample: list[Question], tmp_path: Path
 ) -> None:
-    fake = openai_server(answers=answers_for(small_sample), latency_s=0.05)
+    # The first questions are answered at once, the rest only after the test is over: however loaded the machine,
+    # the interrupt lands mid-run (with a uniform latency, a slow poll once let the run finish first and exit 0).
+    held_back = {question.question for question in small_sample[6:]}
+
+    def script(request: Request) -> Fault | None:
+        return Fault(delay_s=60) if request.question in held_back else None
+
+    fake = openai_server(answers=answers_for(small_sample), script=script)
     out = tmp_path / "run"
     argv = run_args(fake.url, out, "--samples", str(len(small_sample)), "--concurrency", "2")
     process = subprocess.Popen(
