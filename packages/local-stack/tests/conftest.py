@@ -6,7 +6,8 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ import httpx
 import pytest
 from bedrockgate.local_stack.settings import EmulatorSettings
 from bedrockgate.local_stack.stack import LocalStack, StackOptions, phoenix_installed
-from e2e_config import EMULATOR_RULES, write_e2e_config
+from e2e_config import EMULATOR_RULES, SCRIPTED_REPLIES, write_e2e_config
 
 MASTER_KEY = "sk-e2e-local-stack-test-key"
 
@@ -62,7 +63,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config)
     options = StackOptions(
         config=write_e2e_config(directory),
         port=_free_port(),
-        emulator_settings=EmulatorSettings.model_validate({"rules": EMULATOR_RULES, "seed": 7}),
+        emulator_settings=EmulatorSettings.model_validate(
+            {"rules": EMULATOR_RULES, "seed": 7, "scripted_replies": SCRIPTED_REPLIES}
+        ),
         redis=True,
         phoenix=True,
         state_dir=directory / "state",
@@ -123,6 +126,26 @@ def set_faults(stack: LocalStack, model_id: str, **faults: object) -> None:
 
 def clear_faults(stack: LocalStack) -> None:
     httpx.delete(f"{emulator_url(stack)}/_emulator/faults", timeout=5).raise_for_status()
+
+
+def phoenix_spans(
+    stack: LocalStack, since: datetime, until: Callable[[list[dict[str, Any]]], bool]
+) -> list[dict[str, Any]]:
+    """The spans of the config's Phoenix project since ``since``, once ``until(spans)`` holds (or after 60 s)."""
+    assert stack.info is not None
+    assert stack.info.phoenix_url is not None
+    assert stack.run_config is not None
+    assert stack.run_config.phoenix_project is not None, "the config sends no traces"
+    spans_url = f"{stack.info.phoenix_url}/v1/projects/{stack.run_config.phoenix_project}/spans"
+    deadline, spans = time.monotonic() + 60, list[dict[str, Any]]()
+    while time.monotonic() < deadline:
+        response = httpx.get(spans_url, params={"limit": 1000, "start_time": since.isoformat()}, timeout=10)
+        if response.status_code == 200:
+            spans = response.json()["data"]
+            if until(spans):
+                break
+        time.sleep(1)
+    return spans
 
 
 def received(stack: LocalStack, model_id: str | None = None) -> dict[str, Any]:

@@ -1,8 +1,9 @@
-"""The end-to-end tests' gateway: the agents' example exactly as shipped, plus what it lacks.
+"""The end-to-end tests' gateway: the production config exactly as shipped, plus one test group.
 
-The production entries are not copied or edited: they are read from the shipped example, and the
-test-only groups are appended (an embedding alias for the evals' similarity, a tightly limited
-group for the shared-Redis rpm test, and an opt-in PII-masking guardrail).
+The production entries (models, routing, both guardrails, callbacks, the Phoenix project) are not
+copied or edited: they are read from ``agents-gateway.yaml``, and only a tightly limited group for
+the shared-Redis rpm test is appended. The model ids below are read from that file too, so a change
+of model there moves the tests with it.
 """
 
 from __future__ import annotations
@@ -14,13 +15,34 @@ import yaml
 from bedrockgate.gateway_config import example_path
 
 LIMITED_RPM = 12
-GUARDRAIL = "local-pii-mask"
-EMBEDDING_ALIAS = "titan-embed"
+EMBEDDING_ALIAS = "embeddings"
 LIMITED_ALIAS = "claude-limited"
-# The Bedrock model ids the emulator sees for each alias (from the shipped example).
-PRIMARY_ID = "anthropic.claude-3-5-sonnet-20240620-v1:0"
-FALLBACK_ID = "anthropic.claude-3-sonnet-20240229-v1:0"
-LIMITED_ID = "anthropic.claude-3-5-haiku-20241022-v1:0"
+INPUT_GUARD = "bedrock-input-guard"
+OUTPUT_GUARD = "bedrock-output-guard"
+
+
+def _production() -> dict[str, Any]:
+    document: dict[str, Any] = yaml.safe_load(example_path("agents-gateway").read_text(encoding="utf-8"))
+    return document
+
+
+def _model_id(alias: str) -> str:
+    [model] = [d["litellm_params"]["model"] for d in _production()["model_list"] if d["model_name"] == alias]
+    return str(model).removeprefix("bedrock/")
+
+
+# The Bedrock model ids the emulator sees for each alias.
+PRIMARY_ID = _model_id("claude-primary")
+FALLBACK_ID = _model_id("claude-fallback")
+FAST_ID = _model_id("claude-fast")
+# The same model as claude-fast without the inference profile: its own id, so its requests are its own.
+LIMITED_ID = FAST_ID.split(".", 1)[1]
+
+# Scripted answers the echo cannot give: PII the prompt did not hold, for the output guardrail.
+ANSWER_EMAIL = "ops.oncall@example.com"
+ANSWER_PHONE = "+1 (206) 555-0147"
+CONTACT_TRIGGER = "who do I contact"
+SCRIPTED_REPLIES = {CONTACT_TRIGGER: f"Write to {ANSWER_EMAIL} or call {ANSWER_PHONE} any time."}
 
 EMULATOR_RULES: list[dict[str, Any]] = [
     {"match": "*embed*", "backend": "minilm", "max_input_tokens": 8192},
@@ -31,17 +53,9 @@ EMULATOR_RULES: list[dict[str, Any]] = [
 
 
 def write_e2e_config(directory: Path) -> Path:
-    """The example plus the test groups, as a file in ``directory``."""
-    document = yaml.safe_load(example_path("agents-gateway").read_text(encoding="utf-8"))
-    document["model_list"] += [
-        {
-            "model_name": EMBEDDING_ALIAS,
-            "litellm_params": {
-                "model": "bedrock/amazon.titan-embed-text-v2:0",
-                "aws_region_name": "os.environ/AWS_REGION",
-            },
-            "model_info": {"id": "titan-embed-1", "mode": "embedding"},
-        },
+    """The production config plus the limited group, as a file in ``directory``."""
+    document = _production()
+    document["model_list"].append(
         {
             "model_name": LIMITED_ALIAS,
             "litellm_params": {
@@ -50,22 +64,8 @@ def write_e2e_config(directory: Path) -> Path:
                 "rpm": LIMITED_RPM,
             },
             "model_info": {"id": "claude-limited-1", "mode": "chat"},
-        },
-    ]
-    document["guardrails"] = [
-        {
-            "guardrail_name": GUARDRAIL,
-            "litellm_params": {
-                "guardrail": "bedrock",
-                "mode": "pre_call",
-                "guardrailIdentifier": "os.environ/BEDROCK_GUARDRAIL_ID",
-                "guardrailVersion": "os.environ/BEDROCK_GUARDRAIL_VERSION",
-                "aws_region_name": "os.environ/AWS_REGION",
-                "mask_request_content": True,
-                "default_on": False,
-            },
         }
-    ]
+    )
     path = directory / "e2e-gateway.yaml"
     path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
     return path

@@ -12,7 +12,6 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -21,15 +20,21 @@ from conftest import (
     MASTER_KEY,
     auth,
     clear_faults,
+    phoenix_spans,
     proxy_url,
     received,
     set_faults,
     wait_for_records,
 )
-from e2e_config import EMBEDDING_ALIAS, FALLBACK_ID, GUARDRAIL, LIMITED_ALIAS, LIMITED_RPM, PRIMARY_ID
+from e2e_config import (
+    EMBEDDING_ALIAS,
+    FALLBACK_ID,
+    FAST_ID,
+    LIMITED_ALIAS,
+    LIMITED_RPM,
+    PRIMARY_ID,
+)
 from openai import OpenAI
-
-FAST_ID = "anthropic.claude-3-haiku-20240307-v1:0"
 
 
 @pytest.fixture
@@ -56,11 +61,13 @@ def test_a_chat_answer_comes_back_from_the_embedded_model_with_usage_and_cost(cl
     assert completion.usage is not None
     assert completion.usage.prompt_tokens > 0
     assert completion.usage.completion_tokens > 0
-    # Bedrock's price for Claude 3.5 Sonnet from LiteLLM's bundled map, times the model's own counts.
+    # Bedrock's price for Claude Sonnet 4.6 (US profile) from LiteLLM's bundled map, times the model's own counts.
     assert float(raw.headers["x-litellm-response-cost"]) > 0
 
 
-def test_streaming_delivers_the_answer_in_pieces_with_usage_at_the_end(client: OpenAI) -> None:
+def test_streaming_delivers_the_guarded_answer_with_usage_at_the_end(client: OpenAI) -> None:
+    # The output guardrail masks (mask_response_content), so LiteLLM buffers the stream, scans the
+    # whole answer and sends it as one piece: production streams behave the same way.
     stream = client.chat.completions.create(
         model="claude-fast",
         messages=[{"role": "user", "content": "stream these five words please"}],
@@ -72,7 +79,7 @@ def test_streaming_delivers_the_answer_in_pieces_with_usage_at_the_end(client: O
         if chunk.choices and chunk.choices[0].delta.content:
             pieces.append(chunk.choices[0].delta.content)
         usage = chunk.usage or usage
-    assert len(pieces) > 1
+    assert len(pieces) == 1, "with mask_response_content LiteLLM 1.106.2 sends the scanned answer whole"
     assert "".join(pieces) == f"[{FAST_ID}] You said: stream these five words please"
     assert usage is not None
     assert usage.completion_tokens > 0
@@ -124,7 +131,6 @@ def test_an_email_address_never_reaches_the_model_unmasked(stack: LocalStack, cl
         client.chat.completions.create(
             model="claude-fast",
             messages=[{"role": "user", "content": f"Please write to {address} about the invoice."}],
-            extra_body={"guardrails": [GUARDRAIL]},
         )
         .choices[0]
         .message.content
@@ -236,13 +242,7 @@ def test_traces_reach_phoenix_and_requests_succeed_without_it(stack: LocalStack,
     # The config turns message logging off (prompts stay out of traces), so spans are found by time.
     since = datetime.now(UTC) - timedelta(seconds=1)
     client.chat.completions.create(model="claude-fast", messages=[{"role": "user", "content": "trace me"}])
-    spans_url = f"{stack.info.phoenix_url}/v1/projects/bedrockgate-local/spans"
-    deadline, spans = time.monotonic() + 60, list[dict[str, Any]]()
-    while time.monotonic() < deadline and not spans:
-        response = httpx.get(spans_url, params={"limit": 100, "start_time": since.isoformat()}, timeout=10)
-        if response.status_code == 200:
-            spans = response.json()["data"]
-        time.sleep(1)
+    spans = phoenix_spans(stack, since, until=bool)
     assert spans, "no span carrying the request reached Phoenix"
 
     [phoenix_process] = [p for p in stack.processes if p.name == "phoenix"]

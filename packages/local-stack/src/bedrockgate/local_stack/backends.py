@@ -11,8 +11,8 @@ import hashlib
 import math
 import re
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 StopReason = Literal["end_turn", "max_tokens", "stop_sequence"]
@@ -86,9 +86,16 @@ def count_words(text: str) -> int:
     return len(_WORD.findall(text))
 
 
-def scripted_reply(request: ChatRequest) -> str:
-    """The scripted answer: names the model and echoes the question, so tests can see both."""
+def scripted_reply(request: ChatRequest, replies: Mapping[str, str] | None = None) -> str:
+    """The scripted answer: names the model and echoes the question, so tests can see both.
+
+    ``replies`` scripts answers the echo cannot give (an answer that holds what the prompt did not,
+    such as PII for the output guardrail): the first key found in the user's turn picks its reply.
+    """
     question = " ".join(request.last_user_text.split())
+    for trigger, reply in (replies or {}).items():
+        if trigger in question:
+            return f"[{request.model_id}] {reply}"
     return f"[{request.model_id}] You said: {question}" if question else f"[{request.model_id}] Hello."
 
 
@@ -98,12 +105,13 @@ class ScriptedChat:
 
     latency_s: float = 0.0
     name: str = "scripted"
+    replies: Mapping[str, str] = field(default_factory=dict)
 
     def generate(self, request: ChatRequest, on_text: TextSink) -> ChatResult:
         """Sleep the configured latency, then answer word by word."""
         if self.latency_s > 0:
             time.sleep(self.latency_s)
-        text, stop_reason = _truncate(scripted_reply(request), request.max_tokens, request.stop)
+        text, stop_reason = _truncate(scripted_reply(request, self.replies), request.max_tokens, request.stop)
         for index, word in enumerate(text.split(" ")):
             on_text(word if index == 0 else " " + word)
         prompt = "\n".join([request.system, *(m.text for m in request.messages)])

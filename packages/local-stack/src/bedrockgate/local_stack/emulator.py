@@ -26,7 +26,7 @@ from bedrockgate.local_stack.backends import ChatMessage, ChatRequest, ChatResul
 from bedrockgate.local_stack.eventstream import encode_event, encode_exception
 from bedrockgate.local_stack.exceptions import BackendError, LocalStackError, PromptTooLongError
 from bedrockgate.local_stack.faults import Draw, FaultBoard
-from bedrockgate.local_stack.guardrail import GuardrailPolicy, apply_guardrail
+from bedrockgate.local_stack.guardrail import apply_guardrail
 from bedrockgate.local_stack.pool import BackendPool
 from bedrockgate.local_stack.settings import EMBEDDING_BACKENDS, EmulatorSettings, Faults
 from pydantic import ValidationError
@@ -86,9 +86,7 @@ class Emulator:
         self.settings = settings
         self.pool = BackendPool(settings)
         self.faults = FaultBoard(dict(settings.faults), seed=settings.seed)
-        self.guardrail = GuardrailPolicy(
-            blocked_words=settings.guardrail.blocked_words, blocked_message=settings.guardrail.blocked_message
-        )
+        self.guardrail = settings.guardrail.policy()
         self.received: deque[Received] = deque(maxlen=RECENT_REQUESTS)
         self.served: Counter[str] = Counter()
         self.failed: Counter[str] = Counter()

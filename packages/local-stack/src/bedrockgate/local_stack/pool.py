@@ -57,7 +57,9 @@ class BackendPool:
 
     def _make_chat(self, name: str) -> ChatBackend:
         if name == "scripted":
-            return ScriptedChat(latency_s=self._settings.scripted_latency_ms / 1000)
+            return ScriptedChat(
+                latency_s=self._settings.scripted_latency_ms / 1000, replies=dict(self._settings.scripted_replies)
+            )
         from bedrockgate.local_stack.embedded import SmolLMChat  # noqa: PLC0415 -- the models extra is optional
 
         backend = SmolLMChat()

@@ -5,9 +5,18 @@ What changes, and why (each change is printed when the stack starts):
   Bedrock provider and its guardrail hook both read; model ids, SigV4 and prices stay as they are;
 - ``general_settings.database_url`` is dropped: LiteLLM's database needs Prisma engines fetched
   at first start, which a laptop offline (or this CI) cannot do; the master key still works;
-- the metrics callback is switched on (and ``arize_phoenix`` when Phoenix runs), so a developer
-  sees what production would publish;
+- the ``arize_phoenix`` callback is removed when Phoenix is not running (LiteLLM would export
+  traces to nobody);
 - Redis settings point at the local Redis, or are dropped (limits per process) when there is none.
+
+What does not change: the callbacks run as the config lists them. The stack used to add
+``arize_phoenix`` and the metrics callback itself, which hid a production config that had
+neither; now a config without ``arize_phoenix`` sends no traces here, as it would send none in
+AWS, and the stack says so when Phoenix runs. The metrics callback is treated the same way (not
+added, a note when it is missing): the least surprising rule is one rule, "what you run locally is
+what you deploy". Traces go to the project the config names (``environment_variables.
+PHOENIX_PROJECT_NAME``, which LiteLLM sets over the process environment anyway); the local default
+``bedrockgate-local`` applies only to a config that names none.
 Every ``os.environ/VAR`` the config reads gets a local value or the caller's own; a variable
 that has neither is an error naming it.
 """
@@ -20,12 +29,21 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from bedrockgate.gateway_config import ConfigValidationError, check_text, load, render, required_env
+from bedrockgate.gateway_config import (
+    ConfigValidationError,
+    GatewayConfig,
+    check_text,
+    load,
+    render,
+    required_env,
+)
 from bedrockgate.local_stack.exceptions import StackConfigError
 
 METRICS_CALLBACK = "bedrockgate.metrics_callback.metrics_logger"
 PHOENIX_CALLBACK = "arize_phoenix"
 LOCAL_REGION = "us-east-1"
+LOCAL_PHOENIX_PROJECT = "bedrockgate-local"
+PHOENIX_PROJECT_VARIABLE = "PHOENIX_PROJECT_NAME"
 _REDIS_KEYS = ("redis_host", "redis_port", "redis_password", "redis_url")
 
 
@@ -47,6 +65,8 @@ class RunConfig:
     environment: dict[str, str]
     notes: list[str] = field(default_factory=list)
     model_ids: dict[str, list[str]] = field(default_factory=dict)
+    phoenix_project: str | None = None
+    """The Phoenix project the proxy's traces go to; ``None`` when it sends none."""
 
 
 def local_defaults(endpoints: Endpoints, master_key: str) -> dict[str, str]:
@@ -73,7 +93,7 @@ def local_defaults(endpoints: Endpoints, master_key: str) -> dict[str, str]:
     defaults |= {
         "PHOENIX_COLLECTOR_HTTP_ENDPOINT": f"{phoenix}/v1/traces",
         "PHOENIX_API_KEY": "local-stack",  # the local Phoenix runs without auth and ignores it
-        "PHOENIX_PROJECT_NAME": "bedrockgate-local",
+        PHOENIX_PROJECT_VARIABLE: LOCAL_PHOENIX_PROJECT,
     }
     return defaults
 
@@ -115,14 +135,11 @@ def build_run_config(config_path: Path, endpoints: Endpoints, master_key: str, e
 
     litellm_settings = document.setdefault("litellm_settings", {})
     callbacks = _callbacks(litellm_settings.get("callbacks"))
-    wanted = [METRICS_CALLBACK] + ([PHOENIX_CALLBACK] if endpoints.phoenix_url else [])
-    added = [name for name in wanted if name not in callbacks]
-    if added:
-        litellm_settings["callbacks"] = callbacks + added
-        notes.append(f"litellm_settings.callbacks += {added}")
+    notes.extend(_callback_notes(callbacks, endpoints))
     if not endpoints.phoenix_url and PHOENIX_CALLBACK in callbacks:
-        litellm_settings["callbacks"] = [c for c in litellm_settings["callbacks"] if c != PHOENIX_CALLBACK]
-        notes.append("arize_phoenix callback removed: Phoenix is not running (install the 'phoenix' extra)")
+        callbacks.remove(PHOENIX_CALLBACK)
+        litellm_settings["callbacks"] = callbacks
+    configured_project = (document.get("environment_variables") or {}).get(PHOENIX_PROJECT_VARIABLE)
 
     if endpoints.redis_port is None:
         notes.extend(_drop_redis(document))
@@ -133,10 +150,27 @@ def build_run_config(config_path: Path, endpoints: Endpoints, master_key: str, e
         problems = "\n".join(str(p) for p in report.problems)
         raise StackConfigError(f"the local stack derived an invalid config from {config_path}:\n{problems}")
 
+    environment = _environment(config_path, report.raise_for_problems(), endpoints, master_key, environ)
+    if configured_project is not None and not str(configured_project).startswith("os.environ/"):
+        environment.pop(PHOENIX_PROJECT_VARIABLE, None)  # the config's own project wins (LiteLLM sets it anyway)
+    model_ids: dict[str, list[str]] = {}
+    for deployment in document.get("model_list", []):
+        model = str(deployment["litellm_params"]["model"])
+        model_ids.setdefault(str(deployment["model_name"]), []).append(model.removeprefix("bedrock/"))
+    project = _phoenix_project(configured_project, environment) if PHOENIX_CALLBACK in callbacks else None
+    if project is not None:
+        notes.append(f"traces go to Phoenix project {project!r}")
+    return RunConfig(yaml_text=text, environment=environment, notes=notes, model_ids=model_ids, phoenix_project=project)
+
+
+def _environment(
+    config_path: Path, config: GatewayConfig, endpoints: Endpoints, master_key: str, environ: Mapping[str, str]
+) -> dict[str, str]:
+    """The local defaults, plus the caller's value of every other variable the config reads."""
     defaults = local_defaults(endpoints, master_key)
     environment = {"AWS_BEDROCK_RUNTIME_ENDPOINT": endpoints.emulator_url} | defaults
     missing: list[str] = []
-    for variable in required_env(report.raise_for_problems()):
+    for variable in required_env(config):
         if variable.name in defaults:
             continue
         if variable.name in environ:
@@ -148,8 +182,32 @@ def build_run_config(config_path: Path, endpoints: Endpoints, master_key: str, e
             f"{config_path} reads variables the local stack has no value for: {'; '.join(missing)}. "
             "Export them before `local-stack up`."
         )
-    model_ids: dict[str, list[str]] = {}
-    for deployment in document.get("model_list", []):
-        model = str(deployment["litellm_params"]["model"])
-        model_ids.setdefault(str(deployment["model_name"]), []).append(model.removeprefix("bedrock/"))
-    return RunConfig(yaml_text=text, environment=environment, notes=notes, model_ids=model_ids)
+    return environment
+
+
+def _callback_notes(callbacks: list[str], endpoints: Endpoints) -> list[str]:
+    """What the config's callbacks mean here; the callbacks themselves are not added to."""
+    notes = []
+    if PHOENIX_CALLBACK in callbacks and not endpoints.phoenix_url:
+        notes.append("arize_phoenix callback removed: Phoenix is not running (install the 'phoenix' extra)")
+    if PHOENIX_CALLBACK not in callbacks and endpoints.phoenix_url:
+        notes.append(
+            "Phoenix runs, but the config has no arize_phoenix callback: traces will not be sent "
+            "(production would not send them either); add it to litellm_settings.callbacks"
+        )
+    if METRICS_CALLBACK not in callbacks:
+        notes.append(
+            f"the config has no {METRICS_CALLBACK} callback: no metrics lines "
+            "(production would publish none either); add it to litellm_settings.callbacks"
+        )
+    return notes
+
+
+def _phoenix_project(configured: object, environment: Mapping[str, str]) -> str:
+    """The project name LiteLLM will use: the config's (``os.environ/VAR`` resolved) or the local default."""
+    if configured is None:
+        return environment.get(PHOENIX_PROJECT_VARIABLE, LOCAL_PHOENIX_PROJECT)
+    text = str(configured)
+    if text.startswith("os.environ/"):
+        return environment.get(text.removeprefix("os.environ/"), LOCAL_PHOENIX_PROJECT)
+    return text

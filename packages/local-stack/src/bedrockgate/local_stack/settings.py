@@ -1,4 +1,4 @@
-"""The emulator's settings: which backend answers which model id, faults, the guardrail's words.
+"""The emulator's settings: which backend answers which model id, faults, the guardrail's lists.
 
 A pydantic model so that a settings file or an admin request with a typo is refused with the
 field's path, instead of being half-applied.
@@ -7,12 +7,21 @@ field's path, instead of being half-applied.
 from __future__ import annotations
 
 import fnmatch
+import re
 from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
 from bedrockgate.local_stack.exceptions import MappingError
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from bedrockgate.local_stack.guardrail import (
+    DEFAULT_BLOCKED_MESSAGE,
+    DEFAULT_CONTENT_FILTERS,
+    DEFAULT_PROMPT_ATTACKS,
+    ContentCategory,
+    FilterStrength,
+    GuardrailPolicy,
+)
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 BackendName = Literal["smollm2", "minilm", "scripted", "scripted-embedding"]
 ErrorKind = Literal["unavailable", "internal", "timeout", "validation"]
@@ -59,10 +68,42 @@ SCRIPTED_RULES: tuple[BackendRule, ...] = (
 
 
 class GuardrailSettings(_Strict):
-    """The local guardrail: the words it blocks and what it says instead."""
+    """The local guardrail: what it blocks (words, content-filter terms, prompt attacks) and what it says instead.
+
+    ``content_filters`` maps a Bedrock category (HATE, INSULTS, SEXUAL, VIOLENCE, MISCONDUCT) to the
+    terms that stand in for it; a category left out filters nothing. ``prompt_attacks`` are regular
+    expressions (case-insensitive) checked on prompts only; an empty list switches the filter off.
+    """
 
     blocked_words: tuple[str, ...] = ("forbidden-topic",)
-    blocked_message: str = "Sorry, the model cannot answer this question."
+    blocked_message: str = DEFAULT_BLOCKED_MESSAGE
+    content_filters: dict[ContentCategory, tuple[str, ...]] = Field(
+        default_factory=lambda: dict(DEFAULT_CONTENT_FILTERS)
+    )
+    filter_strength: FilterStrength = "HIGH"
+    prompt_attacks: tuple[str, ...] = DEFAULT_PROMPT_ATTACKS
+
+    @field_validator("prompt_attacks")
+    @classmethod
+    def _patterns_compile(cls, patterns: tuple[str, ...]) -> tuple[str, ...]:
+        for pattern in patterns:
+            try:
+                re.compile(pattern)
+            except re.error as error:
+                raise ValueError(
+                    f"{pattern!r} is not a valid regular expression ({error}); fix or remove it"
+                ) from error
+        return patterns
+
+    def policy(self) -> GuardrailPolicy:
+        """The policy ApplyGuardrail applies."""
+        return GuardrailPolicy(
+            blocked_words=self.blocked_words,
+            blocked_message=self.blocked_message,
+            content_filters=self.content_filters,
+            filter_strength=self.filter_strength,
+            prompt_attacks=self.prompt_attacks,
+        )
 
 
 class EmulatorSettings(_Strict):
@@ -72,6 +113,8 @@ class EmulatorSettings(_Strict):
     faults: dict[str, Faults] = Field(default_factory=dict)
     guardrail: GuardrailSettings = GuardrailSettings()
     scripted_latency_ms: Annotated[int, Field(ge=0, le=60_000)] = 0
+    # A user turn containing a key gets its value (after the model id) from the scripted backend.
+    scripted_replies: dict[Annotated[str, Field(min_length=1)], str] = Field(default_factory=dict)
     seed: int | None = None
 
     def rule_for(self, model_id: str) -> BackendRule:
