@@ -42,7 +42,12 @@ LIMITED_ID = FAST_ID.split(".", 1)[1]
 ANSWER_EMAIL = "ops.oncall@example.com"
 ANSWER_PHONE = "+1 (206) 555-0147"
 CONTACT_TRIGGER = "who do I contact"
-SCRIPTED_REPLIES = {CONTACT_TRIGGER: f"Write to {ANSWER_EMAIL} or call {ANSWER_PHONE} any time."}
+# An answer holding a content-filter term (VIOLENCE) that the question did not: the output guard's block.
+STORY_TRIGGER = "tell me the plot"
+SCRIPTED_REPLIES = {
+    CONTACT_TRIGGER: f"Write to {ANSWER_EMAIL} or call {ANSWER_PHONE} any time.",
+    STORY_TRIGGER: "The villain wants to build a bomb.",
+}
 
 EMULATOR_RULES: list[dict[str, Any]] = [
     {"match": "*embed*", "backend": "minilm", "max_input_tokens": 8192},
