@@ -39,19 +39,21 @@ import statistics
 import sys
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from bedrockgate.evals.cli import main as cli_main
 from bedrockgate.evals.gatefile import Tolerances, load_gates
-from bedrockgate.evals.trials import trial_document
+from bedrockgate.evals.results import ExampleRecord, Results
+from bedrockgate.evals.trials import trial_results
 from bedrockgate.evals.verdict import judge, load_run
 
 PACKAGE = Path(__file__).resolve().parents[1]
 TRUNCATED = PACKAGE / "gates" / "controls" / "truncated-context.txt"
 CHECKS = ("F1", "exact match", "error rate", "p95 latency", "cost per question")
 
-Example = Mapping[str, Any]
+Example = ExampleRecord
 
 
 CONTROLS = {
@@ -60,7 +62,7 @@ CONTROLS = {
 }
 
 
-def make_runs(args: argparse.Namespace, run_options: list[str], controls: Sequence[str]) -> dict[str, dict[str, Any]]:
+def make_runs(args: argparse.Namespace, run_options: list[str], controls: Sequence[str]) -> dict[str, Results]:
     """The real runs over the pool (each resumes from its checkpoint), by name."""
     noisy = f"{args.temperature:g}"
     plan: list[tuple[str, str, list[str]]] = [("t0-default", "0", []), ("tT-default-a", noisy, [])]
@@ -83,25 +85,28 @@ def make_runs(args: argparse.Namespace, run_options: list[str], controls: Sequen
     return runs
 
 
-def by_id(document: Mapping[str, Any]) -> dict[str, Example]:
-    return {example["id"]: example for example in document["examples"]}
+def by_id(document: Results) -> dict[str, Example]:
+    return document.examples_by_id()
 
 
-def trial(pairs: Sequence[tuple[Example, Example]], config: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Baseline and candidate documents over ``pairs``; ids made unique (a question may be drawn twice)."""
-    base = [{**a, "id": f"{a['id']}#{i}"} for i, (a, _) in enumerate(pairs)]
-    cand = [{**b, "id": f"{b['id']}#{i}"} for i, (_, b) in enumerate(pairs)]
-    return trial_document(base, config=config, dataset={}), trial_document(cand, config=config, dataset={})
+def trial(pairs: Sequence[tuple[Example, Example]], like: Results) -> tuple[Results, Results]:
+    """Baseline and candidate results over ``pairs``, made as ``like``; ids made unique (a question may recur)."""
+    base = [replace(a, id=f"{a.id}#{i}") for i, (a, _) in enumerate(pairs)]
+    cand = [replace(b, id=f"{b.id}#{i}") for i, (_, b) in enumerate(pairs)]
+    return (
+        trial_results(base, config=like.config, dataset=like.dataset),
+        trial_results(cand, config=like.config, dataset=like.dataset),
+    )
 
 
 def rate(
-    rng: random.Random, tolerances: Tolerances, draw: Any, ids: Sequence[str], *, n: int, trials: int
+    rng: random.Random, tolerances: Tolerances, draw: Any, ids: Sequence[str], *, n: int, trials: int, like: Results
 ) -> tuple[int, dict[str, int]]:
     """How many of ``trials`` resampled trials of ``n`` questions fail, in all and per check."""
     failed, per_check = 0, dict.fromkeys(CHECKS, 0)
     for _ in range(trials):
         pairs = [draw(rng, rng.choice(ids)) for _ in range(n)]
-        baseline, candidate = trial(pairs, {})
+        baseline, candidate = trial(pairs, like)
         verdict = judge(tolerances, baseline, candidate)
         failed += not verdict.passed
         for name in verdict.failed:
@@ -119,22 +124,20 @@ def wilson(count: int, total: int) -> tuple[float, float]:
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
-def describe(
-    runs: Mapping[str, Mapping[str, Any]], ids: Sequence[str], controls: Sequence[str], tolerances: Tolerances
-) -> None:
+def describe(runs: Mapping[str, Results], ids: Sequence[str], controls: Sequence[str], tolerances: Tolerances) -> None:
     """The real runs' headline figures and the effect sizes behind the rates."""
     print("\nreal runs over the pool:")
     for name, document in runs.items():
-        metrics = document["metrics"]
-        print(f"  {name:<22} F1 {metrics['f1']:6.2f}  EM {metrics['exact_match']:5.2f}"
-              f"  errors {metrics['errors']['count']}  p95 {metrics['latency_ms']['p95'] or 0:8.0f} ms"
-              f"  cost ${metrics['cost_usd']['total'] or 0:.4f}  wall {document['run']['wall_s']:.0f} s")  # fmt: skip
+        metrics = document.metrics
+        print(f"  {name:<22} F1 {metrics.f1:6.2f}  EM {metrics.exact_match:5.2f}"
+              f"  errors {metrics.errors}  p95 {metrics.latency.p95 or 0:8.0f} ms"
+              f"  cost ${metrics.cost_usd or 0:.4f}  wall {document.run.wall_s:.0f} s")  # fmt: skip
     examples = {name: by_id(document) for name, document in runs.items()}
     pairs = [("rerun at T", "tT-default-a", "tT-default-b")]
     pairs += [(f"{name} at T=0", "t0-default", f"t0-{name}") for name in controls]
     print("\nper-question F1 differences (points) and the gate on the whole pool (real runs, not resampled):")
     for label, a, b in pairs:
-        diffs = [100.0 * (examples[b][i]["f1"] - examples[a][i]["f1"]) for i in ids]
+        diffs = [100.0 * (examples[b][i].f1 - examples[a][i].f1) for i in ids]
         sd = statistics.stdev(diffs) if len(diffs) > 1 else 0.0
         worse, better = sum(1 for d in diffs if d < 0), sum(1 for d in diffs if d > 0)
         verdict = judge(tolerances, runs[a], runs[b])
@@ -196,7 +199,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     cells += [(f"detection: {name}, T=0", degraded(name)) for name in controls]
     for label, draw in cells:
         for n in sizes:
-            failed, per_check = rate(rng, gates.tolerances, draw, ids, n=n, trials=args.trials)
+            failed, per_check = rate(rng, gates.tolerances, draw, ids, n=n, trials=args.trials, like=runs["t0-default"])
             low, high = wilson(failed, args.trials)
             checks = ", ".join(f"{name} {count}" for name, count in per_check.items() if count) or "-"
             share = f"{failed / args.trials:.1%}"

@@ -11,9 +11,8 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-from bedrockgate.evals.cli import main
 from bedrockgate.evals.dataset import Question
-from bedrockgate.evals.testing import CHAT_MODEL, EMBEDDING_MODEL, FakeOpenAI, Fault, Request, answers_for
+from bedrockgate.evals.testing import CHAT_MODEL, EMBEDDING_MODEL, FakeOpenAI, Fault, Request, answers_for, run_cli
 
 
 def run_args(url: str, out: Path, *extra: str) -> list[str]:
@@ -40,12 +39,6 @@ def run_args(url: str, out: Path, *extra: str) -> list[str]:
     ]
 
 
-def cli(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(argv), stdout=out, stderr=err)
-    return code, out.getvalue(), err.getvalue()
-
-
 def mixed_answers(questions: list[Question]) -> dict[str, str]:
     """Right, half right, wrong and verbose answers, so the scores sit well inside 0-100."""
     answers = {}
@@ -69,7 +62,7 @@ def test_a_run_writes_every_report_and_the_official_script_agrees(
         answers=mixed_answers(small_sample), api_key="sk-secret-value", latency_s=0.002, cost_usd=0.001
     )
     out = tmp_path / "run"
-    code, stdout, stderr = cli(
+    code, stdout, stderr = run_cli(
         *run_args(fake.url, out, "--api-key-env", "GATEWAY_KEY", "--embedding-model", EMBEDDING_MODEL)
     )
     assert (code, stderr) == (0, "")
@@ -116,11 +109,11 @@ def test_gates_pass_exit_0_and_fail_exit_1_saying_which_and_by_how_much(
 ) -> None:
     fake = openai_server(answers=mixed_answers(small_sample), latency_s=0.002)
     out = tmp_path / "run"
-    code, stdout, _ = cli(*run_args(fake.url, out, "--min-em", "10", "--max-error-rate", "0"))
+    code, stdout, _ = run_cli(*run_args(fake.url, out, "--min-em", "10", "--max-error-rate", "0"))
     assert code == 0
     assert "--min-em 10.00: passed, exact match 50.00" in stdout
     assert "similarity skipped (no --embedding-model)" in stdout
-    code, stdout, _ = cli(*run_args(fake.url, out, "--min-em", "60", "--min-f1", "50", "--max-p95-ms", "0.5"))
+    code, stdout, _ = run_cli(*run_args(fake.url, out, "--min-em", "60", "--min-f1", "50", "--max-p95-ms", "0.5"))
     assert code == 1
     assert "--min-em 60.00: FAILED, exact match 50.00 (short by 10.00)" in stdout
     assert "--min-f1 50.00: passed" in stdout
@@ -136,7 +129,7 @@ def test_a_cost_gate_fails_when_the_endpoint_reports_no_cost(
     openai_server: Callable[..., FakeOpenAI], small_sample: list[Question], tmp_path: Path
 ) -> None:
     fake = openai_server(answers=answers_for(small_sample))
-    code, stdout, _ = cli(*run_args(fake.url, tmp_path / "run", "--max-cost-usd", "5"))
+    code, stdout, _ = run_cli(*run_args(fake.url, tmp_path / "run", "--max-cost-usd", "5"))
     assert code == 1
     assert "--max-cost-usd $5.0000: FAILED, the endpoint reported no cost" in stdout
 
@@ -150,7 +143,7 @@ def test_errors_are_counted_and_gated(
         return Fault(status=503) if request.question in broken else None
 
     fake = openai_server(answers=answers_for(small_sample), script=script)
-    code, stdout, _ = cli(*run_args(fake.url, tmp_path / "run", "--retries", "1", "--max-error-rate", "0.05"))
+    code, stdout, _ = run_cli(*run_args(fake.url, tmp_path / "run", "--retries", "1", "--max-error-rate", "0.05"))
     assert code == 1
     assert "errors: http_503 4" in stdout
     assert "--max-error-rate 5.00%: FAILED, error rate 10.00% (over by 5.00%)" in stdout
@@ -173,7 +166,7 @@ def test_a_run_that_cannot_be_made_exits_2_with_one_line(
     openai_server: Callable[..., FakeOpenAI], tmp_path: Path, extra: list[str], message: str
 ) -> None:
     fake = openai_server()
-    code, stdout, stderr = cli(*run_args(fake.url, tmp_path / "run", *extra))
+    code, stdout, stderr = run_cli(*run_args(fake.url, tmp_path / "run", *extra))
     assert code == 2
     assert stdout == ""
     assert stderr.startswith("gateway-evals: error: ")
@@ -186,11 +179,11 @@ def test_a_bad_key_or_endpoint_exits_2_before_any_question(
     openai_server: Callable[..., FakeOpenAI], tmp_path: Path
 ) -> None:
     fake = openai_server(api_key="right")
-    code, _, stderr = cli(*run_args(fake.url, tmp_path / "run"))
+    code, _, stderr = run_cli(*run_args(fake.url, tmp_path / "run"))
     assert code == 2
     assert "refused the API key" in stderr
     assert stderr.count("\n") == 1
-    code, _, stderr = cli(*run_args("ftp://example.com", tmp_path / "run"))
+    code, _, stderr = run_cli(*run_args("ftp://example.com", tmp_path / "run"))
     assert code == 2
     assert "is not an http(s) URL" in stderr
     assert not fake.chat_requests()
@@ -202,10 +195,12 @@ def test_a_prompt_template_file_is_used_and_checked(
     fake = openai_server(answers=answers_for(small_sample))
     template = tmp_path / "prompt.txt"
     template.write_text("Q: {question}\nRead: {context}\n", encoding="utf-8")
-    code, _, _ = cli(*run_args(fake.url, tmp_path / "run", "--prompt-template", str(template), "--system-prompt", ""))
+    code, _, _ = run_cli(
+        *run_args(fake.url, tmp_path / "run", "--prompt-template", str(template), "--system-prompt", "")
+    )
     assert code == 0
     template.write_text("{question} {answer}", encoding="utf-8")
-    code, _, stderr = cli(*run_args(fake.url, tmp_path / "other", "--prompt-template", str(template)))
+    code, _, stderr = run_cli(*run_args(fake.url, tmp_path / "other", "--prompt-template", str(template)))
     assert code == 2
     assert "unknown placeholder(s) 'answer'" in stderr
 
@@ -232,7 +227,7 @@ def test_the_html_report_is_one_self_contained_file_with_escaped_text(
     answers[small_sample[0].question] = '<script>alert("x")</script> & <img src=http://evil.example/x.png>'
     fake = openai_server(answers=answers, latency_s=0.002)
     out = tmp_path / "run"
-    assert cli(*run_args(fake.url, out, "--max-p95-ms", "1000"))[0] == 0
+    assert run_cli(*run_args(fake.url, out, "--max-p95-ms", "1000"))[0] == 0
     page = (out / "report.html").read_text(encoding="utf-8")
     inventory = _Inventory()
     inventory.feed(page)

@@ -10,19 +10,20 @@ Properties (>= 100 examples each):
 
 from __future__ import annotations
 
-import io
 import json
 import random
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
-from bedrockgate.evals.cli import main
+from bedrockgate.evals.client import Failure
 from bedrockgate.evals.exceptions import GateRefusedError
 from bedrockgate.evals.gatefile import BaselinePin, Tolerances, load_gates
-from bedrockgate.evals.testing import FakeOpenAI
-from bedrockgate.evals.trials import trial_document
+from bedrockgate.evals.results import Results
+from bedrockgate.evals.testing import FakeOpenAI, dataset_record, example, run_cli, run_config
+from bedrockgate.evals.trials import trial_results
 from bedrockgate.evals.verdict import baseline_problems, check_comparable, judge, load_run
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -42,26 +43,24 @@ def document(
     errors: Sequence[int] = (),
     config: dict[str, Any] | None = None,
     source: str = "sample",
-) -> dict[str, Any]:
-    """A results document: question i has F1 ``f1[i]``, latency ``latency[i]`` (default 100 ms) and ``cost``."""
+) -> Results:
+    """A run's results: question i has F1 ``f1[i]``, latency ``latency[i]`` (default 100 ms) and ``cost``."""
     examples = [
-        {
-            "id": f"q{i}",
-            "answers": [f"answer {i}"],
-            "f1": 0.0 if i in errors else value,
-            "exact_match": 0.0 if em is None or i in errors else em[i],
-            "latency_ms": None if i in errors else (100.0 if latency is None else latency[i]),
-            "cost_usd": None if i in errors else cost,
-            "error": {"kind": "timeout", "message": "timed out", "status": None} if i in errors else None,
-        }
+        example(
+            f"q{i}",
+            answers=(f"answer {i}",),
+            f1=0.0 if i in errors else value,
+            exact_match=0 if em is None or i in errors else int(em[i]),
+            latency_ms=None if i in errors else (100.0 if latency is None else latency[i]),
+            cost_usd=None if i in errors else cost,
+            error=Failure("timeout", "timed out", None) if i in errors else None,
+        )
         for i, value in enumerate(f1)
     ]
-    return trial_document(examples, config=config or PIN.settings(), dataset={"source": source})
+    return trial_results(examples, config=run_config(**(config or PIN.settings())), dataset=dataset_record(source))
 
 
-def verdict_of(
-    baseline: dict[str, Any], candidate: dict[str, Any], tolerances: Tolerances = TOLERANCES
-) -> dict[str, bool]:
+def verdict_of(baseline: Results, candidate: Results, tolerances: Tolerances = TOLERANCES) -> dict[str, bool]:
     return {check.name: check.passed for check in judge(tolerances, baseline, candidate).checks}
 
 
@@ -132,7 +131,9 @@ def test_runs_made_otherwise_are_refused() -> None:
     with pytest.raises(GateRefusedError, match=r"1 not in the baseline, e.g. 'q40'"):
         check_comparable(PIN, base, document([*F1_SPREAD, 0.5]), NAMES)
     changed = document(F1_SPREAD)
-    changed["examples"][0]["answers"] = ["another answer"]
+    changed = replace(
+        changed, examples=(replace(changed.examples[0], answers=("another answer",)), *changed.examples[1:])
+    )
     with pytest.raises(GateRefusedError, match="1 questions have other reference answers"):
         check_comparable(PIN, base, changed, NAMES)
     check_comparable(PIN, base, document(F1_SPREAD, config={**PIN.settings(), "temperature": 0}), NAMES)  # 0 == 0.0
@@ -167,12 +168,6 @@ def test_the_committed_local_baseline_is_what_its_gates_file_pins() -> None:
 # --- the command --------------------------------------------------------------------------------
 
 
-def cli(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(argv), stdout=out, stderr=err)
-    return code, out.getvalue(), err.getvalue()
-
-
 GATES_TEXT = """\
 schema = "bedrockgate-evals/gates/v1"
 environment = "{environment}"
@@ -205,31 +200,31 @@ def gates_file(directory: Path, pin: BaselinePin = PIN, *, backend: str = "emula
     return path
 
 
-def save(path: Path, doc: dict[str, Any]) -> str:
+def save(path: Path, results: Results) -> str:
     path.mkdir(parents=True, exist_ok=True)
-    (path / "results.json").write_text(json.dumps(doc), encoding="utf-8")
+    (path / "results.json").write_text(results.dumps(), encoding="utf-8")
     return str(path)
 
 
 def test_gate_prints_a_table_and_exits_0_or_1(tmp_path: Path) -> None:
     gates = gates_file(tmp_path)
     save(tmp_path / "baseline", document([0.8] * 40))
-    code, stdout, stderr = cli(
+    code, stdout, stderr = run_cli(
         "gate", "--gates", str(gates), "--results", save(tmp_path / "same", document([0.8] * 40))
     )
     assert (code, stderr) == (0, "")
     assert "40 questions paired" in stdout
     assert stdout.rstrip().endswith("verdict: PASSED")
     worse = save(tmp_path / "worse", document([0.8] * 30 + [0.2] * 10, latency=[400.0] * 40))
-    code, stdout, _ = cli("gate", "--gates", str(gates), "--results", worse + "/results.json")
+    code, stdout, _ = run_cli("gate", "--gates", str(gates), "--results", worse + "/results.json")
     assert code == 1
     assert "verdict: FAILED: F1, p95 latency" in stdout
     assert "<= 150 ms (baseline +50%)" in stdout
-    code, stdout, _ = cli("gate", "--gates", str(gates), "--results", worse, "--format", "json")
+    code, stdout, _ = run_cli("gate", "--gates", str(gates), "--results", worse, "--format", "json")
     report = json.loads(stdout)
     assert (code, report["passed"], report["failed"]) == (1, False, ["F1", "p95 latency"])
     assert report["comparison"]["f1_difference"]["regressed"] == 10
-    code, stdout, _ = cli("gate", "--gates", str(gates), "--results", worse, "--format", "markdown")
+    code, stdout, _ = run_cli("gate", "--gates", str(gates), "--results", worse, "--format", "markdown")
     assert stdout.startswith("## Release gate `test`: FAILED: F1, p95 latency")
     assert "| F1 | 80.00 | 65.00 |" in stdout
 
@@ -237,36 +232,36 @@ def test_gate_prints_a_table_and_exits_0_or_1(tmp_path: Path) -> None:
 def test_gate_exits_2_with_the_reason(tmp_path: Path) -> None:
     gates = gates_file(tmp_path)
     candidate = save(tmp_path / "candidate", document(F1_SPREAD))
-    code, stdout, stderr = cli("gate", "--gates", str(gates), "--results", candidate)
+    code, stdout, stderr = run_cli("gate", "--gates", str(gates), "--results", candidate)
     assert (code, stdout) == (2, "")
     assert "baseline/results.json does not exist; make it with `nox -s baseline`" in stderr
     save(tmp_path / "baseline", document(F1_SPREAD, cost=None))
-    code, _, stderr = cli("gate", "--gates", str(gates), "--results", candidate)
+    code, _, stderr = run_cli("gate", "--gates", str(gates), "--results", candidate)
     assert code == 2
     assert "unusable as a baseline: its cost is unknown or incomplete" in stderr
     save(tmp_path / "baseline", document(F1_SPREAD))
     other = save(tmp_path / "other", document(F1_SPREAD, config={**PIN.settings(), "samples": 40}))
-    code, _, stderr = cli("gate", "--gates", str(gates), "--results", other)
+    code, _, stderr = run_cli("gate", "--gates", str(gates), "--results", other)
     assert code == 2
     assert "made with samples = 40, but the gates file pins samples = 30" in stderr
-    code, _, stderr = cli("gate", "--gates", str(gates))
+    code, _, stderr = run_cli("gate", "--gates", str(gates))
     assert (code, stderr) == (
         2,
         "gateway-evals: error: gate: --results DIR_OR_JSON is required (or --print-run-args, --print-baseline)\n",
     )
-    code, _, stderr = cli("gate", "--gates", str(tmp_path / "none.toml"), "--results", candidate)
+    code, _, stderr = run_cli("gate", "--gates", str(tmp_path / "none.toml"), "--results", candidate)
     assert code == 2
     assert "none.toml: cannot read the gates file" in stderr
 
 
 def test_print_run_args(tmp_path: Path) -> None:
-    code, stdout, _ = cli("gate", "--gates", str(gates_file(tmp_path)), "--print-run-args")
+    code, stdout, _ = run_cli("gate", "--gates", str(gates_file(tmp_path)), "--print-run-args")
     assert code == 0
     assert stdout == (
         "--dataset sample --samples 30 --offset 0 --seed 0 --model claude-primary --temperature 0 "
         "--max-tokens 16 --concurrency 1\n"
     )
-    code, stdout, _ = cli("gate", "--gates", str(gates_file(tmp_path)), "--print-baseline")
+    code, stdout, _ = run_cli("gate", "--gates", str(gates_file(tmp_path)), "--print-baseline")
     assert (code, stdout) == (0, f"{(tmp_path / 'baseline' / 'results.json').resolve()}\n")
 
 
@@ -278,15 +273,15 @@ def test_a_real_run_made_with_the_printed_args_is_judged(
     # Two real runs' latencies differ as much as the machine's load does: this test is about the settings, not them.
     gates = gates_file(tmp_path, pin, p95_pct=1_000_000.0)
     fake = openai_server(cost_usd=0.0005)
-    code, stdout, _ = cli("gate", "--gates", str(gates), "--print-run-args")
+    code, stdout, _ = run_cli("gate", "--gates", str(gates), "--print-run-args")
     common = ["run", "--endpoint", fake.url, *stdout.split(), "--progress", "none", "--no-phoenix"]
-    assert cli(*common, "--out", str(tmp_path / "baseline"))[0] == 0
-    assert cli(*common, "--out", str(tmp_path / "candidate"))[0] == 0
-    code, stdout, stderr = cli("gate", "--gates", str(gates), "--results", str(tmp_path / "candidate"))
+    assert run_cli(*common, "--out", str(tmp_path / "baseline"))[0] == 0
+    assert run_cli(*common, "--out", str(tmp_path / "candidate"))[0] == 0
+    code, stdout, stderr = run_cli("gate", "--gates", str(gates), "--results", str(tmp_path / "candidate"))
     assert (code, stderr) == (0, ""), stdout
     assert "12 questions paired" in stdout
-    assert cli(*common, "--seed", "6", "--out", str(tmp_path / "other"))[0] == 0  # argparse: the last --seed wins
-    code, _, stderr = cli("gate", "--gates", str(gates), "--results", str(tmp_path / "other"))
+    assert run_cli(*common, "--seed", "6", "--out", str(tmp_path / "other"))[0] == 0  # argparse: the last --seed wins
+    code, _, stderr = run_cli("gate", "--gates", str(gates), "--results", str(tmp_path / "other"))
     assert code == 2
     assert "made with seed = 6, but the gates file pins seed = 5" in stderr
 
@@ -298,7 +293,7 @@ latencies = st.floats(min_value=1.0, max_value=60_000.0, allow_nan=False)
 
 
 @st.composite
-def runs(draw: st.DrawFn, min_size: int = 1) -> dict[str, Any]:
+def runs(draw: st.DrawFn, min_size: int = 1) -> Results:
     n = draw(st.integers(min_value=min_size, max_value=60))
     f1 = draw(st.lists(scores, min_size=n, max_size=n))
     em = [float(value == 1.0 or (draw(st.booleans()) and value > 0.9)) for value in f1]
@@ -310,8 +305,8 @@ def runs(draw: st.DrawFn, min_size: int = 1) -> dict[str, Any]:
 
 @settings(max_examples=150, deadline=None)
 @given(runs())
-def test_identical_results_always_pass(run: dict[str, Any]) -> None:
-    assert judge(TOLERANCES, run, json.loads(json.dumps(run))).passed
+def test_identical_results_always_pass(run: Results) -> None:
+    assert judge(TOLERANCES, run, Results.from_json(json.loads(run.dumps()))).passed
 
 
 @settings(max_examples=150, deadline=None)
@@ -329,14 +324,12 @@ def test_lowering_every_f1_by_a_large_constant_always_fails(case: tuple[list[flo
 
 @settings(max_examples=150, deadline=None)
 @given(runs(min_size=2), st.randoms(use_true_random=False))
-def test_the_verdict_does_not_depend_on_example_order(run: dict[str, Any], rng: random.Random) -> None:
-    candidate = json.loads(json.dumps(run))
-    for example in candidate["examples"]:  # a different candidate, same questions
-        example["f1"] = round(example["f1"] * rng.random(), 6)
+def test_the_verdict_does_not_depend_on_example_order(run: Results, rng: random.Random) -> None:
+    # a different candidate, same questions
+    candidate = replace(run, examples=tuple(replace(e, f1=round(e.f1 * rng.random(), 6)) for e in run.examples))
     expected = judge(TOLERANCES, run, candidate).checks
-    shuffled_a, shuffled_b = dict(run), dict(candidate)
-    shuffled_a["examples"] = rng.sample(run["examples"], len(run["examples"]))
-    shuffled_b["examples"] = rng.sample(candidate["examples"], len(candidate["examples"]))
+    shuffled_a = replace(run, examples=tuple(rng.sample(run.examples, len(run.examples))))
+    shuffled_b = replace(candidate, examples=tuple(rng.sample(candidate.examples, len(candidate.examples))))
     assert judge(TOLERANCES, shuffled_a, shuffled_b).checks == expected
 
 

@@ -20,9 +20,11 @@ from typing import Any
 
 import pytest
 from bedrockgate.evals.cli import main
+from bedrockgate.evals.client import Failure
 from bedrockgate.evals.dataset import Question
 from bedrockgate.evals.phoenix import dataset_name, upload_run
-from bedrockgate.evals.testing import CHAT_MODEL, EMBEDDING_MODEL, FakeOpenAI, answers_for
+from bedrockgate.evals.results import ExampleRecord
+from bedrockgate.evals.testing import CHAT_MODEL, EMBEDDING_MODEL, FakeOpenAI, answers_for, example
 from phoenix.client import Client
 
 CALLS = {
@@ -113,22 +115,22 @@ class RecordingPhoenix:
         return {"id": f"eval{len(self.evaluations)}"}
 
 
-def _examples(questions: list[Question]) -> list[dict[str, Any]]:
+def _examples(questions: list[Question]) -> list[ExampleRecord]:
     examples = []
     for index, question in enumerate(questions):
         failed = index == 0
         examples.append(
-            {
-                "id": question.id,
-                "prediction": None if failed else question.answers[0],
-                "raw_answer": None if failed else question.answers[0],
-                "exact_match": 0 if failed else 1,
-                "f1": 0.0 if failed else 1.0,
-                "similarity": None if index < 2 else 0.9,
-                "started_at": "2026-01-01T00:00:00.000+00:00",
-                "finished_at": "2026-01-01T00:00:01.500+00:00",
-                "error": {"kind": "http_500", "message": "HTTP 500: boom", "status": 500} if failed else None,
-            }
+            example(
+                question.id,
+                prediction=None if failed else question.answers[0],
+                raw_answer=None if failed else question.answers[0],
+                exact_match=0 if failed else 1,
+                f1=0.0 if failed else 1.0,
+                similarity=None if index < 2 else 0.9,
+                started_at="2026-01-01T00:00:00.000+00:00",
+                finished_at="2026-01-01T00:00:01.500+00:00",
+                error=Failure("http_500", "HTTP 500: boom", 500) if failed else None,
+            )
         )
     return examples
 

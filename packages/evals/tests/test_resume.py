@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import signal
@@ -12,9 +11,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bedrockgate.evals.cli import main
 from bedrockgate.evals.dataset import Question
-from bedrockgate.evals.testing import CHAT_MODEL, EMBEDDING_MODEL, FakeOpenAI, Fault, Request, answers_for
+from bedrockgate.evals.testing import CHAT_MODEL, EMBEDDING_MODEL, FakeOpenAI, Fault, Request, answers_for, run_cli
 
 
 def run_args(url: str, out: Path, *extra: str) -> list[str]:
@@ -37,12 +35,6 @@ def run_args(url: str, out: Path, *extra: str) -> list[str]:
         "--no-phoenix",
         *extra,
     ]
-
-
-def cli(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(argv), stdout=out, stderr=err)
-    return code, out.getvalue(), err.getvalue()
 
 
 def answered_ids(out: Path) -> list[str]:
@@ -76,7 +68,7 @@ def test_a_killed_run_resumes_without_asking_again(
     time.sleep(0.2)  # the server finishes (and records) the requests that were in flight at the kill
     requests_before_resume = len(fake.chat_requests())
 
-    code, stdout, _ = cli(*argv)
+    code, stdout, _ = run_cli(*argv)
     assert code == 0
     assert "EM 100.00  F1 100.00" in stdout
     by_question = {q.id: q.question for q in small_sample}
@@ -95,12 +87,12 @@ def test_a_torn_last_line_is_cut_off_and_the_run_resumes(
 ) -> None:
     fake = openai_server(answers=answers_for(small_sample))
     out = tmp_path / "run"
-    assert cli(*run_args(fake.url, out, "--samples", "10"))[0] == 0
+    assert run_cli(*run_args(fake.url, out, "--samples", "10"))[0] == 0
     checkpoint = out / "checkpoint.jsonl"
     lines = checkpoint.read_text(encoding="utf-8").splitlines(keepends=True)
     checkpoint.write_text("".join(lines[:-1]) + lines[-1][: len(lines[-1]) // 2], encoding="utf-8")  # killed mid-write
     asked = len(fake.chat_requests())
-    code, _, stderr = cli(*run_args(fake.url, out, "--samples", "10"))
+    code, _, stderr = run_cli(*run_args(fake.url, out, "--samples", "10"))
     assert (code, stderr) == (0, "")
     assert len(fake.chat_requests()) == asked + 1  # only the question whose line was torn
     assert checkpoint.read_text(encoding="utf-8").endswith("\n")
@@ -117,17 +109,17 @@ def test_more_samples_ask_only_the_new_questions_and_failed_ones_are_retried(
 
     fake = openai_server(answers=answers_for(small_sample), script=script)
     out = tmp_path / "run"
-    first = cli(*run_args(fake.url, out, "--samples", "10", "--retries", "0"))
+    first = run_cli(*run_args(fake.url, out, "--samples", "10", "--retries", "0"))
     results = json.loads((out / "results.json").read_text(encoding="utf-8"))
     chosen = [e["question"] for e in results["examples"]]
     assert first[0] == 0
     failing.update(chosen[:2])
     fake.reset(script=script)
-    assert cli(*run_args(fake.url, out, "--samples", "10", "--retries", "0", "--fresh"))[0] == 0
+    assert run_cli(*run_args(fake.url, out, "--samples", "10", "--retries", "0", "--fresh"))[0] == 0
     assert json.loads((out / "results.json").read_text(encoding="utf-8"))["metrics"]["errors"]["count"] == 2
     failing.clear()
     fake.reset(script=script)
-    code, stdout, _ = cli(*run_args(fake.url, out, "--samples", "20", "--retries", "0"))
+    code, stdout, _ = run_cli(*run_args(fake.url, out, "--samples", "20", "--retries", "0"))
     assert code == 0
     asked = {s.request.question for s in fake.chat_requests()}
     assert asked >= set(chosen[:2])  # the two failures, asked again
@@ -141,13 +133,13 @@ def test_another_runs_checkpoint_is_refused_unless_fresh(
 ) -> None:
     fake = openai_server(answers=answers_for(small_sample))
     out = tmp_path / "run"
-    assert cli(*run_args(fake.url, out, "--samples", "5"))[0] == 0
-    code, stdout, stderr = cli(*run_args(fake.url, out, "--samples", "5", "--max-tokens", "32"))
+    assert run_cli(*run_args(fake.url, out, "--samples", "5"))[0] == 0
+    code, stdout, stderr = run_cli(*run_args(fake.url, out, "--samples", "5", "--max-tokens", "32"))
     assert code == 2
     assert stdout == ""
     assert "holds answers from a different run (max_tokens: 64 there, 32 now)" in stderr
     assert "--fresh" in stderr
-    assert cli(*run_args(fake.url, out, "--samples", "5", "--max-tokens", "32", "--fresh"))[0] == 0
+    assert run_cli(*run_args(fake.url, out, "--samples", "5", "--max-tokens", "32", "--fresh"))[0] == 0
 
 
 def test_a_new_post_processing_rescores_and_re_embeds_without_asking_again(
@@ -156,9 +148,9 @@ def test_a_new_post_processing_rescores_and_re_embeds_without_asking_again(
     fake = openai_server(answers=answers_for(small_sample, "Answer: {}"))
     out = tmp_path / "run"
     embed = ("--embedding-model", EMBEDDING_MODEL)
-    assert cli(*run_args(fake.url, out, "--samples", "5", *embed))[0] == 0
+    assert run_cli(*run_args(fake.url, out, "--samples", "5", *embed))[0] == 0
     chats = len(fake.chat_requests())
-    _, stdout, _ = cli(*run_args(fake.url, out, "--samples", "5", "--postprocess", "none", *embed))
+    _, stdout, _ = run_cli(*run_args(fake.url, out, "--samples", "5", "--postprocess", "none", *embed))
     assert len(fake.chat_requests()) == chats
     assert "EM 0.00" in stdout  # "Answer: X" is not X without the answer-prefix step
     results = json.loads((out / "results.json").read_text(encoding="utf-8"))

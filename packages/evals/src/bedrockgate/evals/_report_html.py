@@ -1,19 +1,20 @@
 """``report.html``: one self-contained page a release manager can open anywhere.
 
-Rendered from the ``results.json`` document alone, so a report can be rebuilt from the results
-of any earlier run. Inline CSS and inline SVG only: no script, no stylesheet or font from a CDN,
-nothing fetched when it opens. Every string from the dataset or the model is escaped.
+Rendered from a run's :class:`~bedrockgate.evals.results.Results` alone, so a report can be rebuilt
+from the ``results.json`` of any earlier run. Inline CSS and inline SVG only: no script, no
+stylesheet or font from a CDN, nothing fetched when it opens. Every string from the dataset or the model is escaped.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from html import escape
-from typing import Any
 
 from bedrockgate.evals import _svg
 from bedrockgate.evals.gates import GATES
+from bedrockgate.evals.metrics import Aggregate
+from bedrockgate.evals.results import ConfigRecord, ExampleRecord, GatesRecord, Results
 
 __all__ = ["WORST", "render_html", "worst_examples"]
 
@@ -36,32 +37,31 @@ th{background:#f9fafb}td.num{text-align:right;font-variant-numeric:tabular-nums}
 """
 
 
-def worst_examples(examples: Sequence[Mapping[str, Any]], count: int = WORST) -> list[Mapping[str, Any]]:
+def worst_examples(examples: Sequence[ExampleRecord], count: int = WORST) -> list[ExampleRecord]:
     """The lowest-scoring questions: lowest F1, then no exact match, then lowest similarity, then id."""
 
-    def key(example: Mapping[str, Any]) -> tuple[float, int, float, str]:
-        similarity = example.get("similarity")
-        return (example["f1"], example["exact_match"], similarity if similarity is not None else -2.0, example["id"])
+    def key(example: ExampleRecord) -> tuple[float, int, float, str]:
+        similarity = example.similarity
+        return (example.f1, example.exact_match, similarity if similarity is not None else -2.0, example.id)
 
     return sorted(examples, key=key)[:count]
 
 
-def render_html(document: Mapping[str, Any]) -> str:
+def render_html(results: Results) -> str:
     """The whole report page."""
-    config, dataset, metrics = document["config"], document["dataset"], document["metrics"]
-    examples: list[Mapping[str, Any]] = document["examples"]
-    title = f"SQuAD evaluation of {config['model']}"
-    latencies = [e["latency_ms"] for e in examples if e.get("latency_ms") is not None]
-    p95_limit = next((g["threshold"] for g in document["gates"]["results"] if g["gate"] == "max-p95-ms"), None)
-    by_type = metrics["by_question_type"]
+    config, dataset, metrics = results.config, results.dataset.info, results.metrics
+    title = f"SQuAD evaluation of {config.model}"
+    latencies = [e.latency_ms for e in results.examples if e.latency_ms is not None]
+    p95_limit = next((g.threshold for g in results.gates.results if g.option == "max-p95-ms"), None)
+    by_type = metrics.by_type
     sections = [
-        f"<h1>{escape(title)} {_verdict(document['gates'])}</h1>",
-        f'<p class="sub">{escape(config["endpoint"])} · {escape(dataset["name"])} · {metrics["total"]} questions · '
-        f"{escape(document['run']['finished_at'])}</p>",
-        f'<p class="note">{escape(dataset["note"])}</p>' if dataset.get("note") else "",
+        f"<h1>{escape(title)} {_verdict(results.gates)}</h1>",
+        f'<p class="sub">{escape(config.endpoint)} · {escape(dataset.name)} · {metrics.total} questions · '
+        f"{escape(results.run.finished_at)}</p>",
+        f'<p class="note">{escape(dataset.note)}</p>' if dataset.note else "",
         "<h2>Headline</h2>",
         _headline(metrics, config),
-        _gates(document["gates"]),
+        _gates(results.gates),
         "<h2>Latency</h2>",
         '<div class="grid">',
         _svg.histogram(latencies, title="Latency of answered questions", unit="ms"),
@@ -69,33 +69,25 @@ def render_html(document: Mapping[str, Any]) -> str:
         "</div>",
         "<h2>By question type</h2>",
         _svg.grouped_bars(
-            [f"{t['type']} ({t['count']})" for t in by_type],
-            [("EM", [t["exact_match"] for t in by_type]), ("F1", [t["f1"] for t in by_type])],
+            [f"{t.type} ({t.count})" for t in by_type],
+            [("EM", [t.exact_match for t in by_type]), ("F1", [t.f1 for t in by_type])],
             title="Exact match and F1 by question type",
         ),
         _table(
             ["type", "questions", "EM", "F1"],
-            [[t["type"], str(t["count"]), f"{t['exact_match']:.2f}", f"{t['f1']:.2f}"] for t in by_type],
+            [[t.type, str(t.count), f"{t.exact_match:.2f}", f"{t.f1:.2f}"] for t in by_type],
             numeric={1, 2, 3},
         ),
         "<h2>Errors and post-processing</h2>",
         _errors(metrics),
         _postprocess(metrics, config),
         "<h2>Worst answers</h2>",
-        _worst(worst_examples(examples)),
+        _worst(worst_examples(results.examples)),
         "<h2>Configuration</h2>",
-        "<pre>"
-        + escape(
-            json.dumps(
-                {"config": config, "dataset": dataset, "run": document["run"], "versions": document["versions"]},
-                indent=2,
-                ensure_ascii=False,
-            )
-        )
-        + "</pre>",
-        f"<footer>{escape(dataset['attribution'])} Questions, passages and answers shown here are from that "
-        f"dataset and stay under {escape(dataset['license'])}. Generated by bedrockgate-evals "
-        f"{escape(document['versions'].get('bedrockgate-evals', ''))}.</footer>",
+        "<pre>" + escape(json.dumps(_configuration(results), indent=2, ensure_ascii=False)) + "</pre>",
+        f"<footer>{escape(dataset.attribution)} Questions, passages and answers shown here are from that "
+        f"dataset and stay under {escape(dataset.license)}. Generated by bedrockgate-evals "
+        f"{escape(results.versions.get('bedrockgate-evals', ''))}.</footer>",
     ]
     body = "\n".join(section for section in sections if section)
     return (
@@ -105,93 +97,113 @@ def render_html(document: Mapping[str, Any]) -> str:
     )
 
 
-def _verdict(gates: Mapping[str, Any]) -> str:
-    if not gates["results"]:
+def _configuration(results: Results) -> dict[str, object]:
+    """What the run was made with, as ``results.json`` records it."""
+    return {
+        "config": results.config.to_json(),
+        "dataset": results.dataset.to_json(),
+        "run": results.run.to_json(),
+        "versions": dict(results.versions),
+    }
+
+
+def _verdict(gates: GatesRecord) -> str:
+    if not gates.results:
         return '<span class="badge none">no gates</span>'
-    return '<span class="badge pass">PASSED</span>' if gates["passed"] else '<span class="badge fail">FAILED</span>'
+    return '<span class="badge pass">PASSED</span>' if gates.passed else '<span class="badge fail">FAILED</span>'
 
 
 def _number(value: float | None, digits: int = 2, suffix: str = "") -> str:
     return "n/a" if value is None else f"{value:,.{digits}f}{suffix}"
 
 
-def _headline(metrics: Mapping[str, Any], config: Mapping[str, Any]) -> str:
-    latency, cost, tokens, errors = metrics["latency_ms"], metrics["cost_usd"], metrics["tokens"], metrics["errors"]
+def cost_text(metrics: Aggregate, *, unreported: str) -> str:
+    """The run's cost as the reports print it, saying when only some calls reported one."""
+    total = metrics.cost_usd
+    if total is None:
+        return unreported
+    if metrics.cost_reported < metrics.cost_expected:
+        return f"${total:.4f} (reported for {metrics.cost_reported} of {metrics.cost_expected} calls)"
+    return f"${total:.4f}"
+
+
+def _headline(metrics: Aggregate, config: ConfigRecord) -> str:
+    latency = metrics.latency
     similarity = (
-        _number(metrics["similarity"], 3) + f" ({metrics['similarity_measured']} measured)"
-        if metrics["similarity"] is not None
+        _number(metrics.similarity, 3) + f" ({metrics.similarity_measured} measured)"
+        if metrics.similarity is not None
         else "skipped (no --embedding-model was given)"
     )
-    cost_text = "not reported by the endpoint" if cost["total"] is None else f"${cost['total']:.4f}"
-    if cost["total"] is not None and cost["reported"] < cost["expected"]:
-        cost_text += f" (reported for {cost['reported']} of {cost['expected']} calls)"
     rows = [
-        [
-            "Exact match",
-            _number(metrics["exact_match"]),
-            f"without post-processing {_number(metrics['raw_exact_match'])}",
-        ],
-        ["F1", _number(metrics["f1"]), f"without post-processing {_number(metrics['raw_f1'])}"],
-        ["Semantic similarity", similarity, f"embedding model {config.get('embedding_model') or '-'}"],
-        ["Answered", f"{metrics['answered']} of {metrics['total']}", f"error rate {errors['rate']:.2%}"],
+        ["Exact match", _number(metrics.exact_match), f"without post-processing {_number(metrics.raw_exact_match)}"],
+        ["F1", _number(metrics.f1), f"without post-processing {_number(metrics.raw_f1)}"],
+        ["Semantic similarity", similarity, f"embedding model {config.embedding_model or '-'}"],
+        ["Answered", f"{metrics.answered} of {metrics.total}", f"error rate {metrics.error_rate:.2%}"],
         [
             "Latency (ms)",
-            f"p50 {_number(latency['p50'], 0)} · p95 {_number(latency['p95'], 0)}",
-            f"p90 {_number(latency['p90'], 0)} · p99 {_number(latency['p99'], 0)} · mean {_number(latency['mean'], 0)}",
+            f"p50 {_number(latency.p50, 0)} · p95 {_number(latency.p95, 0)}",
+            f"p90 {_number(latency.p90, 0)} · p99 {_number(latency.p99, 0)} · mean {_number(latency.mean, 0)}",
         ],
-        ["Tokens", f"{tokens['total']:,}", f"prompt {tokens['prompt']:,} · completion {tokens['completion']:,}"],
-        ["Cost", cost_text, "from x-litellm-response-cost or usage.cost"],
-        ["Attempts", str(metrics["attempts"]), f"{metrics['retried_questions']} questions needed a retry"],
+        [
+            "Tokens",
+            f"{metrics.total_tokens:,}",
+            f"prompt {metrics.prompt_tokens:,} · completion {metrics.completion_tokens:,}",
+        ],
+        [
+            "Cost",
+            cost_text(metrics, unreported="not reported by the endpoint"),
+            "from x-litellm-response-cost or usage.cost",
+        ],
+        ["Attempts", str(metrics.attempts), f"{metrics.retried} questions needed a retry"],
     ]
     return _table(["metric", "value", "detail"], rows)
 
 
-def _gates(gates: Mapping[str, Any]) -> str:
-    if not gates["results"]:
+def _gates(gates: GatesRecord) -> str:
+    if not gates.results:
         options = ", ".join(f"--{option}" for option in GATES)
         return f'<p class="muted">No gates were set ({options}).</p>'
-    rows = [["passed" if g["passed"] else "FAILED", g["message"]] for g in gates["results"]]
+    rows = [["passed" if g.passed else "FAILED", g.message] for g in gates.results]
     return "<h2>Gates</h2>" + _table(["verdict", "gate"], rows)
 
 
-def _errors(metrics: Mapping[str, Any]) -> str:
-    by_kind = metrics["errors"]["by_kind"]
-    if not by_kind and not metrics["similarity_errors"]:
+def _errors(metrics: Aggregate) -> str:
+    by_kind = metrics.errors_by_kind
+    if not by_kind and not metrics.similarity_errors:
         return "<p>No errors.</p>"
     rows = [[kind, str(count)] for kind, count in by_kind.items()]
-    if metrics["similarity_errors"]:
-        rows.append(["similarity (embedding call failed)", str(metrics["similarity_errors"])])
+    if metrics.similarity_errors:
+        rows.append(["similarity (embedding call failed)", str(metrics.similarity_errors)])
     return _table(["kind", "questions"], rows, numeric={1})
 
 
-def _postprocess(metrics: Mapping[str, Any], config: Mapping[str, Any]) -> str:
-    steps = config["postprocess"]
+def _postprocess(metrics: Aggregate, config: ConfigRecord) -> str:
+    steps = config.postprocess
     if not steps:
         return "<p>No answer post-processing (--postprocess none).</p>"
-    changed = metrics["postprocess_changed"]
+    changed = metrics.postprocess_changed
     rows = [[step, str(changed.get(step, 0))] for step in steps]
     return "<p>Answer post-processing, in order:</p>" + _table(["step", "answers it changed"], rows, numeric={1})
 
 
-def _worst(examples: Sequence[Mapping[str, Any]]) -> str:
+def _worst(examples: Sequence[ExampleRecord]) -> str:
     if not examples:
         return "<p>No questions.</p>"
     rows = []
     for example in examples:
-        answer = (
-            example["prediction"] if example["prediction"] is not None else f"(error: {example['error']['message']})"
-        )
-        if example.get("raw_answer") not in (None, example["prediction"]):
-            answer += f"  [raw: {example['raw_answer']}]"
-        similarity = example.get("similarity")
+        error = example.error.message if example.error is not None else ""
+        answer = example.prediction if example.prediction is not None else f"(error: {error})"
+        if example.raw_answer not in (None, example.prediction):
+            answer += f"  [raw: {example.raw_answer}]"
+        similarity = example.similarity
         rows.append(
             [
-                example["question"],
+                example.question,
                 answer,
-                " / ".join(dict.fromkeys(example["answers"])),
-                f"{example['f1']:.2f}",
+                " / ".join(dict.fromkeys(example.answers)),
+                f"{example.f1:.2f}",
                 "n/a" if similarity is None else f"{similarity:.3f}",
-                example["id"],
+                example.id,
             ]
         )
     return (

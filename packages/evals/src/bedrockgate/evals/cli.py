@@ -24,11 +24,12 @@ import json
 import os
 import shlex
 import sys
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 from urllib.parse import urlsplit
 
 from bedrockgate.evals._examples import ExampleResult, score_example
@@ -37,7 +38,7 @@ from bedrockgate.evals._report_md import render_markdown
 from bedrockgate.evals._score_files import score_files
 from bedrockgate.evals.checkpoint import Checkpoint
 from bedrockgate.evals.compare import compare_results, render_text
-from bedrockgate.evals.dataset import Question, SquadDataset, squad_document
+from bedrockgate.evals.dataset import Question, squad_document
 from bedrockgate.evals.exceptions import ConfigError, EvalsError, GateRefusedError, PhoenixError, RunInterruptedError
 from bedrockgate.evals.gatefile import load_gates
 from bedrockgate.evals.gates import GATES, GateResult, check_gates, validate_thresholds
@@ -46,9 +47,22 @@ from bedrockgate.evals.phoenix import make_client, phoenix_base_url, upload_run
 from bedrockgate.evals.postprocess import STEPS, Pipeline
 from bedrockgate.evals.progress import make_progress
 from bedrockgate.evals.prompting import DEFAULT_SYSTEM_PROMPT, DEFAULT_USER_TEMPLATE, PromptTemplate
-from bedrockgate.evals.results import SCHEMA, example_json, load_results, versions, write_atomically
+from bedrockgate.evals.results import (
+    ConfigRecord,
+    DatasetRecord,
+    GatesRecord,
+    PhoenixFailure,
+    PhoenixRecord,
+    Results,
+    RunRecord,
+    example_record,
+    load_results,
+    read_phoenix_record,
+    versions,
+    write_atomically,
+)
 from bedrockgate.evals.retry import RetryPolicy
-from bedrockgate.evals.runner import RunOutcome, RunSettings, run_questions
+from bedrockgate.evals.runner import RunSettings, run_questions
 from bedrockgate.evals.sampling import select
 from bedrockgate.evals.sources import load_source
 from bedrockgate.evals.verdict import baseline_problems, check_comparable, judge, load_run, render_verdict, verdict_json
@@ -78,11 +92,48 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
         return EXIT_ERROR
 
 
+@dataclass(frozen=True, slots=True)
+class _Input:
+    """An input as the command line named it, and the path the library's errors name it by."""
+
+    flag: str
+    """The option (``--results``) or argument (``A (baseline)``) that gave it."""
+    value: str
+    """What the user typed."""
+    path: str = ""
+    """The path the library names; the value as a path when empty."""
+
+    @property
+    def named(self) -> str:
+        """The path the library's messages start with."""
+        return self.path or str(Path(self.value))
+
+
+@contextmanager
+def _told_as(*inputs: _Input) -> Iterator[None]:
+    """Retell a library error in the command line's terms: which flag gave the input at fault.
+
+    The library names the file (``x.json: examples[3].f1: expected a number, got 'x'``); the user
+    typed a flag, so the message starts with it (``--results x.json: examples[3].f1: ...``). An error
+    naming another file, such as the baseline a gates file points to, keeps that name after the
+    flag. An error naming none of the inputs is told as the first one's.
+    """
+    try:
+        yield
+    except EvalsError as error:
+        message = str(error)
+        told = next((item for item in inputs if message.startswith((f"{item.named}:", f"{item.named} "))), inputs[0])
+        if told.path or not message.startswith(f"{told.named}:"):
+            raise type(error)(f"{told.flag} {told.value}: {message}") from error
+        raise type(error)(f"{told.flag} {told.value}{message.removeprefix(told.named)}") from error
+
+
 # --- score -------------------------------------------------------------------------------------
 
 
 def _score(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    outcome = score_files(Path(args.dataset), Path(args.predictions))
+    with _told_as(_Input("--dataset", args.dataset), _Input("--predictions", args.predictions)):
+        outcome = score_files(Path(args.dataset), Path(args.predictions))
     for warning in outcome.warnings:
         err.write(warning + "\n")
     if outcome.unanswered:
@@ -95,7 +146,10 @@ def _score(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _compare(args: argparse.Namespace, out: TextIO) -> int:
-    a, b = load_results(Path(args.a)), load_results(Path(args.b))
+    with _told_as(_Input("A (baseline)", args.a)):
+        a = load_results(Path(args.a))
+    with _told_as(_Input("B (candidate)", args.b)):
+        b = load_results(Path(args.b))
     comparison = compare_results(a, b, alpha=args.alpha, tolerance=args.tolerance)
     if args.format == "json":
         out.write(json.dumps(comparison.to_json(), indent=2) + "\n")
@@ -108,7 +162,9 @@ def _compare(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _gate(args: argparse.Namespace, out: TextIO) -> int:
-    gates = load_gates(Path(args.gates))
+    gates_input = _Input("--gates", args.gates)
+    with _told_as(gates_input):
+        gates = load_gates(Path(args.gates))
     if args.print_run_args:
         out.write(shlex.join(gates.pin.run_arguments()) + "\n")
         return EXIT_OK
@@ -117,17 +173,21 @@ def _gate(args: argparse.Namespace, out: TextIO) -> int:
         return EXIT_OK
     if args.results is None:
         raise ConfigError("gate: --results DIR_OR_JSON is required (or --print-run-args, --print-baseline)")
-    baseline = load_run(gates.baseline) if gates.baseline.exists() else None
-    if baseline is None:
-        raise GateRefusedError(
-            f"{gates.path}: [baseline] results: {gates.baseline} does not exist; make it with `nox -s baseline` "
-            "(and commit it: the commit is the review)"
-        )
-    problems = baseline_problems(baseline)
-    if problems:
-        raise GateRefusedError(f"{gates.baseline}: unusable as a baseline: {'; '.join(problems)}; re-make it")
-    candidate = load_run(Path(args.results))
-    check_comparable(gates.pin, baseline, candidate, (str(gates.baseline), args.results))
+    with _told_as(gates_input):
+        if not gates.baseline.exists():
+            raise GateRefusedError(
+                f"{gates.path}: [baseline] results: {gates.baseline} does not exist; make it with `nox -s baseline` "
+                "(and commit it: the commit is the review)"
+            )
+        baseline = load_run(gates.baseline)
+        problems = baseline_problems(baseline)
+        if problems:
+            raise GateRefusedError(f"{gates.baseline}: unusable as a baseline: {'; '.join(problems)}; re-make it")
+    results_input = _Input("--results", args.results)
+    with _told_as(results_input):
+        candidate = load_run(Path(args.results))
+    with _told_as(results_input, replace(gates_input, path=str(gates.baseline))):
+        check_comparable(gates.pin, baseline, candidate, (str(gates.baseline), args.results))
     verdict = judge(gates.tolerances, baseline, candidate)
     if args.format == "json":
         out.write(verdict_json(verdict, gates, args.results))
@@ -152,11 +212,13 @@ class _Plan:
 
 def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     plan = _plan(args)
-    dataset = load_source(args.dataset, revision=args.dataset_revision, split=args.split)
+    with _told_as(_Input("--dataset", args.dataset)):
+        dataset = load_source(args.dataset, revision=args.dataset_revision, split=args.split)
     if dataset.info.note:
         err.write(f"gateway-evals: note: {dataset.info.note}\n")
     questions = select(dataset.questions, samples=args.samples, offset=args.offset, seed=args.seed)
-    checkpoint = Checkpoint.open(plan.out / "checkpoint.jsonl", plan.settings.fingerprint(), fresh=args.fresh)
+    with _told_as(_Input("--out", args.out, str(plan.out / "checkpoint.jsonl"))):
+        checkpoint = Checkpoint.open(plan.out / "checkpoint.jsonl", plan.settings.fingerprint(), fresh=args.fresh)
     started_at = _now()
     try:
         outcome = asyncio.run(run_questions(questions, plan.settings, checkpoint, make_progress(args.progress, err)))
@@ -179,23 +241,23 @@ def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         for question in questions
     ]
     summary = aggregate(results, similarity_enabled=plan.settings.embedding_model is not None)
-    gates = check_gates(summary, plan.thresholds)
-    document = _document(
-        args,
-        plan=plan,
-        dataset=dataset,
-        questions=questions,
-        results=results,
-        summary=summary,
+    gates = GatesRecord(tuple(check_gates(summary, plan.thresholds)))
+    run = RunRecord(started_at, _now(), outcome.wall_s, outcome.asked, outcome.reused, outcome.preflight_ms)
+    record = Results(
+        run=run,
+        config=_config(args, plan),
+        dataset=DatasetRecord(dataset.info, questions_in_source=len(dataset.questions), selected=len(questions)),
+        metrics=summary,
         gates=gates,
-        outcome=outcome,
-        started_at=started_at,
+        versions=versions(),
+        phoenix=None,
+        examples=tuple(example_record(result) for result in results),
     )
     if plan.phoenix_url is not None:
-        document["phoenix"] = _phoenix(plan, questions, document, err)
-    _write_outputs(plan.out, document, questions, results)
-    _print_summary(out, summary, gates, plan.out)
-    return EXIT_OK if all(gate.passed for gate in gates) else EXIT_FAILED
+        record = replace(record, phoenix=_phoenix(plan, questions, record, err))
+    _write_outputs(plan.out, record, questions, results)
+    _print_summary(out, summary, gates.results, plan.out)
+    return EXIT_OK if gates.passed else EXIT_FAILED
 
 
 def _plan(args: argparse.Namespace) -> _Plan:
@@ -241,108 +303,84 @@ def _plan(args: argparse.Namespace) -> _Plan:
     return _Plan(settings, thresholds, key_variable, phoenix_url, Path(args.out))
 
 
-def _document(
-    args: argparse.Namespace,
-    *,
-    plan: _Plan,
-    dataset: SquadDataset,
-    questions: Sequence[Question],
-    results: Sequence[ExampleResult],
-    summary: Aggregate,
-    gates: Sequence[GateResult],
-    outcome: RunOutcome,
-    started_at: str,
-) -> dict[str, Any]:
+def _config(args: argparse.Namespace, plan: _Plan) -> ConfigRecord:
     settings = plan.settings
-    return {
-        "schema": SCHEMA,
-        "run": {
-            "started_at": started_at,
-            "finished_at": _now(),
-            "wall_s": outcome.wall_s,
-            "asked": outcome.asked,
-            "reused": outcome.reused,
-            "preflight_ms": outcome.preflight_ms,
-        },
-        "config": {
-            "endpoint": settings.endpoint,
-            "model": settings.model,
-            "embedding_model": settings.embedding_model,
-            "api_key_env": plan.api_key_env,
-            "api_key_set": settings.api_key is not None,
-            "concurrency": settings.concurrency,
-            "timeout_s": settings.timeout_s,
-            "retries": settings.retry.retries,
-            "backoff_s": settings.retry.backoff_s,
-            "max_backoff_s": settings.retry.max_backoff_s,
-            "max_tokens": settings.max_tokens,
-            "temperature": settings.temperature,
-            "system_prompt": settings.prompt.system,
-            "user_template": settings.prompt.user,
-            "prompt_digest": settings.prompt.digest,
-            "postprocess": list(settings.postprocess.steps),
-            "dataset": args.dataset,
-            "samples": args.samples,
-            "offset": args.offset,
-            "seed": args.seed,
-            "gates": dict(plan.thresholds),
-        },
-        "dataset": {
-            **dataset.info.to_json(),
-            "questions_in_source": len(dataset.questions),
-            "selected": len(questions),
-        },
-        "metrics": summary.to_json(),
-        "gates": {"passed": all(gate.passed for gate in gates), "results": [gate.to_json() for gate in gates]},
-        "versions": versions(),
-        "phoenix": None,
-        "examples": [example_json(result) for result in results],
-    }
+    return ConfigRecord(
+        endpoint=settings.endpoint,
+        model=settings.model,
+        embedding_model=settings.embedding_model,
+        api_key_env=plan.api_key_env,
+        api_key_set=settings.api_key is not None,
+        concurrency=settings.concurrency,
+        timeout_s=settings.timeout_s,
+        retries=settings.retry.retries,
+        backoff_s=settings.retry.backoff_s,
+        max_backoff_s=settings.retry.max_backoff_s,
+        max_tokens=settings.max_tokens,
+        temperature=settings.temperature,
+        system_prompt=settings.prompt.system,
+        user_template=settings.prompt.user,
+        prompt_digest=settings.prompt.digest,
+        postprocess=settings.postprocess.steps,
+        dataset=args.dataset,
+        samples=args.samples,
+        offset=args.offset,
+        seed=args.seed,
+        gates=dict(plan.thresholds),
+    )
 
 
-def _phoenix(plan: _Plan, questions: Sequence[Question], document: Mapping[str, Any], err: TextIO) -> dict[str, Any]:
+def _phoenix(
+    plan: _Plan, questions: Sequence[Question], results: Results, err: TextIO
+) -> PhoenixRecord | PhoenixFailure:
     assert plan.phoenix_url is not None  # noqa: S101  (the caller checks it)
     marker = plan.out / "phoenix.json"
-    digest = hashlib.sha256(json.dumps([document["config"], document["examples"]], sort_keys=True).encode()).hexdigest()
-    try:
-        previous = json.loads(marker.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        previous = None
-    if isinstance(previous, dict) and previous.get("digest") == digest and previous.get("base_url") == plan.phoenix_url:
-        err.write(f"gateway-evals: Phoenix: this run is already experiment {previous.get('experiment_id')}\n")
+    uploaded = [results.config.to_json(), [example.to_json() for example in results.examples]]
+    digest = hashlib.sha256(json.dumps(uploaded, sort_keys=True).encode()).hexdigest()
+    previous = _previous_upload(marker)
+    if previous is not None and previous.digest == digest and previous.upload.base_url == plan.phoenix_url:
+        err.write(f"gateway-evals: Phoenix: this run is already experiment {previous.upload.experiment_id}\n")
         return previous
+    metrics = results.metrics
     try:
         client = make_client(plan.phoenix_url, os.environ.get("PHOENIX_API_KEY") or None)
         upload = upload_run(
             client,
             base_url=plan.phoenix_url,
             questions=questions,
-            examples=document["examples"],
-            experiment_name=f"{plan.settings.model} {document['run']['finished_at']}",
+            examples=results.examples,
+            experiment_name=f"{plan.settings.model} {results.run.finished_at}",
             metadata={
-                "config": document["config"],
-                "metrics": {k: document["metrics"][k] for k in ("exact_match", "f1", "similarity")},
+                "config": results.config.to_json(),
+                "metrics": {"exact_match": metrics.exact_match, "f1": metrics.f1, "similarity": metrics.similarity},
             },
         )
     except PhoenixError as error:
         err.write(f"gateway-evals: warning: {error} (the run's results and exit code are unaffected)\n")
-        return {"base_url": plan.phoenix_url, "error": str(error)}
-    record = {**upload.to_json(), "digest": digest}
-    write_atomically(marker, json.dumps(record, indent=2) + "\n")
+        return PhoenixFailure(plan.phoenix_url, str(error))
+    record = PhoenixRecord(upload, digest)
+    write_atomically(marker, json.dumps(record.to_json(), indent=2) + "\n")
     err.write(f"gateway-evals: Phoenix: dataset {upload.dataset_name}, experiment {upload.experiment_id}\n")
     return record
 
 
-def _write_outputs(
-    out: Path, document: Mapping[str, Any], questions: Sequence[Question], results: Sequence[ExampleResult]
-) -> None:
-    dataset = document["dataset"]
-    write_atomically(out / "results.json", json.dumps(document, indent=2, ensure_ascii=False) + "\n")
-    write_atomically(out / "report.html", render_html(document))
-    write_atomically(out / "summary.md", render_markdown(document))
+def _previous_upload(marker: Path) -> PhoenixRecord | None:
+    """The upload ``OUT/phoenix.json`` records; ``None`` when there is none (or it cannot be read: upload again)."""
+    try:
+        record = read_phoenix_record(json.loads(marker.read_text(encoding="utf-8")), str(marker))
+    except (OSError, ValueError, EvalsError):
+        return None
+    return record if isinstance(record, PhoenixRecord) else None
+
+
+def _write_outputs(out: Path, record: Results, questions: Sequence[Question], results: Sequence[ExampleResult]) -> None:
+    dataset = record.dataset.info
+    write_atomically(out / "results.json", record.dumps())
+    write_atomically(out / "report.html", render_html(record))
+    write_atomically(out / "summary.md", render_markdown(record))
     predictions = {r.question.id: r.prediction for r in results if r.prediction is not None}
     write_atomically(out / "predictions.json", json.dumps(predictions, indent=1, ensure_ascii=False) + "\n")
-    extra = {"source": dataset["name"], "license": dataset["license"], "attribution": dataset["attribution"]}
+    extra = {"source": dataset.name, "license": dataset.license, "attribution": dataset.attribution}
     write_atomically(
         out / "dataset.json", json.dumps(squad_document(questions, extra=extra), ensure_ascii=False) + "\n"
     )

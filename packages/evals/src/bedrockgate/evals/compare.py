@@ -10,7 +10,7 @@ the test says the drop is unlikely to be chance (``p < alpha``).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,7 +23,8 @@ from bedrockgate.evals._stats import (
     wilcoxon_signed_rank,
 )
 from bedrockgate.evals.exceptions import ResultsError
-from bedrockgate.evals.results import examples_by_id
+from bedrockgate.evals.metrics import Aggregate
+from bedrockgate.evals.results import Results
 
 __all__ = ["Comparison", "MetricRow", "compare_results"]
 
@@ -120,27 +121,26 @@ class Comparison:
         }
 
 
-def compare_results(
-    a: Mapping[str, Any], b: Mapping[str, Any], *, alpha: float = 0.05, tolerance: float = 0.0
-) -> Comparison:
-    """Compare two loaded ``results.json`` documents (A the baseline, B the candidate)."""
+def compare_results(a: Results, b: Results, *, alpha: float = 0.05, tolerance: float = 0.0) -> Comparison:
+    """Compare two runs' results (A the baseline, B the candidate)."""
     if not 0 < alpha < 1:
         raise ResultsError(f"--alpha must be between 0 and 1, not {alpha}")
     if not (math.isfinite(tolerance) and tolerance >= 0):
         raise ResultsError(f"--tolerance must be 0 or more F1 points, not {tolerance}")
-    examples_a, examples_b = examples_by_id(a), examples_by_id(b)
+    examples_a, examples_b = a.examples_by_id(), b.examples_by_id()
     paired_ids = [identifier for identifier in examples_a if identifier in examples_b]
     if not paired_ids:
         raise ResultsError("the two runs have no question in common: compare runs over the same dataset and seed")
-    f1_diffs = [100.0 * (examples_b[i]["f1"] - examples_a[i]["f1"]) for i in paired_ids]
-    em_diffs = [examples_b[i]["exact_match"] - examples_a[i]["exact_match"] for i in paired_ids]
-    changed = sum(1 for i in paired_ids if examples_a[i].get("answers") != examples_b[i].get("answers"))
+    f1_diffs = [100.0 * (examples_b[i].f1 - examples_a[i].f1) for i in paired_ids]
+    em_diffs = [examples_b[i].exact_match - examples_a[i].exact_match for i in paired_ids]
+    changed = sum(1 for i in paired_ids if examples_a[i].answers != examples_b[i].answers)
+    config_a, config_b = a.config.to_json(), b.config.to_json()
     return Comparison(
         paired=len(paired_ids),
         only_a=len(examples_a) - len(paired_ids),
         only_b=len(examples_b) - len(paired_ids),
         changed_questions=changed,
-        rows=_rows(a["metrics"], b["metrics"]),
+        rows=_rows(a.metrics, b.metrics),
         f1_difference=mean_difference(f1_diffs),
         f1_test=wilcoxon_signed_rank(f1_diffs),
         em_test=sign_test(em_diffs),
@@ -149,32 +149,30 @@ def compare_results(
         alpha=alpha,
         tolerance=tolerance,
         config_differences=tuple(
-            (key, a.get("config", {}).get(key), b.get("config", {}).get(key))
-            for key in _CONFIG_KEYS
-            if a.get("config", {}).get(key) != b.get("config", {}).get(key)
+            (key, config_a[key], config_b[key]) for key in _CONFIG_KEYS if config_a[key] != config_b[key]
         ),
     )
 
 
-def _rows(a: Mapping[str, Any], b: Mapping[str, Any]) -> tuple[MetricRow, ...]:
-    def get(metrics: Mapping[str, Any], *path: str) -> float | None:
-        value: Any = metrics
-        for key in path:
-            value = value.get(key) if isinstance(value, Mapping) else None
-        return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+_ROWS: tuple[tuple[str, Callable[[Aggregate], float | None], bool], ...] = (
+    ("exact match", lambda m: m.exact_match, True),
+    ("F1", lambda m: m.f1, True),
+    ("semantic similarity", lambda m: m.similarity, True),
+    ("error rate", lambda m: m.error_rate, False),
+    ("latency p50 (ms)", lambda m: m.latency.p50, False),
+    ("latency p95 (ms)", lambda m: m.latency.p95, False),
+    ("latency p99 (ms)", lambda m: m.latency.p99, False),
+    ("tokens", lambda m: m.total_tokens, False),
+    ("cost (USD)", lambda m: m.cost_usd, False),
+)
 
-    specs = (
-        ("exact match", ("exact_match",), True),
-        ("F1", ("f1",), True),
-        ("semantic similarity", ("similarity",), True),
-        ("error rate", ("errors", "rate"), False),
-        ("latency p50 (ms)", ("latency_ms", "p50"), False),
-        ("latency p95 (ms)", ("latency_ms", "p95"), False),
-        ("latency p99 (ms)", ("latency_ms", "p99"), False),
-        ("tokens", ("tokens", "total"), False),
-        ("cost (USD)", ("cost_usd", "total"), False),
-    )
-    return tuple(MetricRow(name, get(a, *path), get(b, *path), better) for name, path, better in specs)
+
+def _rows(a: Aggregate, b: Aggregate) -> tuple[MetricRow, ...]:
+    def get(metrics: Aggregate, read: Callable[[Aggregate], float | None]) -> float | None:
+        value = read(metrics)
+        return None if value is None else float(value)
+
+    return tuple(MetricRow(name, get(a, read), get(b, read), better) for name, read, better in _ROWS)
 
 
 def render_text(comparison: Comparison, a_name: str, b_name: str, *, markdown: bool = False) -> str:

@@ -76,20 +76,6 @@ class DatasetInfo:
     license: str = LICENSE
     attribution: str = ATTRIBUTION
 
-    def to_json(self) -> dict[str, Any]:
-        """The ``dataset`` block of ``results.json``."""
-        return {
-            "source": self.source,
-            "name": self.name,
-            "revision": self.revision,
-            "sha256": self.sha256,
-            "split": self.split,
-            "path": self.path,
-            "note": self.note,
-            "license": self.license,
-            "attribution": self.attribution,
-        }
-
 
 @dataclass(frozen=True, slots=True)
 class SquadDataset:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from bedrockgate.evals.exceptions import ConfigError
 from bedrockgate.evals.metrics import Aggregate
@@ -68,16 +67,6 @@ class GateResult:
     value: float | None
     passed: bool
     message: str
-
-    def to_json(self) -> dict[str, Any]:
-        """The gate's entry in ``results.json``."""
-        return {
-            "gate": self.option,
-            "threshold": self.threshold,
-            "value": self.value,
-            "passed": self.passed,
-            "message": self.message,
-        }
 
 
 def validate_thresholds(thresholds: Mapping[str, float]) -> None:

@@ -14,8 +14,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 from bedrockgate.evals._examples import ExampleResult
 from bedrockgate.evals.squad import score_articles
@@ -141,7 +140,7 @@ class Aggregate:
     """Questions that needed more than one attempt."""
     postprocess_changed: dict[str, int]
     served_by: dict[str, int]
-    by_type: list[TypeScore] = field(default_factory=list)
+    by_type: tuple[TypeScore, ...] = ()
 
     @property
     def errors(self) -> int:
@@ -162,46 +161,6 @@ class Aggregate:
     def cost_complete(self) -> bool:
         """Every paid call reported its cost."""
         return self.cost_reported == self.cost_expected
-
-    def to_json(self) -> dict[str, Any]:
-        """The ``metrics`` block of ``results.json``."""
-        return {
-            "total": self.total,
-            "answered": self.answered,
-            "exact_match": self.exact_match,
-            "f1": self.f1,
-            "raw_exact_match": self.raw_exact_match,
-            "raw_f1": self.raw_f1,
-            "similarity": self.similarity,
-            "similarity_measured": self.similarity_measured,
-            "similarity_errors": self.similarity_errors,
-            "latency_ms": {
-                "count": self.latency.count,
-                "mean": self.latency.mean,
-                "p50": self.latency.p50,
-                "p90": self.latency.p90,
-                "p95": self.latency.p95,
-                "p99": self.latency.p99,
-                "min": self.latency.min,
-                "max": self.latency.max,
-            },
-            "tokens": {"prompt": self.prompt_tokens, "completion": self.completion_tokens, "total": self.total_tokens},
-            "cost_usd": {
-                "total": self.cost_usd,
-                "chat": self.chat_cost_usd if self.cost_reported else None,
-                "embeddings": self.embedding_cost_usd if self.cost_reported else None,
-                "reported": self.cost_reported,
-                "expected": self.cost_expected,
-            },
-            "errors": {"count": self.errors, "rate": self.error_rate, "by_kind": dict(self.errors_by_kind)},
-            "attempts": self.attempts,
-            "retried_questions": self.retried,
-            "postprocess_changed": dict(self.postprocess_changed),
-            "served_by": dict(self.served_by),
-            "by_question_type": [
-                {"type": t.type, "count": t.count, "exact_match": t.exact_match, "f1": t.f1} for t in self.by_type
-            ],
-        }
 
 
 def aggregate(results: Sequence[ExampleResult], *, similarity_enabled: bool) -> Aggregate:
@@ -256,11 +215,11 @@ def aggregate(results: Sequence[ExampleResult], *, similarity_enabled: bool) -> 
     )
 
 
-def _by_type(results: Sequence[ExampleResult]) -> list[TypeScore]:
+def _by_type(results: Sequence[ExampleResult]) -> tuple[TypeScore, ...]:
     groups: dict[str, list[ExampleResult]] = {}
     for result in results:
         groups.setdefault(question_type(result.question.question), []).append(result)
-    return [
+    return tuple(
         TypeScore(
             type=name,
             count=len(groups[name]),
@@ -269,4 +228,4 @@ def _by_type(results: Sequence[ExampleResult]) -> list[TypeScore]:
         )
         for name in QUESTION_TYPES
         if name in groups
-    ]
+    )

@@ -21,12 +21,12 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from bedrockgate.evals.dataset import Question
 from bedrockgate.evals.exceptions import PhoenixError
+from bedrockgate.evals.results import ExampleRecord, PhoenixUpload
 
 __all__ = ["PhoenixUpload", "dataset_name", "phoenix_base_url", "upload_run"]
 
@@ -84,29 +84,6 @@ class PhoenixClient(Protocol):
         ...
 
 
-@dataclass(frozen=True, slots=True)
-class PhoenixUpload:
-    """Where the run landed in Phoenix."""
-
-    base_url: str
-    dataset_id: str
-    dataset_name: str
-    experiment_id: str
-    runs: int
-    evaluations: int
-
-    def to_json(self) -> dict[str, Any]:
-        """The ``phoenix`` block of ``results.json``."""
-        return {
-            "base_url": self.base_url,
-            "dataset_id": self.dataset_id,
-            "dataset_name": self.dataset_name,
-            "experiment_id": self.experiment_id,
-            "runs": self.runs,
-            "evaluations": self.evaluations,
-        }
-
-
 def phoenix_base_url(explicit: str | None, environ: Mapping[str, str]) -> str | None:
     """The Phoenix server URL from ``--phoenix-url`` or ``PHOENIX_COLLECTOR_ENDPOINT``; ``None`` when neither is set.
 
@@ -143,7 +120,7 @@ def upload_run(
     *,
     base_url: str,
     questions: Sequence[Question],
-    examples: Sequence[Mapping[str, Any]],
+    examples: Sequence[ExampleRecord],
     experiment_name: str,
     metadata: Mapping[str, Any],
     threads: int = 8,
@@ -161,7 +138,7 @@ def upload_run(
             experiment_metadata=dict(metadata),
         )
         with ThreadPoolExecutor(max_workers=threads) as pool:
-            counts = list(pool.map(lambda e: _record(client, experiment["id"], example_ids[e["id"]], e), examples))
+            counts = list(pool.map(lambda e: _record(client, experiment["id"], example_ids[e.id], e), examples))
     except PhoenixError:
         raise
     except Exception as error:  # the client's HTTP and validation errors, reported as one line
@@ -186,21 +163,21 @@ def _dataset(client: PhoenixClient, name: str, questions: Sequence[Question]) ->
     )
 
 
-def _record(client: PhoenixClient, experiment_id: str, example_id: str, example: Mapping[str, Any]) -> int:
-    start = _time(example.get("started_at"))
-    end = _time(example.get("finished_at")) or start
-    error = example.get("error")
+def _record(client: PhoenixClient, experiment_id: str, example_id: str, example: ExampleRecord) -> int:
+    start = _time(example.started_at)
+    end = _time(example.finished_at) or start
+    error = example.error
     run = client.experiments.log_run(
         experiment_id=experiment_id,
         dataset_example_id=example_id,
-        output={"answer": example.get("prediction"), "raw_answer": example.get("raw_answer")},
+        output={"answer": example.prediction, "raw_answer": example.raw_answer},
         start_time=start or datetime.now(UTC),
         end_time=end or datetime.now(UTC),
-        error=f"{error['kind']}: {error['message']}" if error else None,
+        error=f"{error.kind}: {error.message}" if error else None,
     )
-    scores = {"exact_match": float(example["exact_match"]), "f1": float(example["f1"])}
-    if example.get("similarity") is not None:
-        scores["similarity"] = float(example["similarity"])
+    scores = {"exact_match": float(example.exact_match), "f1": example.f1}
+    if example.similarity is not None:
+        scores["similarity"] = example.similarity
     for evaluation, score in scores.items():
         client.experiments.log_evaluation(
             experiment_run_id=run["id"], name=evaluation, score=score, annotator_kind="CODE"
@@ -208,8 +185,8 @@ def _record(client: PhoenixClient, experiment_id: str, example_id: str, example:
     return len(scores)
 
 
-def _time(value: Any) -> datetime | None:
-    if not isinstance(value, str):
+def _time(value: str | None) -> datetime | None:
+    if value is None:
         return None
     try:
         return datetime.fromisoformat(value)

@@ -1,4 +1,4 @@
-"""A fake OpenAI-compatible server on 127.0.0.1, for tests, benchmarks and dry runs of a pipeline gate.
+"""For tests: a fake OpenAI-compatible server on 127.0.0.1 (also for benchmarks and pipeline dry runs), and records.
 
 It speaks the two calls the suite makes (``/v1/chat/completions`` and ``/v1/embeddings``) over
 real sockets, answers each question with the answer it is given, adds latency, and injects faults
@@ -11,12 +11,18 @@ Not a model: use it to check that a pipeline wires ``gateway-evals`` and its exi
 
     python -m bedrockgate.evals.testing --latency 0.2 --answers answers.json
     # prints http://127.0.0.1:PORT/v1; serves until stdin closes
+
+For tests that judge results without making a run, :func:`example`, :func:`run_config` and
+:func:`dataset_record` build records whose unnamed fields say nothing a gate or an upload reads,
+and :func:`run_cli` runs ``gateway-evals`` in-process. (The suite's own tests share these from
+here rather than from each other or from ``conftest.py``.)
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import io
 import json
 import re
 import socket
@@ -26,12 +32,14 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from bedrockgate.evals.dataset import Question
+from bedrockgate.evals.cli import main as cli_main
+from bedrockgate.evals.dataset import DatasetInfo, Question
+from bedrockgate.evals.results import ConfigRecord, DatasetRecord, ExampleRecord
 
 CHAT_MODEL = "test-model"
 EMBEDDING_MODEL = "test-embed"
@@ -313,6 +321,83 @@ def serve(fake: FakeOpenAI) -> Iterator[FakeOpenAI]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+def run_cli(*argv: str) -> tuple[int, str, str]:
+    """``gateway-evals ARGV`` in this process: the exit code, stdout and stderr."""
+    out, err = io.StringIO(), io.StringIO()
+    code = cli_main(list(argv), stdout=out, stderr=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+_EXAMPLE: dict[str, Any] = {
+    "title": "",
+    "question": "What?",
+    "question_type": "what",
+    "answers": ("an answer",),
+    "raw_answer": None,
+    "prediction": None,
+    "postprocess_changed": (),
+    "exact_match": 0,
+    "f1": 0.0,
+    "raw_exact_match": 0,
+    "raw_f1": 0.0,
+    "reference": None,
+    "similarity": None,
+    "similarity_error": None,
+    "latency_ms": None,
+    "elapsed_ms": None,
+    "attempts": 1,
+    "prompt_tokens": None,
+    "completion_tokens": None,
+    "total_tokens": None,
+    "cost_usd": None,
+    "finish_reason": None,
+    "response_model": None,
+    "started_at": None,
+    "finished_at": None,
+    "error": None,
+}
+
+
+def example(identifier: str, **fields: Any) -> ExampleRecord:
+    """A question's record in ``results.json`` with the given fields; the others say nothing a check reads."""
+    return ExampleRecord(id=identifier, **{**_EXAMPLE, **fields})
+
+
+_CONFIG = ConfigRecord(
+    endpoint="http://127.0.0.1:9/v1",
+    model=CHAT_MODEL,
+    embedding_model=None,
+    api_key_env="OPENAI_API_KEY",
+    api_key_set=False,
+    concurrency=1,
+    timeout_s=60.0,
+    retries=3,
+    backoff_s=1.0,
+    max_backoff_s=20.0,
+    max_tokens=16,
+    temperature=0.0,
+    system_prompt="",
+    user_template="{context} {question}",
+    prompt_digest="0000000000000000",
+    postprocess=("trim",),
+    dataset="sample",
+    samples=30,
+    offset=0,
+    seed=0,
+    gates={},
+)
+
+
+def run_config(**settings: Any) -> ConfigRecord:
+    """A run's recorded configuration with ``settings`` (a gates file's pins, say) in place of the defaults."""
+    return replace(_CONFIG, **settings)
+
+
+def dataset_record(source: str, selected: int = 30) -> DatasetRecord:
+    """Where a run's questions came from, as ``results.json`` records it (``sample``, ``hub`` or ``file``)."""
+    return DatasetRecord(DatasetInfo(source, f"test {source}", None, None), 302, selected)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,8 +19,7 @@ such a comparison is not a verdict, it is an error (exit 2).
 from __future__ import annotations
 
 import json
-import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,7 +27,8 @@ from typing import Any
 from bedrockgate.evals.compare import Comparison, compare_results
 from bedrockgate.evals.exceptions import GateRefusedError
 from bedrockgate.evals.gatefile import BaselinePin, GatesFile, Tolerances
-from bedrockgate.evals.results import examples_by_id, load_results
+from bedrockgate.evals.metrics import Aggregate
+from bedrockgate.evals.results import Results, load_results
 
 __all__ = [
     "Check",
@@ -87,31 +87,28 @@ class Verdict:
         return tuple(check.name for check in self.checks if not check.passed)
 
 
-def load_run(path: Path) -> dict[str, Any]:
+def load_run(path: Path) -> Results:
     """A ``results.json``, given as the file or as the ``--out`` directory holding it."""
     return load_results(path / "results.json" if path.is_dir() else path)
 
 
-def check_comparable(
-    pin: BaselinePin, baseline: Mapping[str, Any], candidate: Mapping[str, Any], names: tuple[str, str]
-) -> None:
+def check_comparable(pin: BaselinePin, baseline: Results, candidate: Results, names: tuple[str, str]) -> None:
     """Refuse runs not made as the gates file pins, or not over the same questions and references."""
-    for document, name, role in ((baseline, names[0], "baseline"), (candidate, names[1], "candidate")):
-        config = document.get("config")
-        config = config if isinstance(config, Mapping) else {}
+    for results, name, role in ((baseline, names[0], "baseline"), (candidate, names[1], "candidate")):
+        config = results.config.to_json()
         fix = (
             "re-make the baseline with `nox -s baseline`"
             if role == "baseline"
             else "rerun it with the gate's options (`gateway-evals gate --gates FILE --print-run-args`)"
         )
         for key, pinned in pin.settings().items():
-            found = config.get(key)
+            found = config[key]
             if not _same(pinned, found):
                 raise GateRefusedError(
                     f"{name}: the {role} was made with {key} = {found!r}, but the gates file pins {key} = "
                     f"{pinned!r}; {fix}"
                 )
-        source = document.get("dataset", {}).get("source") if isinstance(document.get("dataset"), Mapping) else None
+        source = results.dataset.info.source
         expected = _DATASET_SOURCE.get(pin.dataset, "hub")
         if source != expected:
             note = " (an `auto` run falls back to it when the Hub is unreachable)" if source == "sample" else ""
@@ -122,15 +119,15 @@ def check_comparable(
     _same_questions(baseline, candidate, names)
 
 
-def judge(tolerances: Tolerances, baseline: Mapping[str, Any], candidate: Mapping[str, Any]) -> Verdict:
-    """Every check of ``candidate`` against ``baseline`` (both loaded ``results.json`` documents)."""
+def judge(tolerances: Tolerances, baseline: Results, candidate: Results) -> Verdict:
+    """Every check of ``candidate`` against ``baseline``."""
     comparison = compare_results(baseline, candidate, alpha=tolerances.alpha, tolerance=tolerances.f1_drop_points)
-    a, b = baseline["metrics"], candidate["metrics"]
+    a, b = baseline.metrics, candidate.metrics
     checks = (
         _f1(comparison, tolerances),
         _exact_match(comparison, tolerances),
         _error_rate(a, b, tolerances.error_rate_increase),
-        _increase("p95 latency", _p95(a), _p95(b), tolerances.p95_latency_increase_pct, _ms),
+        _increase("p95 latency", a.latency.p95, b.latency.p95, tolerances.p95_latency_increase_pct, _ms),
         _increase(
             "cost per question",
             _cost_per_question(a),
@@ -142,11 +139,11 @@ def judge(tolerances: Tolerances, baseline: Mapping[str, Any], candidate: Mappin
     return Verdict(checks, comparison)
 
 
-def baseline_problems(baseline: Mapping[str, Any]) -> list[str]:
+def baseline_problems(baseline: Results) -> list[str]:
     """What makes a baseline unusable: no latency, or no complete cost (the checks would compare with nothing)."""
-    metrics = baseline["metrics"]
+    metrics = baseline.metrics
     problems = []
-    if _p95(metrics) is None:
+    if metrics.latency.p95 is None:
         problems.append("it has no p95 latency (no question was answered)")
     if _cost_per_question(metrics) is None:
         problems.append("its cost is unknown or incomplete (the endpoint did not report it for every call)")
@@ -230,16 +227,14 @@ def _exact_match(comparison: Comparison, tolerances: Tolerances) -> Check:
     )
 
 
-def _error_rate(a: Mapping[str, Any], b: Mapping[str, Any], allowance: float) -> Check:
-    rate_a, rate_b = _number(a, "errors", "rate"), _number(b, "errors", "rate")
-    if rate_a is None or rate_b is None:
-        return Check("error rate", _rate(rate_a), _rate(rate_b), "known", False, "the error rate is missing")
+def _error_rate(a: Aggregate, b: Aggregate, allowance: float) -> Check:
+    rate_a, rate_b = a.error_rate, b.error_rate
     limit = rate_a + allowance
     passed = rate_b <= limit + _EPSILON
     extra = f" (baseline + {allowance:.2%})" if allowance else " (the baseline's)"
     return Check(
         "error rate", _rate(rate_a), _rate(rate_b), f"<= {limit:.2%}{extra}", passed,
-        f"{_count(b)} of {_total(b)} questions failed",
+        f"{b.errors} of {b.total} questions failed",
     )  # fmt: skip
 
 
@@ -255,38 +250,12 @@ def _increase(name: str, a: float | None, b: float | None, pct: float, fmt: Call
     return Check(name, fmt(a), fmt(b), text, passed, change or ("unchanged" if b == a else "from 0"))
 
 
-# --- reading the metrics block -----------------------------------------------------------------
-
-
-def _number(metrics: Mapping[str, Any], *path: str) -> float | None:
-    value: Any = metrics
-    for key in path:
-        value = value.get(key) if isinstance(value, Mapping) else None
-    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
-        return float(value)
-    return None
-
-
-def _p95(metrics: Mapping[str, Any]) -> float | None:
-    return _number(metrics, "latency_ms", "p95")
-
-
-def _cost_per_question(metrics: Mapping[str, Any]) -> float | None:
-    total, questions = _number(metrics, "cost_usd", "total"), _number(metrics, "total")
-    reported, expected = _number(metrics, "cost_usd", "reported"), _number(metrics, "cost_usd", "expected")
-    if total is None or not questions or reported is None or reported != expected:
+def _cost_per_question(metrics: Aggregate) -> float | None:
+    """Unknown unless every paid call reported its cost."""
+    total = metrics.cost_usd
+    if total is None or not metrics.total or not metrics.cost_complete:
         return None
-    return total / questions
-
-
-def _count(metrics: Mapping[str, Any]) -> str:
-    value = _number(metrics, "errors", "count")
-    return "?" if value is None else f"{value:.0f}"
-
-
-def _total(metrics: Mapping[str, Any]) -> str:
-    value = _number(metrics, "total")
-    return "?" if value is None else f"{value:.0f}"
+    return total / metrics.total
 
 
 def _same(pinned: Any, found: Any) -> bool:
@@ -295,8 +264,8 @@ def _same(pinned: Any, found: Any) -> bool:
     return bool(type(pinned) is type(found) and pinned == found) or (pinned is None and found is None)
 
 
-def _same_questions(baseline: Mapping[str, Any], candidate: Mapping[str, Any], names: tuple[str, str]) -> None:
-    a, b = examples_by_id(baseline), examples_by_id(candidate)
+def _same_questions(baseline: Results, candidate: Results, names: tuple[str, str]) -> None:
+    a, b = baseline.examples_by_id(), candidate.examples_by_id()
     only_a, only_b = sorted(set(a) - set(b)), sorted(set(b) - set(a))
     if only_a or only_b:
         raise GateRefusedError(
@@ -304,7 +273,7 @@ def _same_questions(baseline: Mapping[str, Any], candidate: Mapping[str, Any], n
             f"{(only_b or ['-'])[0]!r}; {len(only_a)} of the baseline's missing, e.g. {(only_a or ['-'])[0]!r}); "
             "rerun with the gate's options, or re-make the baseline with `nox -s baseline`"
         )
-    changed = sorted(identifier for identifier in a if a[identifier].get("answers") != b[identifier].get("answers"))
+    changed = sorted(identifier for identifier in a if a[identifier].answers != b[identifier].answers)
     if changed:
         raise GateRefusedError(
             f"{names[1]}: {len(changed)} questions have other reference answers than in the baseline (e.g. "
@@ -319,8 +288,8 @@ def _points(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.2f}"
 
 
-def _rate(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.2%}"
+def _rate(value: float) -> str:
+    return f"{value:.2%}"
 
 
 def _ms(value: float) -> str:
