@@ -72,7 +72,7 @@ _NOT_CONTENT = st.one_of(
 @settings(max_examples=150, deadline=None)
 @given(messages=st.lists(_MESSAGE, max_size=4), tools=_TOOLS)
 def test_well_typed_requests_pass_untouched(messages: list[dict[str, Any]], tools: list[Any] | None) -> None:
-    data: dict[str, Any] = {"model": "claude-fast", "messages": messages}
+    data: dict[str, Any] = {"model": "claude-fast", "messages": messages, "response_format": {"type": "text"}}
     if tools is not None:
         data["tools"] = tools
     assert request_problem(data) is None
@@ -101,6 +101,11 @@ def test_a_content_of_the_wrong_type_is_named_by_index_and_never_echoed(
         ({"messages": [5]}, "messages[0] must be an object"),
         ({"messages": [{"role": "user", "content": [1]}]}, "messages[0].content[0]"),
         ({"messages": [{"role": "user", "content": "x"}], "tools": "x"}, "tools must be a list"),
+        ({"messages": [], "response_format": True}, "response_format must be an object"),
+        ({"messages": [], "stop": 5}, "stop must be a string"),
+        ({"messages": [], "stop": [1]}, "stop must be a string"),
+        ({"model": "embeddings", "input": 5}, "input must be a string or a list"),
+        ({"messages": [], "response_format": {"a": 1}}, "response_format must be an object"),
     ],
 )
 def test_other_shapes_litellm_retries_into_a_500_are_named(data: dict[str, Any], where: str) -> None:
