@@ -40,8 +40,15 @@ from bedrockgate.infra.image_contract import (
     GATEWAY_WRITABLE_PATHS,
     HEALTH_PATH,
 )
-from bedrockgate.infra.settings import DEFAULT_INFERENCE_PROFILE_REGIONS, DeploymentSettings, EnvSource
+from bedrockgate.infra.settings import (
+    DEFAULT_INFERENCE_PROFILE_REGIONS,
+    DeploymentSettings,
+    EnvSource,
+    GuardrailSettings,
+    PhoenixSettings,
+)
 from bedrockgate.infra.stacks.gateway import GatewayTask
+from bedrockgate.infra.wiring import derive_wiring
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -94,6 +101,7 @@ class Generated:
     variables: frozenset[str]
     env_sources: dict[str, dict[str, str]]
     guardrail: bool
+    phoenix: bool
 
 
 def expected_arns(foundation: str, geography: str | None, region: str) -> set[str]:
@@ -202,6 +210,9 @@ def gateway_configs(draw: st.DrawFn) -> Generated:
             }
         ]
         variables |= {identifier, version}
+    phoenix = draw(st.booleans())
+    if phoenix:
+        document["litellm_settings"] = {draw(st.sampled_from(["callbacks", "success_callback"])): ["arize_phoenix"]}
     text = yaml.safe_dump(document, sort_keys=False)
     config = loads(text)
     guardrail_names = set()
@@ -216,7 +227,7 @@ def gateway_configs(draw: st.DrawFn) -> Generated:
             }
         else:
             env_sources[name] = {"value": f"value-of-{name.lower()}"}
-    return Generated(config, text, frozenset(arns), frozenset(variables), env_sources, guardrail)
+    return Generated(config, text, frozenset(arns), frozenset(variables), env_sources, guardrail, phoenix)
 
 
 def _reads_as_credential(document: dict[str, Any], name: str) -> bool:
@@ -228,24 +239,29 @@ STUB_GUARDRAIL_VERSION = "7"
 
 
 def derive(generated: Generated, base: DeploymentSettings) -> tuple[DeploymentSettings, EnvironmentPlan, BedrockAccess]:
+    """The derivation the app runs, with settings that provision exactly what the config uses."""
     deployment = base.model_copy(
-        update={"env_sources": {name: EnvSource(**source) for name, source in generated.env_sources.items()}}
+        update={
+            "env_sources": {name: EnvSource(**source) for name, source in generated.env_sources.items()},
+            "guardrail": GuardrailSettings(mode="create" if generated.guardrail else "none"),
+            "phoenix": PhoenixSettings(mode="self-hosted" if generated.phoenix else "none"),
+        }
     )
     config = generated.config
+    wiring = derive_wiring(deployment, config)
     provided = gateway_sources(
         deployment,
-        config,
+        wiring,
         cache_host="cache.example.internal",
         cache_port="6379",
         guardrail_id=STUB_GUARDRAIL_ID,
         guardrail_version=STUB_GUARDRAIL_VERSION,
-        phoenix_endpoint="http://phoenix.example.internal:6006/v1/traces",
     )
     plan = plan_environment(
         required_env(config),
         provided=provided,
         settings_sources=deployment.env_sources,
-        fixed=fixed_environment(deployment, config),
+        fixed=fixed_environment(deployment, config, wiring),
     )
     access = bedrock_access(
         config,
@@ -253,16 +269,19 @@ def derive(generated: Generated, base: DeploymentSettings) -> tuple[DeploymentSe
         account=ACCOUNT,
         known_values=dict(plan.plain),
         profile_regions=deployment.profile_regions,
-        created_guardrail_arn=GUARDRAIL_ARN,
+        created_guardrail_arn=GUARDRAIL_ARN if generated.guardrail else None,
     )
     return deployment, plan, access
 
 
 def check_environment(generated: Generated, deployment: DeploymentSettings, plain: set[str], secret: set[str]) -> None:
-    fixed = set(fixed_environment(deployment, generated.config))
+    fixed = set(fixed_environment(deployment, generated.config, derive_wiring(deployment, generated.config)))
     assert plain | secret == set(generated.variables) | fixed
     assert not plain & secret
     assert {variable.name for variable in required_env(generated.config) if variable.secret} <= secret
+    # The arize_phoenix callback reads its collector and key from the environment, not through the config.
+    assert ("PHOENIX_COLLECTOR_HTTP_ENDPOINT" in plain) == generated.phoenix
+    assert ("PHOENIX_API_KEY" in secret) == generated.phoenix
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

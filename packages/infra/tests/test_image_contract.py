@@ -38,7 +38,7 @@ from bedrockgate.infra.image_contract import (
     database_uses,
     health_check_command,
 )
-from bedrockgate.infra.settings import DeploymentSettings
+from bedrockgate.infra.settings import DeploymentSettings, GuardrailSettings, PhoenixSettings
 from bedrockgate.infra.stacks.gateway import writable_volume_name
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -196,7 +196,15 @@ def test_an_image_without_a_database_deploys_a_config_without_one(
 ) -> None:
     config_file = tmp_path / "config.yaml"
     config_file.write_text(NO_DATABASE, encoding="utf-8")
-    settings = dev_settings.model_copy(update={"gateway_image_database": "unavailable", "gateway_config": config_file})
+    settings = dev_settings.model_copy(
+        update={
+            "gateway_image_database": "unavailable",
+            "gateway_config": config_file,
+            # This config has neither a guardrail nor arize_phoenix: provision neither.
+            "guardrail": GuardrailSettings(mode="none"),
+            "phoenix": PhoenixSettings(mode="none"),
+        }
+    )
     deployment = build_app(settings, app=cdk.App(outdir=str(tmp_path / "out")), checks=False)
     assert "DATABASE_URL" not in deployment.plan.names
 

@@ -72,6 +72,7 @@ REVIEWED_STATELESS: Final = frozenset({
     "AWS::ElasticLoadBalancingV2::ListenerRule", "AWS::ElasticLoadBalancingV2::LoadBalancer",
     "AWS::ElasticLoadBalancingV2::TargetGroup", "AWS::IAM::Policy", "AWS::IAM::Role", "AWS::Lambda::Function",
     "AWS::Lambda::Permission", "AWS::Lex::Bot", "AWS::Lex::BotAlias", "AWS::Lex::BotVersion",
+    "AWS::Logs::MetricFilter", "AWS::Logs::QueryDefinition",
     "AWS::RDS::DBClusterParameterGroup", "AWS::RDS::DBSubnetGroup", "AWS::Route53::RecordSet",
     "AWS::S3::BucketPolicy", "AWS::SNS::Topic", "AWS::SNS::TopicPolicy",
     "AWS::SecretsManager::SecretTargetAttachment", "AWS::ServiceDiscovery::PrivateDnsNamespace",

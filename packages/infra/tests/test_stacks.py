@@ -311,7 +311,7 @@ def test_gateway_task_gets_exactly_the_config_variables_and_secrets_from_secrets
     secret = {item["Name"] for item in litellm["Secrets"]}
     config = dev.deployment.config
     required = required_env(config)
-    fixed = set(fixed_environment(dev.deployment.settings, config))
+    fixed = set(fixed_environment(dev.deployment.settings, config, dev.deployment.wiring))
     assert plain | secret == {variable.name for variable in required} | fixed
     assert not plain & secret
     assert {variable.name for variable in required if variable.secret} <= secret
@@ -322,13 +322,76 @@ def test_gateway_may_invoke_exactly_the_configured_models(dev: Synthesized) -> N
     invoke = [s for s in statements(dev, "gateway", "TaskRole") if "bedrock:InvokeModel" in s["Action"]]
     assert len(invoke) == 1
     assert sorted(invoke[0]["Action"]) == ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"]
-    assert sorted(invoke[0]["Resource"]) == [
-        "arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-3-5-sonnet-20240620-v1:0",
-        "arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-3-haiku-20240307-v1:0",
-        "arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-3-sonnet-20240229-v1:0",
-    ]
-    # No guardrail in this config: no ApplyGuardrail.
-    assert all(s["Action"] != "bedrock:ApplyGuardrail" for s in statements(dev, "gateway", "TaskRole"))
+    sonnet, haiku = "anthropic.claude-sonnet-4-6", "anthropic.claude-haiku-4-5-20251001-v1:0"
+    us = ("us-east-1", "us-east-2", "us-west-2")
+    assert set(invoke[0]["Resource"]) == {
+        # claude-primary: the US profile and the model in each Region it routes to
+        f"arn:aws:bedrock:us-east-1:111111111111:inference-profile/us.{sonnet}",
+        *(f"arn:aws:bedrock:{region}::foundation-model/{sonnet}" for region in us),
+        # claude-fallback: the global profile, the model here and the Region-less model ARN
+        f"arn:aws:bedrock:us-east-1:111111111111:inference-profile/global.{sonnet}",
+        f"arn:aws:bedrock:::foundation-model/{sonnet}",
+        # claude-fast
+        f"arn:aws:bedrock:us-east-1:111111111111:inference-profile/us.{haiku}",
+        *(f"arn:aws:bedrock:{region}::foundation-model/{haiku}" for region in us),
+        # embeddings
+        "arn:aws:bedrock:us-east-1::foundation-model/amazon.titan-embed-text-v2:0",
+    }
+
+
+def _exported(synth: Synthesized, imported: dict[str, Any]) -> Any:
+    """The value of the output another stack imports (its export name, from Fn::ImportValue)."""
+    name = imported["Fn::ImportValue"]
+    for template in synth.templates.values():
+        for output in template.get("Outputs", {}).values():
+            if output.get("Export", {}).get("Name") == name:
+                return output["Value"]
+    raise AssertionError(f"no stack exports {name}")
+
+
+def _logical_id(synth: Synthesized, stack: str, kind: str) -> str:
+    (logical_id,) = synth.resources(getattr(synth.deployment, stack), kind)
+    return logical_id
+
+
+def test_default_deployment_wires_the_created_guardrail_into_the_gateway(dev: Synthesized) -> None:
+    """The production config's two guardrail entries read the guardrail stack's id and numeric version."""
+    environment = {item["Name"]: item["Value"] for item in container(dev, "gateway")["Environment"]}
+    guardrail = _logical_id(dev, "guardrail", "AWS::Bedrock::Guardrail")
+    version = _logical_id(dev, "guardrail", "AWS::Bedrock::GuardrailVersion")
+    assert _exported(dev, environment["BEDROCK_GUARDRAIL_ID"]) == {"Fn::GetAtt": [guardrail, "GuardrailId"]}
+    # The published version's number (CfnGuardrailVersion), never the guardrail's DRAFT.
+    assert _exported(dev, environment["BEDROCK_GUARDRAIL_VERSION"]) == {"Fn::GetAtt": [version, "Version"]}
+    apply = [s for s in statements(dev, "gateway", "TaskRole") if "bedrock:ApplyGuardrail" in json.dumps(s["Action"])]
+    assert len(apply) == 1
+    assert apply[0]["Action"] == "bedrock:ApplyGuardrail"
+    assert apply[0]["Effect"] == "Allow"
+    # Exactly that guardrail's ARN: one resource, no wildcard.
+    assert _exported(dev, apply[0]["Resource"]) == {"Fn::GetAtt": [guardrail, "GuardrailArn"]}
+
+
+def test_default_deployment_sends_traces_to_the_self_hosted_phoenix(dev: Synthesized) -> None:
+    litellm = container(dev, "gateway")
+    environment = {item["Name"]: item["Value"] for item in litellm["Environment"]}
+    phoenix = dev.deployment.phoenix
+    assert phoenix is not None
+    assert environment["PHOENIX_COLLECTOR_HTTP_ENDPOINT"] == "http://phoenix.bedrockgate-dev.internal:6006/v1/traces"
+    assert environment["PHOENIX_COLLECTOR_HTTP_ENDPOINT"] == phoenix.collector_endpoint
+    secrets = {item["Name"]: item["ValueFrom"] for item in litellm["Secrets"]}
+    (admin_secret,) = (
+        logical_id
+        for logical_id, resource in dev.resources(phoenix, "AWS::SecretsManager::Secret").items()
+        if resource["Properties"]["Name"] == "bedrockgate-dev/phoenix/admin-secret"
+    )
+    # Phoenix's system token, which it accepts as the OTLP bearer token.
+    assert _exported(dev, secrets["PHOENIX_API_KEY"]) == {"Ref": admin_secret}
+    assert set(secrets) == {
+        "DATABASE_URL",
+        "LITELLM_MASTER_KEY",
+        "LITELLM_SALT_KEY",
+        "PHOENIX_API_KEY",
+        "REDIS_PASSWORD",
+    }
 
 
 def test_cross_region_profile_grants_the_profile_and_its_destination_models(with_domain: Synthesized) -> None:
@@ -558,7 +621,8 @@ def test_lambda_code_is_the_lex_fulfillment_zip_without_bundling(dev: Synthesize
 def test_alarms_per_model_group_and_on_hourly_cost_go_to_an_encrypted_topic(dev: Synthesized) -> None:
     groups = dev.deployment.config.model_groups()
     observability = template(dev, "observability")
-    observability.resource_count_is("AWS::CloudWatch::Alarm", 2 * len(groups) + 1)
+    # error rate, p95 and p99 per model group; ApplicationErrors; hourly cost
+    observability.resource_count_is("AWS::CloudWatch::Alarm", 3 * len(groups) + 2)
     observability.has_resource_properties("AWS::SNS::Topic", {"KmsMasterKeyId": Match.any_value()})
     observability.has_resource_properties("AWS::KMS::Key", {"EnableKeyRotation": True})
     alarms = dev.resources(dev.deployment.observability, "AWS::CloudWatch::Alarm")
@@ -572,7 +636,23 @@ def test_alarms_per_model_group_and_on_hourly_cost_go_to_an_encrypted_topic(dev:
     descriptions = json.dumps(alarms)
     for group in groups:
         assert f"{group}: more than" in descriptions
+        assert f"{group}: p95 latency above 20000 ms" in descriptions
         assert f"{group}: p99 latency" in descriptions
+    stats = {
+        alarm["Properties"]["AlarmDescription"]: alarm["Properties"]["Metrics"][0]["MetricStat"]
+        for alarm in alarms.values()
+        if "MetricStat" in alarm["Properties"]["Metrics"][0]  # the error-rate alarms are math expressions
+    }
+    p95 = stats["claude-fast: p95 latency above 20000 ms for 15 minutes"]
+    assert p95["Stat"] == "p95"
+    assert p95["Metric"]["MetricName"] == "ResponseTimeMs"
+    assert {"Name": "ModelGroup", "Value": "claude-fast"} in p95["Metric"]["Dimensions"]
+    errors = stats["The gateway logged more than 10 ERROR lines per 5 minutes for 15 minutes"]
+    assert errors == {
+        "Metric": {"MetricName": "ApplicationErrors", "Namespace": "LiteLLMGateway"},
+        "Period": 300,
+        "Stat": "Sum",
+    }
 
 
 def test_dashboard_has_every_model_group_and_the_platform_metrics(dev: Synthesized) -> None:
@@ -596,6 +676,78 @@ def test_dashboard_has_every_model_group_and_the_platform_metrics(dev: Synthesiz
     assert "LiteLLMGateway" in body
     assert "KeyAlias" in body
     assert "Team" in body
+
+
+def _dashboard(synth: Synthesized) -> str:
+    body = only(synth.resources(synth.deployment.observability, "AWS::CloudWatch::Dashboard"))["Properties"]
+    # The body is a Fn::Join of strings and tokens: the strings in order are the JSON around the tokens.
+    parts = body["DashboardBody"]["Fn::Join"][1]
+    return "".join(part if isinstance(part, str) else "<token>" for part in parts)
+
+
+def test_dashboard_has_alb_requests_and_per_request_tokens_and_cost(dev: Synthesized) -> None:
+    body = _dashboard(dev)
+    widgets = json.loads(body.replace("<token>", "token"))["widgets"]
+    titles = {widget["properties"].get("title"): widget["properties"] for widget in widgets}
+    assert titles["ALB: requests per 5 minutes"]["metrics"][0][:2] == ["AWS/ApplicationELB", "RequestCount"]
+    groups = dev.deployment.config.model_groups()
+    per_request = {"Tokens per request (input + output)": "TotalTokens", "Cost per request (USD)": "ResponseCostUSD"}
+    for title, metric in per_request.items():
+        lines = titles[title]["metrics"]
+        expressions = [line[0]["expression"] for line in lines if isinstance(line[0], dict)]
+        # Per model group: its metric over its RequestCount, 0 for a period without requests.
+        assert expressions == [
+            f"IF(requests{index} > 0, {metric.lower()}{index} / requests{index}, 0)" for index in range(len(groups))
+        ]
+        inputs = [line for line in lines if not isinstance(line[0], dict)]
+        assert {line[1] for line in inputs} == {"RequestCount", metric}
+        assert {line[line.index("ModelGroup") + 1] for line in inputs} == set(groups)
+    assert titles["ApplicationErrors: ERROR lines in the gateway's logs"]["metrics"][0][:2] == [
+        "LiteLLMGateway",
+        "ApplicationErrors",
+    ]
+    for title in ("Top errors (gateway logs)", "Slowest requests per model group (ms)"):
+        assert titles[title]["view"] == "table"
+        assert "SOURCE" in titles[title]["query"]
+
+
+def test_application_errors_come_from_the_json_logs_error_level(dev: Synthesized) -> None:
+    metric_filter = only(dev.resources(dev.deployment.observability, "AWS::Logs::MetricFilter"))["Properties"]
+    assert metric_filter["FilterPattern"] == '{ $.level = "ERROR" }'
+    assert metric_filter["MetricTransformations"] == [
+        {
+            "MetricName": "ApplicationErrors",
+            "MetricNamespace": "LiteLLMGateway",
+            "MetricValue": "1",
+            "DefaultValue": 0,
+            "Unit": "Count",
+        }
+    ]
+    # On the gateway's own log group.
+    log_group = _logical_id(dev, "gateway", "AWS::Logs::LogGroup")
+    assert _exported(dev, metric_filter["LogGroupName"]) == {"Ref": log_group}
+
+
+def test_logs_insights_queries_find_top_errors_and_the_slowest_requests_per_model_group(dev: Synthesized) -> None:
+    queries = {
+        resource["Properties"]["Name"]: resource["Properties"]
+        for resource in dev.resources(dev.deployment.observability, "AWS::Logs::QueryDefinition").values()
+    }
+    assert set(queries) == {"bedrockgate-dev/top-errors", "bedrockgate-dev/slowest-requests-per-model-group"}
+    top = queries["bedrockgate-dev/top-errors"]["QueryString"]
+    assert 'filter level = "ERROR"' in top
+    assert "by message" in top
+    assert "sort errors desc" in top
+    slowest = queries["bedrockgate-dev/slowest-requests-per-model-group"]["QueryString"]
+    # The metrics callback's EMF lines: litellm_metric, ModelGroup and ResponseTimeMs.
+    assert "ispresent(litellm_metric)" in slowest
+    assert "max(ResponseTimeMs)" in slowest
+    assert "pct(ResponseTimeMs, 95)" in slowest
+    assert "by ModelGroup" in slowest
+    assert "sort slowest_ms desc" in slowest
+    for query in queries.values():
+        (log_group,) = query["LogGroupNames"]
+        assert _exported(dev, log_group) == {"Ref": _logical_id(dev, "gateway", "AWS::Logs::LogGroup")}
 
 
 @pytest.mark.parametrize(

@@ -22,9 +22,10 @@ from bedrockgate.infra.app import build_app, chatbot_model_group, fixed_environm
 from bedrockgate.infra.bedrock import guardrail_arn, model_arns
 from bedrockgate.infra.cli import context_overrides, main
 from bedrockgate.infra.cost import estimate, load_pricing
-from bedrockgate.infra.environment import FromSecret, Plain, plan_environment
+from bedrockgate.infra.environment import FromSecret, Plain, guardrail_variables, plan_environment
 from bedrockgate.infra.report import Synthesized
-from bedrockgate.infra.settings import DeploymentSettings, EnvSource
+from bedrockgate.infra.settings import DeploymentSettings, EnvSource, GuardrailSettings, PhoenixSettings
+from bedrockgate.infra.wiring import derive_wiring, uses_phoenix
 
 REPO = Path(__file__).resolve().parents[3]
 DEV_SETTINGS = REPO / "packages" / "infra" / "settings" / "dev.yaml"
@@ -36,6 +37,9 @@ model_list:
       model: bedrock/anthropic.claude-3-haiku-20240307-v1:0
       api_key: os.environ/{name}
 """
+
+UNWIRED = {"guardrail": GuardrailSettings(mode="none"), "phoenix": PhoenixSettings(mode="none")}
+"""Settings updates for a config with neither a guardrail read through a variable nor arize_phoenix."""
 
 # --- settings ------------------------------------------------------------------------------------
 
@@ -215,17 +219,18 @@ def test_every_example_config_has_a_source_for_every_variable(example: Path, dev
     from bedrockgate.infra.app import gateway_sources  # noqa: PLC0415
 
     config = load(example)
+    settings = dev_settings.model_copy(
+        update={
+            "guardrail": GuardrailSettings(mode="create" if guardrail_variables(config).identifier else "none"),
+            "phoenix": PhoenixSettings(mode="self-hosted" if uses_phoenix(config) else "none"),
+        }
+    )
+    wiring = derive_wiring(settings, config)
     provided = gateway_sources(
-        dev_settings,
-        config,
-        cache_host="h",
-        cache_port="6379",
-        guardrail_id="g",
-        guardrail_version="1",
-        phoenix_endpoint="p",
+        settings, wiring, cache_host="h", cache_port="6379", guardrail_id="g", guardrail_version="1"
     )
     plan = plan_environment(
-        required_env(config), provided=provided, settings_sources={}, fixed=fixed_environment(dev_settings, config)
+        required_env(config), provided=provided, settings_sources={}, fixed=fixed_environment(settings, config, wiring)
     )
     assert {variable.name for variable in required_env(config)} <= plan.names
 
@@ -235,7 +240,7 @@ def test_build_app_fails_before_synth_when_a_variable_has_no_source(
 ) -> None:
     config_file = tmp_path / "config.yaml"
     config_file.write_text(MINIMAL.format(name="PARTNER_API_KEY"), encoding="utf-8")
-    settings = dev_settings.model_copy(update={"gateway_config": config_file})
+    settings = dev_settings.model_copy(update={"gateway_config": config_file, **UNWIRED})
     with pytest.raises(EnvironmentSourceError, match="PARTNER_API_KEY"):
         build_app(settings, app=cdk.App(outdir=str(tmp_path / "out")), checks=False)
 

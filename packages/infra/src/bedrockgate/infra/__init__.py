@@ -15,7 +15,9 @@ stores, the guardrail, the gateway, Phoenix, the edge, the chatbot and the dashb
 A deploy resolves its account and Region from explicit values or the AWS credentials, which must
 agree, and refuses placeholders (:mod:`bedrockgate.infra.target`); the registry stack comes first,
 before any image exists; :mod:`bedrockgate.infra.bootstrap` lists the environments and checks that
-each is bootstrapped. Every user-facing error is in :mod:`bedrockgate.infra.exceptions`.
+each is bootstrapped. Every user-facing error is in :mod:`bedrockgate.infra.exceptions`. What the
+settings and the config decide together (the guardrail, Phoenix, other providers) is derived, and a
+disagreement refused naming both files, by :mod:`bedrockgate.infra.wiring`.
 
 Nothing is written twice: the Bedrock ARNs the gateway may invoke, the variables its task gets and
 the dashboard's model groups all come from the config (:mod:`bedrockgate.infra.bedrock`,
@@ -33,6 +35,7 @@ from bedrockgate.infra.environment import EnvironmentPlan, plan_environment  # n
 from bedrockgate.infra.exceptions import (  # noqa: E402
     AccountRegionError,
     BedrockModelError,
+    ConfigMismatchError,
     EnvironmentSourceError,
     GatewayImageError,
     InconsistentTimeoutError,
@@ -51,6 +54,7 @@ __all__ = [
     "AccountRegionError",
     "BedrockAccess",
     "BedrockModelError",
+    "ConfigMismatchError",
     "DeploymentSettings",
     "EnvironmentPlan",
     "EnvironmentSourceError",

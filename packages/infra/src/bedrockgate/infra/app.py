@@ -13,21 +13,20 @@ gateway image exists. A ``source_commit`` in the settings is recorded on every s
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Final
 
 import aws_cdk as cdk
 from aws_cdk import aws_certificatemanager as acm
+from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_secretsmanager as secretsmanager
-from bedrockgate.gateway_config import GatewayConfig, load, render, required_env
-from bedrockgate.infra.bedrock import BedrockAccess, bedrock_access
+from bedrockgate.gateway_config import ALL_POLICIES, GatewayConfig, Policy, load, render, required_env
+from bedrockgate.infra.bedrock import BedrockAccess, bedrock_access, guardrail_arn
 from bedrockgate.infra.environment import (
     EnvironmentPlan,
     FromSecret,
     Plain,
     Source,
-    guardrail_variables,
     plan_environment,
 )
 from bedrockgate.infra.exceptions import SettingsError
@@ -45,6 +44,7 @@ from bedrockgate.infra.stacks.observability import ObservabilityStack
 from bedrockgate.infra.stacks.phoenix import PhoenixStack
 from bedrockgate.infra.stacks.registry import RegistryStack
 from bedrockgate.infra.timeouts import EdgeTimeouts, edge_timeouts
+from bedrockgate.infra.wiring import Wiring, derive_wiring
 
 __all__ = [
     "INFRA_SECRETS",
@@ -56,10 +56,13 @@ __all__ = [
     "chatbot_model_group",
     "fixed_environment",
     "gateway_sources",
+    "load_gateway_config",
 ]
 
 INFRA_SECRETS: Final = ("master_key", "salt_key", "database_url", "cache_auth_token", "phoenix_admin_secret")
-"""The secrets infra creates that the gateway's environment may read, by key."""
+"""The secrets infra creates that the gateway's environment may read, by key (and one per other provider)."""
+CONFIG_POLICIES: Final = ALL_POLICIES - {Policy.BEDROCK_ONLY}
+"""The policies infra loads a config with: bedrock-only is the settings' ``multi_provider`` (see wiring)."""
 
 METRICS_CALLBACK: Final = "bedrockgate.metrics_callback"
 SOURCE_COMMIT_TAG: Final = "bedrockgate:source-commit"
@@ -81,12 +84,13 @@ class Deployment:
     registry: RegistryStack
     network: NetworkStack
     data: DataStack
-    guardrail: GuardrailStack
+    guardrail: GuardrailStack | None
     edge: EdgeStack
-    phoenix: PhoenixStack
+    phoenix: PhoenixStack | None
     gateway: GatewayStack
     chatbot: ChatbotStack | None
     observability: ObservabilityStack
+    wiring: Wiring
     certificate: CertificateStack | None = None
     warnings: tuple[str, ...] = field(default=())
 
@@ -108,17 +112,28 @@ class Deployment:
         return [stack for stack in ordered if stack is not None]
 
 
-def fixed_environment(settings: DeploymentSettings, config: GatewayConfig) -> dict[str, Source]:
+def load_gateway_config(settings: DeploymentSettings) -> GatewayConfig:
+    """The settings' gateway config, validated by gateway-config with every policy but bedrock-only.
+
+    Bedrock-only is a deployment decision (``multi_provider``), enforced by :func:`derive_wiring`
+    with an error naming the settings file as well as the config.
+    """
+    return load(settings.gateway_config, policies=CONFIG_POLICIES)
+
+
+def fixed_environment(settings: DeploymentSettings, config: GatewayConfig, wiring: Wiring) -> dict[str, Source]:
     """Variables the gateway container always gets, whatever its config reads.
 
     LiteLLM's production switches (no docs or admin UI, quiet logs), its salt key, the metrics
     callback's namespace and service (so the dashboard reads what the callback writes), TLS to
-    Valkey, the Region, and the sha256 of the rendered config: the image's entrypoint refuses to
-    start when it differs from the sha256 of the file passed with ``--config``, so a task never runs
-    an image whose baked-in config is not the one this synth derived everything from.
+    Valkey, the Region, the ``arize_phoenix`` callback's collector and key (which it reads from the
+    environment, not through the config), and the sha256 of the rendered config: the image's
+    entrypoint refuses to start when it differs from the sha256 of the file passed with ``--config``,
+    so a task never runs an image whose baked-in config is not the one this synth derived everything from.
     """
     region = Plain(settings.region)
     return {
+        **wiring.phoenix.environment,
         "AWS_REGION": region,
         "AWS_DEFAULT_REGION": region,
         "LITELLM_SALT_KEY": FromSecret("salt_key"),
@@ -138,15 +153,19 @@ def fixed_environment(settings: DeploymentSettings, config: GatewayConfig) -> di
 
 def gateway_sources(
     settings: DeploymentSettings,
-    config: GatewayConfig,
+    wiring: Wiring,
     *,
     cache_host: str,
     cache_port: str,
-    guardrail_id: str,
-    guardrail_version: str,
-    phoenix_endpoint: str,
+    guardrail_id: str | None = None,
+    guardrail_version: str | None = None,
 ) -> dict[str, Source]:
-    """Every variable infra can provide, by name: what a config may read without env_sources."""
+    """Every variable infra can provide, by name: what a config may read without env_sources.
+
+    ``guardrail_id`` and ``guardrail_version`` are those of the guardrail infra creates
+    (``guardrail.mode: create``); with ``existing`` the settings give them, with ``none`` there is none.
+    Phoenix's variables and the other providers' keys come from the wiring.
+    """
     region = Plain(settings.region)
     provided: dict[str, Source] = {
         "AWS_REGION": region,
@@ -158,12 +177,19 @@ def gateway_sources(
         "REDIS_PORT": Plain(cache_port),
         "REDIS_PASSWORD": FromSecret("cache_auth_token"),
         "REDIS_SSL": Plain("true"),
-        "PHOENIX_COLLECTOR_HTTP_ENDPOINT": Plain(phoenix_endpoint),
-        "PHOENIX_API_KEY": FromSecret("phoenix_admin_secret"),
+        **wiring.phoenix.environment,
+        **wiring.provider_sources,
     }
-    wiring = guardrail_variables(config)
-    provided.update({name: Plain(guardrail_id) for name in wiring.identifier})
-    provided.update({name: Plain(guardrail_version) for name in wiring.version})
+    guardrail = wiring.guardrail
+    if guardrail.mode == "existing":
+        guardrail_id, guardrail_version = guardrail.existing_id, guardrail.existing_version
+    if guardrail.identifier_variables and (guardrail_id is None or guardrail_version is None):
+        raise ValueError(f"guardrail.mode {guardrail.mode}: the created guardrail's id and version are needed")
+    origin = "settings" if guardrail.mode == "existing" else "infra"
+    if guardrail_id is not None:
+        provided.update({name: Plain(guardrail_id, origin) for name in guardrail.identifier_variables})
+    if guardrail_version is not None:
+        provided.update({name: Plain(guardrail_version, origin) for name in guardrail.version_variables})
     return provided
 
 
@@ -239,6 +265,8 @@ def build_app(
     Raises SettingsError without a gateway image, LambdaAssetError when the chatbot's zip is missing,
     ConfigValidationError for an invalid gateway config, GatewayImageError for a config that
     uses a database when the gateway image has none (``gateway_image_database: unavailable``),
+    ConfigMismatchError when the settings and the config disagree (a guardrail or Phoenix one provisions
+    and the other does not use, another provider without ``multi_provider``: see :mod:`.wiring`),
     EnvironmentSourceError for a config variable with no source, BedrockModelError for a model whose
     ARNs cannot be derived, and InconsistentTimeoutError when the edge cannot wait as long as the
     gateway.
@@ -250,8 +278,9 @@ def build_app(
             f"stack alone: bedrockgate-infra cdk deploy {settings.prefix}-registry)"
         )
     app = app if app is not None else cdk.App()
-    config = config if config is not None else load(settings.gateway_config)
+    config = config if config is not None else load_gateway_config(settings)
     check_image_database(settings.gateway_image_database, config, config_path=settings.gateway_config)
+    wiring = derive_wiring(settings, config)  # a mismatch of settings and config fails here, before any stack
     if settings.chatbot.enabled:
         chatbot_lambda_zip(settings)  # a missing zip fails here, before any stack exists
     if settings.chatbot.enabled and settings.region not in LEX_V2_REGIONS:
@@ -276,11 +305,10 @@ def build_app(
         env=env,
         settings=settings,
         network=network,
+        provider_secrets=wiring.provider_secrets,
         description="bedrockgate: LiteLLM's Aurora PostgreSQL, Valkey and keys",
     )
-    guardrail = GuardrailStack(
-        app, f"{prefix}-guardrail", env=env, settings=settings, description="bedrockgate: Bedrock guardrail"
-    )
+    guardrail = _guardrail_stack(app, settings, wiring, env)
     certificate: CertificateStack | None = None
     cloudfront_certificate: acm.ICertificate | None = None
     cross_region = False
@@ -306,46 +334,10 @@ def build_app(
         cross_region_references=cross_region,
         description="bedrockgate: ALB, WAF, CloudFront and DNS",
     )
-    phoenix = PhoenixStack(
-        app,
-        f"{prefix}-phoenix",
-        env=env,
-        settings=settings,
-        network=network,
-        listener=edge.listener,
-        description="bedrockgate: Arize Phoenix and its database",
-    )
+    phoenix = _phoenix_stack(app, settings, wiring, env, network=network, listener=edge.listener)
 
-    provided = gateway_sources(
-        settings,
-        config,
-        cache_host=data.cache_host,
-        cache_port=data.cache_port,
-        guardrail_id=guardrail.guardrail_id,
-        guardrail_version=guardrail.version_number,
-        phoenix_endpoint=phoenix.collector_endpoint,
-    )
-    plan = plan_environment(
-        required_env(config),
-        provided=provided,
-        settings_sources=settings.env_sources,
-        fixed=fixed_environment(settings, config),
-    )
-    access = bedrock_access(
-        config,
-        region=settings.region,
-        account=settings.account,
-        known_values={name: value for name, value in plan.plain.items() if not cdk.Token.is_unresolved(value)},
-        profile_regions=settings.profile_regions,
-        created_guardrail_arn=guardrail.guardrail_arn,
-    )
-    secrets: Mapping[str, secretsmanager.ISecret] = {
-        "master_key": data.master_key,
-        "salt_key": data.salt_key,
-        "database_url": data.database_url,
-        "cache_auth_token": data.cache_auth_token,
-        "phoenix_admin_secret": phoenix.admin_secret,
-    }
+    plan, access = _gateway_plan(settings, config, wiring, data=data, guardrail=guardrail)
+    secrets = _created_secrets(data, phoenix)
     gateway = GatewayStack(
         app,
         f"{prefix}-gateway",
@@ -379,7 +371,8 @@ def build_app(
         service=gateway.service,
         load_balancer=edge.alb,
         target_group=gateway.target_group,
-        description="bedrockgate: dashboard and alarms",
+        log_group=gateway.log_group,
+        description="bedrockgate: dashboard, alarms, the ApplicationErrors metric and Logs Insights queries",
     )
 
     if settings.source_commit is not None:
@@ -423,9 +416,101 @@ def build_app(
         gateway=gateway,
         chatbot=chatbot,
         observability=observability,
+        wiring=wiring,
         certificate=certificate,
         warnings=tuple(warnings),
     )
+
+
+def _guardrail_stack(
+    app: cdk.App, settings: DeploymentSettings, wiring: Wiring, env: cdk.Environment
+) -> GuardrailStack | None:
+    """The guardrail stack, when the wiring says infra creates the guardrail."""
+    if not wiring.guardrail.provisioned:
+        return None
+    return GuardrailStack(
+        app, f"{settings.prefix}-guardrail", env=env, settings=settings, description="bedrockgate: Bedrock guardrail"
+    )
+
+
+def _phoenix_stack(
+    app: cdk.App,
+    settings: DeploymentSettings,
+    wiring: Wiring,
+    env: cdk.Environment,
+    *,
+    network: NetworkStack,
+    listener: elbv2.IApplicationListener,
+) -> PhoenixStack | None:
+    """The Phoenix stack, when the wiring says Phoenix is self-hosted."""
+    if not wiring.phoenix.provisioned:
+        return None
+    return PhoenixStack(
+        app,
+        f"{settings.prefix}-phoenix",
+        env=env,
+        settings=settings,
+        network=network,
+        listener=listener,
+        description="bedrockgate: Arize Phoenix and its database",
+    )
+
+
+def _gateway_plan(
+    settings: DeploymentSettings,
+    config: GatewayConfig,
+    wiring: Wiring,
+    *,
+    data: DataStack,
+    guardrail: GuardrailStack | None,
+) -> tuple[EnvironmentPlan, BedrockAccess]:
+    """The gateway task's environment and what it may call on Bedrock."""
+    provided = gateway_sources(
+        settings,
+        wiring,
+        cache_host=data.cache_host,
+        cache_port=data.cache_port,
+        guardrail_id=guardrail.guardrail_id if guardrail is not None else None,
+        guardrail_version=guardrail.version_number if guardrail is not None else None,
+    )
+    plan = plan_environment(
+        required_env(config),
+        provided=provided,
+        settings_sources=settings.env_sources,
+        fixed=fixed_environment(settings, config, wiring),
+    )
+    access = bedrock_access(
+        config,
+        region=settings.region,
+        account=settings.account,
+        known_values={name: value for name, value in plan.plain.items() if not cdk.Token.is_unresolved(value)},
+        profile_regions=settings.profile_regions,
+        created_guardrail_arn=_wired_guardrail_arn(settings, wiring, guardrail),
+    )
+    return plan, access
+
+
+def _created_secrets(data: DataStack, phoenix: PhoenixStack | None) -> dict[str, secretsmanager.ISecret]:
+    """Every secret infra creates that the gateway's environment may read, by key (see INFRA_SECRETS)."""
+    secrets: dict[str, secretsmanager.ISecret] = {
+        "master_key": data.master_key,
+        "salt_key": data.salt_key,
+        "database_url": data.database_url,
+        "cache_auth_token": data.cache_auth_token,
+        **data.provider_secrets,
+    }
+    if phoenix is not None:
+        secrets["phoenix_admin_secret"] = phoenix.admin_secret
+    return secrets
+
+
+def _wired_guardrail_arn(settings: DeploymentSettings, wiring: Wiring, created: GuardrailStack | None) -> str | None:
+    """The ARN of the guardrail the config's ``os.environ/VAR`` identifiers get: created, given, or none."""
+    if created is not None:
+        return created.guardrail_arn
+    if wiring.guardrail.existing_id is not None:
+        return guardrail_arn(wiring.guardrail.existing_id, region=settings.region, account=settings.account)
+    return None
 
 
 def _repository_warning(settings: DeploymentSettings, image: str) -> str | None:

@@ -208,13 +208,14 @@ def bedrock_access(
     account: str,
     known_values: Mapping[str, str],
     profile_regions: Callable[[str], tuple[str, ...] | None],
-    created_guardrail_arn: str,
+    created_guardrail_arn: str | None,
 ) -> BedrockAccess:
     """What the gateway may call: every Bedrock deployment's ARNs and every Bedrock guardrail's ARN.
 
     ``known_values`` are the plain environment values infra sets (``AWS_REGION`` → the deployment's
-    Region); ``created_guardrail_arn`` is the guardrail infra creates, which a config reaches through
-    an ``os.environ/VAR`` identifier.
+    Region); ``created_guardrail_arn`` is the guardrail a config reaches through an ``os.environ/VAR``
+    identifier: the one infra creates, or the existing one the settings name (None: no such guardrail,
+    and an identifier read through a variable is an error).
     """
     problems: list[str] = []
     grants: list[ModelGrant] = []
@@ -239,7 +240,13 @@ def bedrock_access(
         where = f"guardrails.{index} ({guardrail.guardrail_name})"
         identifier = guard.guardrailIdentifier
         if isinstance(identifier, EnvRef):
-            guardrails.add(created_guardrail_arn)
+            if created_guardrail_arn is None:
+                problems.append(
+                    f"{where}: guardrailIdentifier reads {identifier.name}, but the deployment has no guardrail to "
+                    "give it: set guardrail.mode create or existing in the deployment settings"
+                )
+            else:
+                guardrails.add(created_guardrail_arn)
             continue
         try:
             guardrail_region = resolve_region(guard.aws_region_name, default=region, known=known_values, where=where)

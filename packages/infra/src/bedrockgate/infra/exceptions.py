@@ -11,6 +11,7 @@ from __future__ import annotations
 __all__ = [
     "AccountRegionError",
     "BedrockModelError",
+    "ConfigMismatchError",
     "EnvironmentSourceError",
     "GatewayImageError",
     "InconsistentTimeoutError",
@@ -50,6 +51,15 @@ class GatewayImageError(InfraError):
 
 class BedrockModelError(InfraError):
     """A model or guardrail whose IAM resources infra cannot derive exactly."""
+
+
+class ConfigMismatchError(InfraError):
+    """The deployment settings and the gateway config disagree; the message names both files and the fix.
+
+    Infra would provision something the config does not use (a guardrail, Phoenix), or the config
+    needs something the settings neither provision nor give (a guardrail, a Phoenix collector,
+    another provider).
+    """
 
 
 class EnvironmentSourceError(InfraError):

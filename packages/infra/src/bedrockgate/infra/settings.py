@@ -14,6 +14,10 @@ file. Relative paths in a file are relative to that file.
 AWS credentials when neither the file nor the context gives them, and refuses a disagreement.
 ``gateway_image`` may be absent: before the first push there is no image, and the app then holds
 only the registry stack the image is pushed to.
+
+``guardrail``, ``phoenix`` and ``multi_provider`` say what infra provisions for the config's Bedrock
+guardrail, its ``arize_phoenix`` traces and its other providers; :mod:`bedrockgate.infra.wiring`
+checks them against the config (each one switched off only explicitly, e.g. ``phoenix: {mode: none}``).
 """
 
 from __future__ import annotations
@@ -41,8 +45,10 @@ __all__ = [
     "EnvSource",
     "GatewayImage",
     "GatewayImageRef",
+    "GuardrailSettings",
     "ImageRef",
     "Metrics",
+    "PhoenixSettings",
     "Registry",
     "SettingsError",
     "Sizes",
@@ -287,7 +293,11 @@ class Alarms(_Model):
 
     email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
     error_rate_percent: float = Field(default=5.0, gt=0, le=100)
+    p95_latency_ms: float = Field(default=20_000.0, gt=0, description="Per model group, for 15 minutes.")
     p99_latency_ms: float = Field(default=30_000.0, gt=0)
+    application_errors: int = Field(
+        default=10, ge=1, description="ERROR lines in the gateway's JSON logs per 5 minutes, for 15 minutes."
+    )
     hourly_cost_usd: float = Field(default=10.0, gt=0)
 
 
@@ -348,6 +358,92 @@ class EnvSource(_Model):
         return self
 
 
+# --- wiring (issue 15): the guardrail, Phoenix and other providers, checked against the config ---
+
+GuardrailMode = Literal["create", "existing", "none"]
+PhoenixMode = Literal["self-hosted", "cloud", "none"]
+
+
+class GuardrailSettings(_Model):
+    """Which Bedrock guardrail the config's ``guardrailIdentifier: os.environ/VAR`` entries get.
+
+    - ``create`` (default): the guardrail stack creates one and publishes a version; the task gets
+      its id and numeric version, and may apply exactly it.
+    - ``existing``: no guardrail stack; ``id`` (and ``version``) name a guardrail that exists in
+      the account, which the task gets and may apply.
+    - ``none``: no guardrail stack, nothing given: only for a config whose Bedrock guardrails (if
+      any) name their guardrail literally.
+
+    Synth refuses a guardrail infra creates or is given that the config does not use, and a config
+    that reads a guardrail through a variable when the mode is ``none``.
+    """
+
+    mode: GuardrailMode = "create"
+    id: str | None = Field(
+        default=None,
+        pattern=r"^([a-z0-9]{1,64}|arn:aws:bedrock:[a-z0-9-]+:\d{12}:guardrail/[a-z0-9]{1,64})$",
+        description="mode existing: the guardrail's id (or ARN).",
+    )
+    version: str | None = Field(
+        default=None,
+        pattern=r"^([1-9][0-9]{0,7}|DRAFT)$",
+        description="mode existing: the published version (a number; DRAFT only for trials).",
+    )
+
+    @model_validator(mode="after")
+    def _mode_fields(self) -> Self:
+        if self.mode == "existing" and (self.id is None or self.version is None):
+            raise ValueError("guardrail.mode existing needs guardrail.id and guardrail.version")
+        if self.mode != "existing" and (self.id is not None or self.version is not None):
+            raise ValueError(f"guardrail.id and guardrail.version go with mode existing, not {self.mode}")
+        return self
+
+
+class PhoenixSettings(_Model):
+    """Where the config's ``arize_phoenix`` callback sends traces.
+
+    - ``self-hosted`` (default): the Phoenix stack (Phoenix on Fargate, its Aurora database, the
+      ``/phoenix/*`` route); the task gets its collector inside the VPC and its system token.
+    - ``cloud``: Phoenix Cloud (or any Phoenix reachable over HTTPS); no Phoenix stack. The task gets
+      ``collector_endpoint`` and, as an ECS secret, the API key held in the Secrets Manager secret
+      ``api_key_secret_arn``, which the operator creates and fills (infra never holds the key, and a
+      task never starts with a placeholder).
+    - ``none``: no Phoenix: only for a config without the ``arize_phoenix`` callback.
+
+    Synth refuses Phoenix provisioned or given for a config without the callback, and the callback
+    with mode ``none``.
+    """
+
+    mode: PhoenixMode = "self-hosted"
+    collector_endpoint: str | None = Field(
+        default=None,
+        pattern=r"^https://[A-Za-z0-9.-]+(:\d{1,5})?(/[^\s]*)?$",
+        description="mode cloud: the OTLP/HTTP traces endpoint, e.g. https://app.phoenix.arize.com/s/<space>/v1/traces.",
+    )
+    api_key_secret_arn: str | None = Field(
+        default=None, description="mode cloud: the complete ARN of the secret holding the Phoenix API key."
+    )
+
+    @model_validator(mode="after")
+    def _mode_fields(self) -> Self:
+        if self.mode == "cloud":
+            if self.collector_endpoint is None or self.api_key_secret_arn is None:
+                raise ValueError("phoenix.mode cloud needs phoenix.collector_endpoint and phoenix.api_key_secret_arn")
+            if not _SECRET_ARN.fullmatch(self.api_key_secret_arn):
+                raise ValueError(
+                    f"phoenix.api_key_secret_arn {self.api_key_secret_arn!r} is not a complete Secrets Manager "
+                    "secret ARN (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME-XXXXXX)"
+                )
+        elif self.collector_endpoint is not None or self.api_key_secret_arn is not None:
+            raise ValueError(
+                f"phoenix.collector_endpoint and phoenix.api_key_secret_arn go with mode cloud, not {self.mode}"
+            )
+        return self
+
+
+# --- end of the wiring block ---
+
+
 class DeploymentSettings(_Model):
     """Everything about one deployment that is not in the gateway config."""
 
@@ -375,7 +471,9 @@ class DeploymentSettings(_Model):
         ),
     )
     gateway_config_path_in_image: str = Field(default="/app/config.yaml", pattern=r"^/[^\s]+$")
-    phoenix_image: ImageRef
+    phoenix_image: ImageRef | None = Field(
+        default=None, description="Arize Phoenix's image by digest: needed (only) with phoenix.mode self-hosted."
+    )
     registry: Registry = Registry()
     source_commit: str | None = Field(
         default=None,
@@ -406,6 +504,23 @@ class DeploymentSettings(_Model):
         description="CloudFront's origin response timeout; default the gateway's request timeout + 5 s.",
     )
     tags: dict[str, str] = Field(default_factory=dict)
+    # --- wiring (issue 15) ---
+    guardrail: GuardrailSettings = GuardrailSettings()
+    phoenix: PhoenixSettings = PhoenixSettings()
+    multi_provider: bool = Field(
+        default=False,
+        description=(
+            "Lift gateway-config's bedrock-only policy: deployments may call other providers (openai/..., "
+            "anthropic/...), each reading its API key as api_key: os.environ/VAR; infra creates one Secrets Manager "
+            "secret per provider (<prefix>/providers/<provider>/api-key) for the operator to fill and injects it. "
+            "Off: a config with another provider is refused."
+        ),
+    )
+    settings_file: Path | None = Field(
+        default=None,
+        description="Set by load_settings: the file these settings were read from, named in mismatch errors.",
+    )
+    # --- end of the wiring fields ---
 
     @property
     def prefix(self) -> str:
@@ -449,6 +564,11 @@ class DeploymentSettings(_Model):
             raise ValueError(f"availability_zones must be two zones of {self.region}, e.g. {self.region}a")
         if self.domain is None and self.edge_read_timeout_seconds is not None:
             raise ValueError("edge_read_timeout_seconds applies to CloudFront, which is created only with a domain")
+        if self.phoenix.mode == "self-hosted" and self.phoenix_image is None:
+            raise ValueError(
+                "phoenix.mode self-hosted (the default) runs Phoenix: give phoenix_image=<registry>/<repository>"
+                "@sha256:<digest>, or choose phoenix: {mode: cloud, ...} or {mode: none}"
+            )
         return self
 
 
@@ -489,6 +609,8 @@ def load_settings(path: str | Path | None = None, overrides: Mapping[str, Any] |
             for item in error.errors()
         )
         raise SettingsError(f"{where}deployment settings are invalid:\n{problems}") from None
+    if path is not None:
+        settings = settings.model_copy(update={"settings_file": Path(path).resolve()})
     return _resolve_paths(settings, base)
 
 

@@ -203,6 +203,8 @@ def placeholder_problems(settings: DeploymentSettings, *, path: str | Path | Non
             f"gateway_image {settings.gateway_image}: the registry is the docs' example account {EXAMPLE_ACCOUNT}: "
             f"push to your registry stack's repository ({settings.repository_uri}) and pass that digest"
         )
+    if settings.phoenix_image is None or settings.phoenix.mode != "self-hosted":
+        return problems  # no Phoenix runs here (Phoenix Cloud or none): its image is not deployed
     _, _, phoenix_digest = settings.phoenix_image.partition("@sha256:")
     if is_placeholder_digest(phoenix_digest):
         problems.append(

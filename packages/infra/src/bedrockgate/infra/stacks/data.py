@@ -5,6 +5,10 @@
   LiteLLM (``postgresql://...?sslmode=require``).
 - Valkey (ElastiCache replication group): encrypted in transit (TLS required) and at rest, AUTH
   token generated in Secrets Manager, a replica in the second AZ with automatic failover.
+- With ``multi_provider``, one secret per other provider the config calls
+  (``<prefix>/providers/<provider>/api-key``): created with a random value, which the operator
+  replaces with the provider's API key (until then that provider answers 401 and the router's
+  fallbacks take over); kept with its stack's deletion protection.
 - LiteLLM's master key and salt key, generated with the ``sk-`` prefix. The salt key encrypts
   credentials LiteLLM stores in its database and must never change.
 
@@ -14,6 +18,8 @@ protection off for a throwaway environment.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from typing import Any
 
 import aws_cdk as cdk
@@ -23,6 +29,7 @@ from bedrockgate.infra.nag import acknowledge
 from bedrockgate.infra.settings import DeploymentSettings
 from bedrockgate.infra.stacks._parts import generated_key, serverless_postgres
 from bedrockgate.infra.stacks.network import CACHE_PORT, DATABASE_PORT, NetworkStack
+from bedrockgate.infra.wiring import ProviderSecret
 from constructs import Construct
 
 __all__ = ["DataStack"]
@@ -32,10 +39,20 @@ class DataStack(cdk.Stack):
     """LiteLLM's database, cache and keys."""
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, settings: DeploymentSettings, network: NetworkStack, **kwargs: Any
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        settings: DeploymentSettings,
+        network: NetworkStack,
+        provider_secrets: Sequence[ProviderSecret] = (),
+        **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         prefix = settings.prefix
+        self.provider_secrets: dict[str, secretsmanager.ISecret] = {
+            provider.key: self._provider_secret(settings, provider) for provider in provider_secrets
+        }
 
         self.database = serverless_postgres(
             self,
@@ -148,6 +165,25 @@ class DataStack(cdk.Stack):
                 "minutes and Valkey holds only rate-limit counters and cached answers, an accepted risk outside "
                 "production (production settings use 2 or more nodes).",
             )
+
+    def _provider_secret(self, settings: DeploymentSettings, provider: ProviderSecret) -> secretsmanager.Secret:
+        secret = secretsmanager.Secret(
+            self,
+            "ProviderKey" + "".join(part.title() for part in re.split(r"[^a-z0-9]+", provider.provider)),
+            secret_name=provider.secret_name(settings.prefix),
+            description=(
+                f"The {provider.provider} API key LiteLLM reads as {provider.variable} (model groups "
+                f"{', '.join(provider.model_groups)}): put the key here after the first deploy"
+            ),
+            removal_policy=cdk.RemovalPolicy.RETAIN if settings.deletion_protection else cdk.RemovalPolicy.DESTROY,
+        )
+        acknowledge(
+            secret,
+            "SMG4",
+            f"The {provider.provider} API key is issued by {provider.provider}, not by AWS: no rotation Lambda can "
+            "create one; it is rotated by putting the new key in the secret and redeploying the gateway service.",
+        )
+        return secret
 
     @property
     def cache_host(self) -> str:

@@ -1,13 +1,24 @@
-"""Observability: a dashboard and alarms derived from the config's model groups.
+"""Observability: a dashboard, alarms and Logs Insights queries derived from the config's model groups.
 
 Per model group, from the metrics callback's EMF records (namespace and dimension names from the
 settings' ``metrics`` section, which the gateway task also hands to the callback): request rate,
-error rate, latency p50/p95/p99, input and output tokens, and cost. With key dimensions on, the
-busiest key aliases and teams. Then the platform: the gateway service's CPU and memory, the ALB's
-5xx counts and target response time.
+error rate, latency p50/p95/p99, input and output tokens, cost, and per request the average tokens
+(``TotalTokens / RequestCount``) and cost (``ResponseCostUSD / RequestCount``). With key dimensions
+on, the busiest key aliases and teams. Then the platform: the ALB's request count, the gateway
+service's CPU and memory, the ALB's 5xx counts and target response time.
 
-Alarms, to an encrypted SNS topic (and an e-mail address when the settings give one): error rate
-and p99 latency per model group, and the whole gateway's cost over the last hour.
+``ApplicationErrors``: a metric filter on the gateway's log group counts the proxy's JSON log lines
+at level ERROR (the config's ``json_logs: true`` makes LiteLLM write ``{"message": ..., "level":
+"ERROR", ...}``), in the settings' namespace. A metric filter's dimensions can only be fields of the
+log line, and LiteLLM's lines carry no service name, so the metric has none: environments that share
+an account, a Region and a namespace share it (give them distinct ``metrics.namespace``).
+
+Logs Insights query definitions on the gateway's log group: the top error messages, and the slowest
+requests per model group from the callback's EMF lines (``litellm_metric``, ``ModelGroup``,
+``ResponseTimeMs``); the dashboard shows both.
+
+Alarms, to an encrypted SNS topic (and an e-mail address when the settings give one): error rate,
+p95 and p99 latency per model group, ApplicationErrors, and the whole gateway's cost over the last hour.
 
 A new model group in the config appears on the dashboard and gets its alarms at the next deploy,
 with no change here.
@@ -26,15 +37,37 @@ from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from bedrockgate.infra.settings import DeploymentSettings
 from constructs import Construct
 
-__all__ = ["ObservabilityStack"]
+__all__ = ["APPLICATION_ERRORS", "SLOWEST_REQUESTS_QUERY", "TOP_ERRORS_QUERY", "ObservabilityStack"]
 
 PERIOD: Final = cdk.Duration.minutes(5)
 WIDTH: Final = 12
+APPLICATION_ERRORS: Final = "ApplicationErrors"
+ERROR_LEVEL: Final = "ERROR"
+TOP_ERRORS_QUERY: Final = logs.QueryString(
+    fields=["@timestamp", "level", "message"],
+    filter_statements=[f'level = "{ERROR_LEVEL}"'],
+    stats_statements=["count(*) as errors, latest(@timestamp) as last_seen by message"],
+    sort="errors desc",
+    limit=25,
+)
+"""The most frequent ERROR messages of the proxy's JSON logs."""
+SLOWEST_REQUESTS_QUERY: Final = logs.QueryString(
+    fields=["@timestamp", "ModelGroup", "ResponseTimeMs", "status", "litellm_call_id"],
+    filter_statements=["ispresent(litellm_metric) and ispresent(ResponseTimeMs)"],
+    stats_statements=[
+        "max(ResponseTimeMs) as slowest_ms, pct(ResponseTimeMs, 95) as p95_ms, avg(ResponseTimeMs) as avg_ms, "
+        "count(*) as requests by ModelGroup"
+    ],
+    sort="slowest_ms desc",
+    limit=50,
+)
+"""Per model group, the slowest request, p95 and average (ms), from the metrics callback's EMF lines."""
 
 
 class ObservabilityStack(cdk.Stack):
@@ -50,12 +83,28 @@ class ObservabilityStack(cdk.Stack):
         service: ecs.FargateService,
         load_balancer: elbv2.IApplicationLoadBalancer,
         target_group: elbv2.IApplicationTargetGroup,
+        log_group: logs.ILogGroup,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         self.settings = settings
         self.model_groups = list(model_groups)
+        self.log_group = log_group
         metrics = settings.metrics
+        self.application_errors = self._application_errors(log_group)
+        self.queries = {
+            name: logs.QueryDefinition(
+                self,
+                construct_id_,
+                query_definition_name=f"{settings.prefix}/{name}",
+                query_string=query,
+                log_groups=[log_group],
+            )
+            for construct_id_, name, query in (
+                ("TopErrorsQuery", "top-errors", TOP_ERRORS_QUERY),
+                ("SlowestRequestsQuery", "slowest-requests-per-model-group", SLOWEST_REQUESTS_QUERY),
+            )
+        }
 
         key = kms.Key(
             self,
@@ -89,12 +138,27 @@ class ObservabilityStack(cdk.Stack):
                 notify,
             )
             self._alarm(
+                f"LatencyP95{_id(group)}",
+                self._metric("ResponseTimeMs", group, "p95"),
+                settings.alarms.p95_latency_ms,
+                f"{group}: p95 latency above {settings.alarms.p95_latency_ms:g} ms for 15 minutes",
+                notify,
+            )
+            self._alarm(
                 f"LatencyP99{_id(group)}",
                 self._metric("ResponseTimeMs", group, "p99"),
                 settings.alarms.p99_latency_ms,
                 f"{group}: p99 latency above {settings.alarms.p99_latency_ms:g} ms for 15 minutes",
                 notify,
             )
+        self._alarm(
+            "ApplicationErrors",
+            self.application_errors,
+            settings.alarms.application_errors,
+            f"The gateway logged more than {settings.alarms.application_errors} ERROR lines per 5 minutes "
+            "for 15 minutes",
+            notify,
+        )
         hourly_cost = cloudwatch.Metric(
             namespace=metrics.namespace,
             metric_name="ResponseCostUSD",
@@ -121,6 +185,29 @@ class ObservabilityStack(cdk.Stack):
         )
         cdk.CfnOutput(self, "AlarmTopic", value=self.topic.topic_arn)
 
+    def _application_errors(self, log_group: logs.ILogGroup) -> cloudwatch.Metric:
+        """The metric filter counting the proxy's ERROR lines, and its metric (0 in a period without one)."""
+        namespace = self.settings.metrics.namespace
+        logs.MetricFilter(
+            self,
+            "ApplicationErrorsFilter",
+            log_group=log_group,
+            filter_name=f"{self.settings.prefix}-application-errors",
+            filter_pattern=logs.FilterPattern.string_value("$.level", "=", ERROR_LEVEL),
+            metric_namespace=namespace,
+            metric_name=APPLICATION_ERRORS,
+            metric_value="1",
+            default_value=0,
+            unit=cloudwatch.Unit.COUNT,
+        )
+        return cloudwatch.Metric(
+            namespace=namespace,
+            metric_name=APPLICATION_ERRORS,
+            statistic="Sum",
+            period=PERIOD,
+            label="ERROR log lines",
+        )
+
     def _metric(self, name: str, group: str, statistic: str, label: str | None = None) -> cloudwatch.Metric:
         metrics = self.settings.metrics
         return cloudwatch.Metric(
@@ -136,16 +223,21 @@ class ObservabilityStack(cdk.Stack):
         )
 
     def _error_rate(self, group: str) -> cloudwatch.MathExpression:
-        # Metric ids are unique per graph: one pair per model group.
+        return self._per_request(group, "RequestErrors", f"{group} error %", scale=100)
+
+    def _per_request(self, group: str, metric: str, label: str, *, scale: int = 1) -> cloudwatch.MathExpression:
+        """``scale * metric / RequestCount`` of one model group over each period (0 without requests)."""
+        # Metric ids are unique per graph: one pair per model group and metric.
         index = self.model_groups.index(group)
-        requests, errors = f"requests{index}", f"errors{index}"
+        requests, value = f"requests{index}", f"{metric.lower()}{index}"
+        scaled = f"{scale} * {value}" if scale != 1 else value
         return cloudwatch.MathExpression(
-            expression=f"IF({requests} > 0, 100 * {errors} / {requests}, 0)",
+            expression=f"IF({requests} > 0, {scaled} / {requests}, 0)",
             using_metrics={
                 requests: self._metric("RequestCount", group, "Sum"),
-                errors: self._metric("RequestErrors", group, "Sum"),
+                value: self._metric(metric, group, "Sum"),
             },
-            label=f"{group} error %",
+            label=label,
             period=PERIOD,
         )
 
@@ -218,10 +310,36 @@ class ObservabilityStack(cdk.Stack):
                 _graph("Cost per 5 minutes (USD)", [self._metric("ResponseCostUSD", group, "Sum") for group in groups]),
             ]
         )
+        rows.append(
+            [
+                _graph(
+                    "Tokens per request (input + output)",
+                    [self._per_request(group, "TotalTokens", group) for group in groups],
+                ),
+                _graph(
+                    "Cost per request (USD)", [self._per_request(group, "ResponseCostUSD", group) for group in groups]
+                ),
+            ]
+        )
         if metrics.key_dimensions:
             rows.append(
                 [self._top(metrics.key_alias_dimension, "key alias"), self._top(metrics.team_dimension, "team")]
             )
+        rows.append(
+            [
+                _graph(
+                    "ALB: requests per 5 minutes",
+                    [load_balancer.metrics.request_count(period=PERIOD, statistic="Sum", label="requests")],
+                ),
+                _graph(f"{APPLICATION_ERRORS}: ERROR lines in the gateway's logs", [self.application_errors]),
+            ]
+        )
+        rows.append(
+            [
+                self._table("Top errors (gateway logs)", TOP_ERRORS_QUERY),
+                self._table("Slowest requests per model group (ms)", SLOWEST_REQUESTS_QUERY),
+            ]
+        )
         rows.append(
             [
                 _graph(
@@ -249,6 +367,17 @@ class ObservabilityStack(cdk.Stack):
             ]
         )
         return rows
+
+    def _table(self, title: str, query: logs.QueryString) -> cloudwatch.LogQueryWidget:
+        """A Logs Insights query over the gateway's log group, shown as a table."""
+        return cloudwatch.LogQueryWidget(
+            title=title,
+            log_group_names=[self.log_group.log_group_name],
+            query_string=query.to_string(),
+            view=cloudwatch.LogQueryVisualizationType.TABLE,
+            width=WIDTH,
+            height=6,
+        )
 
     def _top(self, dimension: str, what: str) -> cloudwatch.GraphWidget:
         metrics = self.settings.metrics

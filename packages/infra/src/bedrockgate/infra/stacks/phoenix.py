@@ -49,6 +49,9 @@ class PhoenixStack(cdk.Stack):
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
+        if settings.phoenix_image is None:  # pragma: no cover - the settings refuse self-hosted without an image
+            raise ValueError("the Phoenix stack needs phoenix_image")
+        image = settings.phoenix_image
         prefix = settings.prefix
         sizes = settings.sizes
         self.database = serverless_postgres(
@@ -96,7 +99,7 @@ class PhoenixStack(cdk.Stack):
         task_definition.add_container(
             CONTAINER_NAME,
             container_name=CONTAINER_NAME,
-            image=container_image(self, "Image", settings.phoenix_image),
+            image=container_image(self, "Image", image),
             environment={
                 "PHOENIX_PORT": str(PHOENIX_PORT),
                 "PHOENIX_HOST": "0.0.0.0",  # noqa: S104  # inside a task: the ALB and the gateway reach it by task IP
