@@ -274,3 +274,23 @@ def test_the_cli_names_the_flag_the_file_came_from(tmp_path: Path) -> None:
     code, _, stderr = run_cli("compare", str(BASELINE), str(bad))
     assert code == 2
     assert stderr.startswith(f"gateway-evals: error: B (candidate) {bad}: examples[3].f1: expected a number")
+
+
+def test_each_subcommand_names_the_flag_whose_input_is_at_fault(tmp_path: Path) -> None:
+    missing = str(tmp_path / "missing.json")
+    foreign = tmp_path / "out"
+    foreign.mkdir()
+    (foreign / "checkpoint.jsonl").write_text('{"type": "header", "format": 0}\n', encoding="utf-8")
+    run = ["run", "--endpoint", "http://127.0.0.1:9/v1", "--model", "m", "--progress", "none", "--no-phoenix"]
+    cases = [
+        (["score", "--dataset", missing, "--predictions", str(BASELINE)], f"--dataset {missing}: cannot read the file"),
+        (["score", "--dataset", str(BASELINE), "--predictions", missing], f"--predictions {missing}: cannot read the"),
+        (["compare", missing, str(BASELINE)], f"A (baseline) {missing}: cannot read the file"),
+        (["gate", "--gates", missing, "--results", str(BASELINE)], f"--gates {missing}: cannot read the gates file"),
+        ([*run, "--dataset", missing, "--out", str(tmp_path / "run")], f"--dataset {missing}: no such file"),
+        ([*run, "--dataset", "sample", "--out", str(foreign)], f"--out {foreign}: {foreign}/checkpoint.jsonl: not a"),
+    ]
+    for argv, message in cases:
+        code, stdout, stderr = run_cli(*argv)
+        assert (code, stdout) == (2, ""), argv
+        assert stderr.startswith(f"gateway-evals: error: {message}"), (argv, stderr)

@@ -8,10 +8,12 @@ security tests.
 from __future__ import annotations
 
 import asyncio
+import io
+import json
 from typing import Any
 
 import pytest
-from bedrockgate.metrics_callback.auth_answers import NO_KEY_DATABASE_MESSAGE, answer_for
+from bedrockgate.metrics_callback.auth_answers import NO_KEY_DATABASE_MESSAGE, answer_for, rejected_status
 from bedrockgate.metrics_callback.logger import MetricsLogger
 from bedrockgate.metrics_callback.request_checks import request_problem
 from fastapi import HTTPException
@@ -46,6 +48,11 @@ def test_every_other_failure_keeps_litellms_answer(exception: object) -> None:
     assert answer_for(exception) is None
 
 
+@pytest.fixture
+def capture() -> io.StringIO:
+    return io.StringIO()
+
+
 def test_the_failure_hook_returns_the_401_and_nothing_for_other_failures() -> None:
     logger = MetricsLogger(stream=lambda: None)
     try:
@@ -56,6 +63,40 @@ def test_the_failure_hook_returns_the_401_and_nothing_for_other_failures() -> No
     assert isinstance(rewritten, HTTPException)
     assert rewritten.status_code == 401
     assert kept is None
+
+
+@pytest.mark.parametrize(
+    ("exception", "status"),
+    [
+        (Exception("No api key passed in."), 401),
+        (Exception("Malformed API Key passed in. Ensure Key has `Bearer ` prefix."), 401),
+        (_no_db(), 401),
+        (Exception("No api key passed in, and something else"), None),
+        (ValueError("No api key passed in."), None),
+        (_no_db(code=503), None),
+    ],
+)
+def test_key_rejections_are_recorded_with_the_status_the_client_got(exception: Exception, status: int | None) -> None:
+    assert rejected_status(exception) == status
+
+
+def test_a_missing_key_writes_a_401_record_not_a_500(capture: Any) -> None:
+    logger = MetricsLogger(stream=lambda: capture)
+    kwargs = {
+        "exception": Exception("No api key passed in."),
+        "standard_logging_object": {
+            "status": "failure",
+            "model_group": "claude-fast",
+            "error_information": {"error_code": "", "error_class": "Exception"},
+        },
+    }
+    try:
+        asyncio.run(logger.async_log_failure_event(kwargs, None, 1.0, 1.1))
+        logger.flush()
+    finally:
+        logger.close()
+    [record] = [json.loads(line) for line in capture.getvalue().splitlines()]
+    assert (record["status_code"], record["error_category"]) == (401, "401_AUTHENTICATION_FAILED")
 
 
 # What the OpenAI API allows for a message's content, and a tool list.
@@ -72,7 +113,7 @@ _NOT_CONTENT = st.one_of(
 @settings(max_examples=150, deadline=None)
 @given(messages=st.lists(_MESSAGE, max_size=4), tools=_TOOLS)
 def test_well_typed_requests_pass_untouched(messages: list[dict[str, Any]], tools: list[Any] | None) -> None:
-    data: dict[str, Any] = {"model": "claude-fast", "messages": messages}
+    data: dict[str, Any] = {"model": "claude-fast", "messages": messages, "response_format": {"type": "text"}}
     if tools is not None:
         data["tools"] = tools
     assert request_problem(data) is None
@@ -101,6 +142,11 @@ def test_a_content_of_the_wrong_type_is_named_by_index_and_never_echoed(
         ({"messages": [5]}, "messages[0] must be an object"),
         ({"messages": [{"role": "user", "content": [1]}]}, "messages[0].content[0]"),
         ({"messages": [{"role": "user", "content": "x"}], "tools": "x"}, "tools must be a list"),
+        ({"messages": [], "response_format": True}, "response_format must be an object"),
+        ({"messages": [], "stop": 5}, "stop must be a string"),
+        ({"messages": [], "stop": [1]}, "stop must be a string"),
+        ({"model": "embeddings", "input": 5}, "input must be a string or a list"),
+        ({"messages": [], "response_format": {"a": 1}}, "response_format must be an object"),
     ],
 )
 def test_other_shapes_litellm_retries_into_a_500_are_named(data: dict[str, Any], where: str) -> None:

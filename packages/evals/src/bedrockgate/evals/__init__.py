@@ -7,6 +7,13 @@ exits 0, 1 or 2 so that a pipeline can gate a release on it. ``score`` is the of
 ``compare`` tests whether a candidate run is a regression of a baseline; ``gate`` does so against
 the baseline and tolerances an environment's gates file names.
 
+Where things are: :mod:`~bedrockgate.evals.squad` is the official SQuAD v1.1 definition (answer
+normalisation, EM and F1 of one answer, the dataset totals); :mod:`~bedrockgate.evals.metrics`
+sums a run up (aggregates, latency percentiles, question types); :mod:`~bedrockgate.evals.results`
+is ``results.json`` as typed records, written and read there only; :mod:`~bedrockgate.evals.compare`
+and :mod:`~bedrockgate.evals.verdict` judge two runs (their paired tests are in ``_stats``).
+Modules whose names start with ``_`` are internal.
+
 The scoring is usable on its own::
 
     >>> from bedrockgate.evals import exact_match_score, f1_score, normalize_answer
@@ -45,6 +52,7 @@ from bedrockgate.evals.gates import GATES, GateResult, check_gates
 from bedrockgate.evals.metrics import Aggregate, aggregate
 from bedrockgate.evals.postprocess import Pipeline
 from bedrockgate.evals.prompting import PromptTemplate
+from bedrockgate.evals.results import Results, load_results
 from bedrockgate.evals.retry import RetryPolicy
 from bedrockgate.evals.runner import RunSettings, run_questions
 from bedrockgate.evals.sampling import select
@@ -72,6 +80,7 @@ __all__ = [
     "Pipeline",
     "PromptTemplate",
     "Question",
+    "Results",
     "ResultsError",
     "RetryPolicy",
     "RunInterruptedError",
@@ -86,6 +95,7 @@ __all__ = [
     "f1_score",
     "judge",
     "load_gates",
+    "load_results",
     "load_source",
     "normalize_answer",
     "parse_squad",

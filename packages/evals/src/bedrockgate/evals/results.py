@@ -19,23 +19,18 @@ rewritten byte for byte.
 from __future__ import annotations
 
 import dataclasses
-import importlib.metadata
 import json
-import os
-import platform
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bedrockgate.evals._examples import ExampleResult
 from bedrockgate.evals._json_fields import FieldReader, Fields, names, read_flat
 from bedrockgate.evals.client import Failure
 from bedrockgate.evals.dataset import DatasetInfo
 from bedrockgate.evals.exceptions import ResultsError
 from bedrockgate.evals.gates import GateResult
-from bedrockgate.evals.metrics import Aggregate, LatencySummary, TypeScore, question_type
+from bedrockgate.evals.metrics import Aggregate, LatencySummary, TypeScore
 
 __all__ = [
     "SCHEMA",
@@ -48,15 +43,11 @@ __all__ = [
     "PhoenixUpload",
     "Results",
     "RunRecord",
-    "example_record",
     "load_results",
     "read_phoenix_record",
-    "versions",
-    "write_atomically",
 ]
 
 SCHEMA = "bedrockgate-evals/results/v1"
-_PACKAGES = ("bedrockgate-evals", "httpx", "rich", "datasets", "huggingface-hub", "arize-phoenix-client")
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,64 +259,6 @@ class Results:
             phoenix=None if phoenix is None else read_phoenix_record(phoenix, "phoenix"),
             examples=_read_examples(top),
         )
-
-
-def example_record(result: ExampleResult) -> ExampleRecord:
-    """One scored question as ``results.json`` keeps it."""
-    answer, question, similarity = result.answer, result.question, result.similarity_record
-    return ExampleRecord(
-        id=question.id,
-        title=question.title,
-        question=question.question,
-        question_type=question_type(question.question),
-        answers=question.answers,
-        raw_answer=answer.raw_answer if answer is not None else None,
-        prediction=result.prediction,
-        postprocess_changed=result.changed_by,
-        exact_match=result.exact_match,
-        f1=result.f1,
-        raw_exact_match=result.raw_exact_match,
-        raw_f1=result.raw_f1,
-        reference=result.reference,
-        similarity=result.similarity,
-        similarity_error=similarity.error.message if similarity is not None and similarity.error else None,
-        latency_ms=answer.latency_ms if answer is not None else None,
-        elapsed_ms=answer.elapsed_ms if answer is not None else None,
-        attempts=answer.attempts if answer is not None else 0,
-        prompt_tokens=answer.prompt_tokens if answer is not None else None,
-        completion_tokens=answer.completion_tokens if answer is not None else None,
-        total_tokens=answer.total_tokens if answer is not None else None,
-        cost_usd=answer.cost_usd if answer is not None else None,
-        finish_reason=answer.finish_reason if answer is not None else None,
-        response_model=answer.response_model if answer is not None else None,
-        started_at=answer.started_at if answer is not None else None,
-        finished_at=answer.finished_at if answer is not None else None,
-        error=answer.error if answer is not None else Failure("not_asked", "never asked", None),
-    )
-
-
-def versions() -> dict[str, str]:
-    """Python, the platform, and the installed versions of the packages that produced the numbers."""
-    found = {"python": platform.python_version(), "platform": platform.platform()}
-    for name in _PACKAGES:
-        try:
-            found[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            continue
-    return found
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Write a whole file or nothing: a reader never sees half a report."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            file.write(text)
-        Path(temporary).replace(path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def load_results(path: Path) -> Results:

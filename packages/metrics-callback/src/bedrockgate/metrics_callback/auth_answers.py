@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Final
 if TYPE_CHECKING:
     from fastapi import HTTPException
 
-__all__ = ["NO_KEY_DATABASE_MESSAGE", "answer_for", "is_no_key_database_rejection"]
+__all__ = ["NO_KEY_DATABASE_MESSAGE", "answer_for", "is_no_key_database_rejection", "rejected_status"]
 
 _LITELLM_MESSAGE: Final = "No connected db."
 NO_KEY_DATABASE_MESSAGE: Final = (
@@ -48,6 +48,27 @@ def is_no_key_database_rejection(exception: object) -> bool:
         and exception.code == "400"
         and exception.message == _LITELLM_MESSAGE
     )
+
+
+_LITELLM_NO_KEY_MESSAGES: Final = frozenset(
+    {"No api key passed in.", "Malformed API Key passed in. Ensure Key has `Bearer ` prefix."}
+)
+"""The bare ``Exception``s LiteLLM's key check raises for a missing key, which its handler answers 401."""
+
+
+def rejected_status(exception: object) -> int | None:
+    """The status a client got for a key rejection LiteLLM logs as a bare failure, or ``None``.
+
+    LiteLLM logs the failure before it builds the answer, with the exception as raised: a missing
+    key is a bare ``Exception`` (no status: a metrics record would say 500, and an error-rate alarm
+    would read a key scan as a server failure), the no-database rejection a 400 this module turns
+    into 401. Both are 401 for the client, so the record says 401 too.
+    """
+    if is_no_key_database_rejection(exception):
+        return 401
+    if type(exception) is Exception and str(exception) in _LITELLM_NO_KEY_MESSAGES:
+        return 401
+    return None
 
 
 def answer_for(exception: object) -> HTTPException | None:

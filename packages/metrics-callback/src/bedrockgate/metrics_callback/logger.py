@@ -30,7 +30,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
-from bedrockgate.metrics_callback.auth_answers import answer_for, is_no_key_database_rejection
+from bedrockgate.metrics_callback.auth_answers import answer_for, rejected_status
 from bedrockgate.metrics_callback.emf import encode_record, fallback_record, render_line
 from bedrockgate.metrics_callback.facts import RequestFacts, read_facts
 from bedrockgate.metrics_callback.request_checks import rejection
@@ -192,9 +192,9 @@ class MetricsLogger(_Base):
                 end_time=end_time,
                 attempted_fallbacks=_attempted_fallbacks(kwargs),
             )
-            if failed and isinstance(kwargs, Mapping) and is_no_key_database_rejection(kwargs.get("exception")):
-                # The client gets 401 (async_post_call_failure_hook): the record says what it got.
-                facts = facts._replace(status_code=401, error_category="401_AUTHENTICATION_FAILED")
+            rejected = rejected_status(kwargs.get("exception")) if failed and isinstance(kwargs, Mapping) else None
+            if rejected is not None:  # a key rejection: the record says what the client got (auth_answers)
+                facts = facts._replace(status_code=rejected, error_category="401_AUTHENTICATION_FAILED")
             if self._seen(facts):
                 return
             if self._sink is not None:
