@@ -44,6 +44,15 @@ STOP_GRACE_S = 4.0
 """Seconds the proxies, then the other parts, get to exit on SIGTERM before SIGKILL."""
 CONTAINER_GRACE_S = 2
 """Seconds ``podman rm`` gives a proxy container that outlived its ``podman run`` (it had STOP_GRACE_S already)."""
+OFFLINE_LITELLM = {
+    "LITELLM_LOCAL_BLOG_POSTS": "True",
+    "LITELLM_LOCAL_AUTOROUTER_PRESETS": "True",
+    "LITELLM_LOCAL_ANTHROPIC_BETA_HEADERS": "True",
+    "LITELLM_LOCAL_POLICY_TEMPLATES": "True",
+}
+"""LiteLLM's bundled copies, never GitHub's or its blog's (the gateway image sets the same): without them an
+unauthenticated GET of ``/public/litellm_blog_posts`` or ``/public/autorouter_presets``, and every Claude call
+(its beta headers), make the proxy fetch from the internet."""
 _SCRUBBED = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "DATABASE_URL")
 
 
@@ -135,7 +144,8 @@ class LocalStack:
             raise StartupError(f"port {self.options.port} is in use on 127.0.0.1: pass --port with a free one")
         if self.options.gateway_image is not None:
             require_image(self.options.gateway_image)
-        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.state_dir.chmod(0o700)  # logs, traces, the Redis password: the user's alone (an old one too)
         master_key = self.options.master_key or os.environ.get("LITELLM_MASTER_KEY") or _new_master_key()
         try:
             emulator = self._emulator()
@@ -189,7 +199,7 @@ class LocalStack:
         config = self.state_dir / "config.yaml"
         log_path = self.state_dir / "logs" / f"{name}.log"
         health = http_ok(f"{url}/health/liveliness")
-        proxy_env = self.run_config.environment | {"PYTHONUNBUFFERED": "1"} | self.options.proxy_env
+        proxy_env = OFFLINE_LITELLM | self.run_config.environment | {"PYTHONUNBUFFERED": "1"} | self.options.proxy_env
         if self.options.gateway_image is not None:
             container = f"bedrockgate-{name}-{port}"
             spec = image_proxy(
@@ -302,6 +312,7 @@ class LocalStack:
             raise StackConfigError(
                 "Phoenix was asked for but is not installed: pip install 'bedrockgate-local-stack[phoenix]'"
             )
+        _script("phoenix")  # installed with it: a clear error when the venv has Phoenix's metadata only
         port = free_port()
         url = f"http://127.0.0.1:{port}"
         env = dict(os.environ) | {
@@ -313,7 +324,8 @@ class LocalStack:
         }
         return ManagedProcess(
             name="phoenix",
-            argv=[_script("phoenix"), "serve"],
+            # Phoenix's own CLI, with its gRPC receiver on 127.0.0.1 (it binds every interface otherwise).
+            argv=[sys.executable, "-m", "bedrockgate.local_stack.phoenix_loopback", "serve"],
             env=env,
             log_path=self.state_dir / "logs" / "phoenix.log",
             health=http_ok(f"{url}/healthz"),
