@@ -82,11 +82,35 @@ def domain_settings(dev_settings: DeploymentSettings) -> DeploymentSettings:
             "hosted_zone_name": "example.com",
         },
         allowed_cidrs=["203.0.113.0/24", "2001:db8::/32"],
+        insecure_http=False,  # dev.yaml's; a domain is always HTTPS (through CloudFront)
         deletion_protection=True,
         source_commit=SOURCE_COMMIT,
     )
     data["sizes"]["cache_nodes"] = 1
     return DeploymentSettings.model_validate(data)
+
+
+CERTIFICATE_ARN: Final = "arn:aws:acm:us-east-1:111111111111:certificate/0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0"
+"""An ALB certificate in the dev settings' Region (a synth never looks it up)."""
+
+
+def _variant(settings: DeploymentSettings, **fields: Any) -> DeploymentSettings:
+    """The settings with some fields changed, validated again (the edge rules included)."""
+    return DeploymentSettings.model_validate({**settings.model_dump(), **fields})
+
+
+@pytest.fixture(scope="session")
+def public_https_settings(dev_settings: DeploymentSettings) -> DeploymentSettings:
+    """The third shape: no domain, a public ALB over HTTPS with a given certificate, and an allow-list."""
+    return _variant(
+        dev_settings, insecure_http=False, alb_certificate_arn=CERTIFICATE_ARN, allowed_cidrs=["198.51.100.0/24"]
+    )
+
+
+@pytest.fixture(scope="session")
+def internal_settings(dev_settings: DeploymentSettings) -> DeploymentSettings:
+    """The fourth shape: exposure internal (an internal ALB for agents inside the VPC), explicitly plain HTTP."""
+    return _variant(dev_settings, exposure="internal", insecure_http=True)
 
 
 @pytest.fixture(scope="session")
@@ -99,3 +123,15 @@ def dev(dev_settings: DeploymentSettings, tmp_path_factory: pytest.TempPathFacto
 def with_domain(domain_settings: DeploymentSettings, tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     """The domain app, synthesized with cdk-nag's checks."""
     return synthesize(domain_settings, tmp_path_factory.mktemp("domain") / "cdk.out")
+
+
+@pytest.fixture(scope="session")
+def public_https(public_https_settings: DeploymentSettings, tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    """The public-ALB-over-HTTPS app, synthesized with cdk-nag's checks."""
+    return synthesize(public_https_settings, tmp_path_factory.mktemp("https") / "cdk.out")
+
+
+@pytest.fixture(scope="session")
+def internal(internal_settings: DeploymentSettings, tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    """The internal app, synthesized with cdk-nag's checks."""
+    return synthesize(internal_settings, tmp_path_factory.mktemp("internal") / "cdk.out")

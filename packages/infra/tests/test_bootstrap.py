@@ -1,10 +1,11 @@
 """The environments the app deploys to, and the preflight that reads each one's CDK bootstrap version.
 
 Properties (>= 100 examples each): the environments are the main one, plus us-east-1 exactly when
-the app makes CloudFront's certificate there, each once; and the preflight reports exactly the
-environments whose bootstrap is missing, unreadable or older than the app needs, each with the
-command that fixes it. SSM and STS are botocore clients answered by Stubbers. The environments are
-also compared with the stacks of the real apps, and the minimum version with a real synth's.
+the app has a domain (CloudFront's web ACL, and its certificate unless given, live there), each
+once; and the preflight reports exactly the environments whose bootstrap is missing, unreadable or
+older than the app needs, each with the command that fixes it. SSM and STS are botocore clients
+answered by Stubbers. The environments are also compared with the stacks of the real apps, and the
+minimum version with a real synth's.
 """
 
 from __future__ import annotations
@@ -73,16 +74,18 @@ domains = st.none() | st.builds(domain, st.none() | st.uuids().map(str))
 
 @settings(max_examples=150)
 @given(region=st.sampled_from(REGIONS), account=st.from_regex(r"[0-9]{12}", fullmatch=True), given_domain=domains)
-def test_the_environments_are_the_main_one_and_us_east_1_for_cloudfronts_certificate(
+def test_the_environments_are_the_main_one_and_us_east_1_for_cloudfronts_stack(
     dev_settings: DeploymentSettings, region: str, account: str, given_domain: dict[str, str] | None
 ) -> None:
     data = dev_settings.model_dump()
-    data.update(region=region, account=account, domain=given_domain, availability_zones=None)
+    # dev.yaml's insecure_http applies without a domain only (a domain is always HTTPS through CloudFront).
+    data.update(
+        region=region, account=account, domain=given_domain, availability_zones=None, insecure_http=given_domain is None
+    )
     built = DeploymentSettings.model_validate(data)
     environments = app_environments(built)
-    certificate_stack = given_domain is not None and "cloudfront_certificate_arn" not in given_domain
     expected = [AwsEnvironment(account, region)]
-    if certificate_stack and region != "us-east-1":
+    if given_domain is not None and region != "us-east-1":
         expected.append(AwsEnvironment(account, "us-east-1"))
     assert list(environments) == expected
     assert [str(environment) for environment in environments] == [f"aws://{e.account}/{e.region}" for e in expected]
@@ -246,9 +249,9 @@ def test_environments_prints_one_aws_uri_per_line_from_the_credentials_account(
     domain = json.dumps(
         {"name": "gw.example.com", "hosted_zone_id": "Z0123456789ABC", "hosted_zone_name": "example.com"}
     )
-    assert (
-        main(["environments", "--settings", str(DEV_SETTINGS), "-c", "region=eu-west-1", "-c", f"domain={domain}"]) == 0
-    )
+    # dev.yaml's insecure_http is refused with a domain (CloudFront is always HTTPS): the context turns it off.
+    context = ["-c", "region=eu-west-1", "-c", f"domain={domain}", "-c", "insecure_http=false"]
+    assert main(["environments", "--settings", str(DEV_SETTINGS), *context]) == 0
     assert capsys.readouterr().out.splitlines() == [f"aws://{ACCOUNT}/eu-west-1", f"aws://{ACCOUNT}/us-east-1"]
 
 

@@ -79,6 +79,7 @@ def settings_file(directory: Path, **fields: Any) -> Path:
         "environment": "dev",
         "gateway_config": CONFIG,
         "phoenix_image": f"docker.io/arizephoenix/phoenix@sha256:{real_digest(1)}",
+        "insecure_http": True,  # no domain and no certificate: the explicit choice dev.yaml makes too
         **fields,
     }
     path = directory / f"settings-{next(_counter)}.yaml"

@@ -39,6 +39,7 @@ def write_settings(path: Path, *extra: str) -> Path:
         "region: us-east-1",
         f"gateway_config: {CONFIG}",
         f"phoenix_image: docker.io/arizephoenix/phoenix@sha256:{'ab' * 32}",
+        "insecure_http: true",
         *extra,
     ]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")

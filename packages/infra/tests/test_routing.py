@@ -5,6 +5,8 @@ rules in ascending priority, the first whose conditions all match wins, else the
 action. A ``path-pattern`` condition matches when any of its values matches the whole request path,
 case-sensitively, where ``*`` matches any run of characters (also none) and ``?`` exactly one; every
 other character stands for itself. The path is matched as received (no normalisation, no query).
+An ``http-header`` condition (with a domain: CloudFront's secret ``X-Origin-Verify``) matches only
+requests that came through CloudFront, which the model takes as a flag of the request.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 
 import pytest
 from bedrockgate.infra.report import Synthesized
+from bedrockgate.infra.stacks.edge import ORIGIN_HEADER
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -30,6 +33,8 @@ class Rule:
     priority: int
     patterns: tuple[str, ...]
     target: str
+    origin_header: bool = False
+    """The rule also requires CloudFront's secret origin header."""
 
 
 @dataclass(frozen=True)
@@ -37,8 +42,10 @@ class Listener:
     rules: tuple[Rule, ...]
     default: str
 
-    def route(self, path: str) -> str:
+    def route(self, path: str, *, through_cloudfront: bool = False) -> str:
         for rule in sorted(self.rules, key=lambda rule: rule.priority):
+            if rule.origin_header and not through_cloudfront:
+                continue
             if any(pattern_matches(pattern, path) for pattern in rule.patterns):
                 return rule.target
         return self.default
@@ -64,10 +71,15 @@ def listener_of(synth: Synthesized) -> Listener:
         for rule in synth.resources(stack, "AWS::ElasticLoadBalancingV2::ListenerRule").values():
             props = rule["Properties"]
             assert f"{edge.stack_name}:" in str(props["ListenerArn"])  # the edge stack's one listener
-            conditions = props["Conditions"]
-            assert [condition["Field"] for condition in conditions] == ["path-pattern"]
-            patterns = tuple(conditions[0]["PathPatternConfig"]["Values"])
-            rules.append(Rule(props["Priority"], patterns, _target(props["Actions"], stack.stack_name)))
+            fields = {condition["Field"]: condition for condition in props["Conditions"]}
+            assert len(fields) == len(props["Conditions"])
+            assert set(fields) <= {"path-pattern", "http-header"}
+            patterns = tuple(fields["path-pattern"]["PathPatternConfig"]["Values"])
+            header = fields.get("http-header")
+            if header is not None:
+                assert header["HttpHeaderConfig"]["HttpHeaderName"] == ORIGIN_HEADER
+            target = _target(props["Actions"], stack.stack_name)
+            rules.append(Rule(props["Priority"], patterns, target, origin_header=header is not None))
     return Listener(tuple(rules), default)
 
 
@@ -108,8 +120,25 @@ def test_the_listener_has_exactly_the_two_routes_and_a_404_default(listener: Lis
     ]
 
 
-def test_routing_is_the_same_with_a_domain(with_domain: Synthesized, listener: Listener) -> None:
-    assert sorted(listener_of(with_domain).rules) == sorted(listener.rules)
+def test_routing_is_the_same_with_a_domain_and_only_through_cloudfront(
+    with_domain: Synthesized, listener: Listener
+) -> None:
+    routed = listener_of(with_domain)
+    assert routed.default == "fixed 403"
+    assert all(rule.origin_header for rule in routed.rules)
+    assert sorted((r.priority, r.patterns, r.target) for r in routed.rules) == sorted(
+        (r.priority, r.patterns, r.target) for r in listener.rules
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(path=st.one_of(paths, phoenix_like), through_cloudfront=st.booleans())
+def test_with_a_domain_a_request_that_bypassed_cloudfront_is_never_routed(
+    with_domain: Synthesized, path: str, through_cloudfront: bool
+) -> None:
+    routed = listener_of(with_domain)
+    wanted = expected(path) if through_cloudfront else "fixed 403"
+    assert routed.route(path, through_cloudfront=through_cloudfront) == wanted
 
 
 @pytest.mark.parametrize(

@@ -117,17 +117,33 @@ def test_alb_is_open_to_clients_on_port_80_without_a_domain(dev: Synthesized) ->
     )
 
 
-def test_with_an_allow_list_only_those_cidrs_reach_the_alb(with_domain: Synthesized) -> None:
-    group = next(
-        resource
-        for resource in with_domain.resources(with_domain.deployment.network, "AWS::EC2::SecurityGroup").values()
-        if resource["Properties"]["GroupName"].endswith("-alb")
-    )
-    ingress = group["Properties"]["SecurityGroupIngress"]
-    assert {(rule.get("CidrIp") or rule.get("CidrIpv6"), rule["FromPort"]) for rule in ingress} == {
-        ("203.0.113.0/24", 443),
-        ("2001:db8::/32", 443),
+def _alb_ingress(synth: Synthesized) -> set[tuple[str, int]]:
+    """(source, port) of every ingress rule of the ALB's security group, inline or standalone."""
+    groups = synth.resources(synth.deployment.network, "AWS::EC2::SecurityGroup")
+    [(name, group)] = [(n, g) for n, g in groups.items() if g["Properties"]["GroupName"].endswith("-alb")]
+    rules = list(group["Properties"].get("SecurityGroupIngress", []))
+    rules += [
+        rule["Properties"]
+        for rule in synth.resources(synth.deployment.network, "AWS::EC2::SecurityGroupIngress").values()
+        if rule["Properties"]["GroupId"] == {"Fn::GetAtt": [name, "GroupId"]}
+    ]
+    return {
+        (rule.get("CidrIp") or rule.get("CidrIpv6") or rule["SourcePrefixListId"], rule["FromPort"]) for rule in rules
     }
+
+
+def test_with_an_allow_list_only_those_cidrs_reach_the_alb(public_https: Synthesized) -> None:
+    assert _alb_ingress(public_https) == {("198.51.100.0/24", 443)}
+
+
+def test_with_a_domain_only_cloudfronts_origin_facing_prefix_list_reaches_the_alb(with_domain: Synthesized) -> None:
+    # us-west-2's com.amazonaws.global.cloudfront.origin-facing; the allow-list is CloudFront's WAF's job.
+    assert with_domain.deployment.settings.allowed_cidrs
+    assert _alb_ingress(with_domain) == {("pl-82a045eb", 443)}
+
+
+def test_an_internal_alb_admits_the_vpc(internal: Synthesized) -> None:
+    assert _alb_ingress(internal) == {("10.40.0.0/16", 80)}
 
 
 # --- data ----------------------------------------------------------------------------------------
@@ -444,7 +460,9 @@ def test_litellm_traces_go_to_phoenix_inside_the_vpc(with_domain: Synthesized) -
 
 
 def _web_acl(synth: Synthesized) -> dict[str, Any]:
-    properties: dict[str, Any] = only(synth.resources(synth.deployment.edge, "AWS::WAFv2::WebACL"))["Properties"]
+    """The one web ACL: in CloudFront's us-east-1 stack with a domain, else in the edge stack."""
+    stack = synth.deployment.cloudfront or synth.deployment.edge
+    properties: dict[str, Any] = only(synth.resources(stack, "AWS::WAFv2::WebACL"))["Properties"]
     return properties
 
 
@@ -482,8 +500,10 @@ def test_waf_blocks_everyone_outside_the_allow_list(with_domain: Synthesized) ->
     assert rule["Name"] == "AllowListOnly"
     assert rule["Action"] == {"Block": {}}
     assert len(rule["Statement"]["NotStatement"]["Statement"]["OrStatement"]["Statements"]) == 2
-    sets = with_domain.resources(with_domain.deployment.edge, "AWS::WAFv2::IPSet")
+    assert with_domain.deployment.cloudfront is not None
+    sets = with_domain.resources(with_domain.deployment.cloudfront, "AWS::WAFv2::IPSet")
     assert sorted(s["Properties"]["Addresses"][0] for s in sets.values()) == ["2001:db8::/32", "203.0.113.0/24"]
+    assert {s["Properties"]["Scope"] for s in sets.values()} == {"CLOUDFRONT"}
 
 
 def test_alb_idle_timeout_outlasts_the_gateway_and_logs_access(dev: Synthesized) -> None:
@@ -515,10 +535,10 @@ def test_cloudfront_calls_the_origin_over_tls12_with_the_gateway_timeout(with_do
 
 
 def test_cloudfront_certificate_is_made_in_us_east_1(with_domain: Synthesized) -> None:
-    certificate = with_domain.deployment.certificate
-    assert certificate is not None
-    assert certificate.region == "us-east-1"
-    Template.from_json(with_domain.template(certificate)).has_resource_properties(
+    stack = with_domain.deployment.cloudfront
+    assert stack is not None
+    assert stack.region == "us-east-1"
+    Template.from_json(with_domain.template(stack)).has_resource_properties(
         "AWS::CertificateManager::Certificate", {"DomainName": "gateway.example.com", "ValidationMethod": "DNS"}
     )
 

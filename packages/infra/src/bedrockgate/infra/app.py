@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from typing import Final
 
 import aws_cdk as cdk
-from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_secretsmanager as secretsmanager
 from bedrockgate.gateway_config import ALL_POLICIES, GatewayConfig, Policy, load, render, required_env
@@ -33,8 +32,8 @@ from bedrockgate.infra.exceptions import SettingsError
 from bedrockgate.infra.image_contract import CONFIG_DIGEST_VARIABLE, check_image_database
 from bedrockgate.infra.nag import enable_checks
 from bedrockgate.infra.settings import DeploymentSettings, chatbot_lambda_zip, parse_gateway_image
-from bedrockgate.infra.stacks.certificate import CertificateStack
 from bedrockgate.infra.stacks.chatbot import LEX_V2_REGIONS, ChatbotStack
+from bedrockgate.infra.stacks.cloudfront import CLOUDFRONT_REGION, CloudFrontStack
 from bedrockgate.infra.stacks.data import DataStack
 from bedrockgate.infra.stacks.edge import EdgeStack
 from bedrockgate.infra.stacks.gateway import GatewayStack
@@ -91,7 +90,7 @@ class Deployment:
     chatbot: ChatbotStack | None
     observability: ObservabilityStack
     wiring: Wiring
-    certificate: CertificateStack | None = None
+    cloudfront: CloudFrontStack | None = None
     warnings: tuple[str, ...] = field(default=())
 
     @property
@@ -102,7 +101,7 @@ class Deployment:
             self.network,
             self.data,
             self.guardrail,
-            self.certificate,
+            self.cloudfront,
             self.edge,
             self.phoenix,
             self.gateway,
@@ -309,20 +308,19 @@ def build_app(
         description="bedrockgate: LiteLLM's Aurora PostgreSQL, Valkey and keys",
     )
     guardrail = _guardrail_stack(app, settings, wiring, env)
-    certificate: CertificateStack | None = None
-    cloudfront_certificate: acm.ICertificate | None = None
+    # --- edge (issue 15): CloudFront's us-east-1 stack with a domain, then the edge stack ---
+    cloudfront: CloudFrontStack | None = None
     cross_region = False
-    if domain is not None and settings.cloudfront_certificate_stack:
-        cross_region = settings.region != "us-east-1"
-        certificate = CertificateStack(
+    if settings.cloudfront_stack:
+        cross_region = settings.region != CLOUDFRONT_REGION
+        cloudfront = CloudFrontStack(
             app,
-            f"{prefix}-cloudfront-certificate",
-            env=cdk.Environment(account=settings.account, region="us-east-1"),
-            domain=domain,
+            f"{prefix}-cloudfront",
+            env=cdk.Environment(account=settings.account, region=CLOUDFRONT_REGION),
+            settings=settings,
             cross_region_references=cross_region,
-            description="bedrockgate: CloudFront's certificate (us-east-1)",
+            description="bedrockgate: CloudFront's web ACL and certificate (us-east-1)",
         )
-        cloudfront_certificate = certificate.certificate
     edge = EdgeStack(
         app,
         f"{prefix}-edge",
@@ -330,7 +328,7 @@ def build_app(
         settings=settings,
         network=network,
         timeouts=timeouts,
-        cloudfront_certificate=cloudfront_certificate,
+        cloudfront_stack=cloudfront,
         cross_region_references=cross_region,
         description="bedrockgate: ALB, WAF, CloudFront and DNS",
     )
@@ -375,6 +373,10 @@ def build_app(
         description="bedrockgate: dashboard, alarms, the ApplicationErrors metric and Logs Insights queries",
     )
 
+    # Behind CloudFront, every route also requires the secret origin header (edge: guard_route).
+    for route in (gateway.route, *([phoenix.route] if phoenix is not None else [])):
+        edge.guard_route(route)
+
     if settings.source_commit is not None:
         cdk.CfnOutput(
             gateway,
@@ -383,7 +385,7 @@ def build_app(
             description="The git commit this deploy was built from",
         )
 
-    warnings = list(timeouts.warnings)
+    warnings = [*timeouts.warnings, *edge.warnings]
     for message in timeouts.warnings:
         cdk.Annotations.of(edge).add_warning_v2("bedrockgate:timeouts", message)
     if not _uses_metrics_callback(config):
@@ -417,7 +419,7 @@ def build_app(
         chatbot=chatbot,
         observability=observability,
         wiring=wiring,
-        certificate=certificate,
+        cloudfront=cloudfront,
         warnings=tuple(warnings),
     )
 

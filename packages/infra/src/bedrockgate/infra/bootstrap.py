@@ -7,9 +7,9 @@ preflight reads each environment's bootstrap version (the SSM parameter
 the command that fixes it.
 
 The environments are those of the app's stacks: the main one (account and Region of the settings)
-for every stack, and ``us-east-1`` of the same account when the app makes CloudFront's certificate
-there (a domain without ``cloudfront_certificate_arn``). A test checks this list against the stacks
-of the built app.
+for every stack, and ``us-east-1`` of the same account when the app has a domain (CloudFront's
+web ACL, and its certificate unless ``cloudfront_certificate_arn`` is given, live there). A test
+checks this list against the stacks of the built app.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ MINIMUM_BOOTSTRAP_VERSION: Final = 6
 ``requiresBootstrapStackVersion: 6`` (a test reads it from a real synth, so a CDK bump that raises it
 fails there)."""
 CERTIFICATE_REGION: Final = "us-east-1"
-"""CloudFront takes certificates from us-east-1 only."""
+"""CloudFront takes certificates and CLOUDFRONT-scoped web ACLs from us-east-1 only."""
 
 SsmClient = Callable[[str], Any]
 """An SSM client for a Region (boto3's clients carry no type information)."""
@@ -78,7 +78,7 @@ def app_environments(settings: DeploymentSettings) -> tuple[AwsEnvironment, ...]
     """Every environment the app's stacks go to, the main one first, each once."""
     main = AwsEnvironment(settings.account, settings.region)
     found = [main]
-    if settings.cloudfront_certificate_stack:
+    if settings.cloudfront_stack:
         found.append(AwsEnvironment(settings.account, CERTIFICATE_REGION))
     return tuple(dict.fromkeys(found))
 

@@ -8,16 +8,36 @@ action are acknowledged one by one (``AwsSolutions-IAM5[Resource::*]``): there i
 
 Every acknowledgment in this package goes through :func:`acknowledge`, which refuses a reason too
 short to say anything and keeps a register, so the synth report can print each one with its reason.
+
+AwsSolutions has no rule for an ALB listener on plain HTTP (ELB5 covers classic load balancers
+only), so this package adds a pack of its own, ``Bedrockgate`` (:data:`PACKS`), with that one rule:
+``Bedrockgate-HTTP1``, an ALB listener on HTTP that does not redirect to HTTPS (API keys would cross
+the network in clear text). It runs and is acknowledged exactly like the AwsSolutions rules.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Final
 
 import aws_cdk as cdk
 from constructs import IConstruct
 
-__all__ = ["APPLY_CONTEXT", "MIN_REASON", "Acknowledged", "acknowledge", "acknowledged", "enable_checks"]
+__all__ = [
+    "APPLY_CONTEXT",
+    "BEDROCKGATE_PACK",
+    "MIN_REASON",
+    "PACKS",
+    "Acknowledged",
+    "acknowledge",
+    "acknowledged",
+    "enable_checks",
+]
+
+BEDROCKGATE_PACK: Final = "Bedrockgate"
+"""This package's own cdk-nag pack (one rule: HTTP1, a plain-HTTP ALB listener)."""
+PACKS: Final = ("AwsSolutions", BEDROCKGATE_PACK)
+"""The cdk-nag packs every synth runs; a finding of any of them fails the synth."""
 
 MIN_REASON = 40
 """A reason shorter than this cannot say which risk is accepted and why it is acceptable here."""
@@ -37,15 +57,19 @@ class Acknowledged:
     reason: str
 
 
-def acknowledge(scope: IConstruct, rule: str, reason: str, *, findings: tuple[str, ...] = ()) -> None:
-    """Acknowledge ``rule`` on ``scope`` and its children, with a reason.
+def acknowledge(
+    scope: IConstruct, rule: str, reason: str, *, findings: tuple[str, ...] = (), pack: str = "AwsSolutions"
+) -> None:
+    """Acknowledge ``rule`` of ``pack`` on ``scope`` and its children, with a reason.
 
     ``findings`` are the ``[...]`` parts of granular findings (``Resource::*``); each is acknowledged
     as its own id, and the bare rule is not.
     """
+    if pack not in PACKS:
+        raise ValueError(f"acknowledging {rule} on {scope.node.path}: {pack!r} is not one of the packs {PACKS}")
     if len(reason.strip()) < MIN_REASON:
         raise ValueError(f"acknowledging {rule} on {scope.node.path}: the reason must say why ({MIN_REASON}+ chars)")
-    ids = [f"AwsSolutions-{rule}[{finding}]" for finding in findings] or [f"AwsSolutions-{rule}"]
+    ids = [f"{pack}-{rule}[{finding}]" for finding in findings] or [f"{pack}-{rule}"]
     register = _register(scope)
     apply = scope.node.try_get_context(APPLY_CONTEXT) not in (False, "false")
     for finding_id in ids:
@@ -60,10 +84,76 @@ def acknowledged(app: cdk.App) -> list[Acknowledged]:
 
 
 def enable_checks(app: cdk.App) -> None:
-    """Run cdk-nag's AwsSolutions pack over every stack of the app at synth."""
+    """Run cdk-nag's AwsSolutions pack and this package's own over every stack of the app at synth."""
     import cdk_nag  # noqa: PLC0415  # jsii loads its assembly on import: only when checks are wanted
 
-    cdk.Validations.of(app).add_plugins(cdk_nag.AwsSolutionsChecks(app))
+    cdk.Validations.of(app).add_plugins(cdk_nag.AwsSolutionsChecks(app), _bedrockgate_pack(cdk_nag, app))
+
+
+def _bedrockgate_pack(cdk_nag: Any, app: cdk.App) -> Any:
+    """The ``Bedrockgate`` pack: jsii classes defined here, so cdk_nag is imported only with the checks.
+
+    cdk_nag ships no type information for these jsii bases (hence Any); the pack calls back into
+    Python once per CloudFormation resource.
+    """
+    import jsii  # noqa: PLC0415  # with cdk_nag, as above
+    from aws_cdk import aws_elasticloadbalancingv2 as elbv2  # noqa: PLC0415
+
+    @jsii.implements(cdk_nag.IApplyRule)
+    class PlainHttpListener:
+        # jsii reads an interface's members as properties (plain attributes are not seen).
+        def __init__(self, node: cdk.CfnResource) -> None:
+            self._node = node
+
+        @property
+        def node(self) -> cdk.CfnResource:
+            return self._node
+
+        @property
+        def rule_suffix_override(self) -> str:
+            return "HTTP1"
+
+        @property
+        def info(self) -> str:
+            return "The ALB listener serves plain HTTP and does not redirect to HTTPS."
+
+        @property
+        def explanation(self) -> str:
+            return (
+                "Clients send their API keys (Authorization) with every request: over HTTP anyone on the path reads "
+                "them. Give the listener a certificate, or acknowledge why clear text is acceptable here."
+            )
+
+        @property
+        def level(self) -> Any:
+            return cdk_nag.NagMessageLevel.ERROR
+
+        def rule(self, node: cdk.CfnResource) -> Any:
+            if not isinstance(node, elbv2.CfnListener):
+                return cdk_nag.NagRuleCompliance.NOT_APPLICABLE
+            stack = cdk.Stack.of(node)
+            if stack.resolve(node.protocol) != "HTTP":
+                return cdk_nag.NagRuleCompliance.COMPLIANT
+            for action in stack.resolve(node.default_actions) or []:
+                redirect = action.get("redirectConfig") or action.get("RedirectConfig") or {}
+                if redirect.get("protocol", redirect.get("Protocol")) == "HTTPS":
+                    return cdk_nag.NagRuleCompliance.COMPLIANT
+            return cdk_nag.NagRuleCompliance.NON_COMPLIANT
+
+    class BedrockgateChecks(cdk_nag.NagPack):  # type: ignore[misc]  # an untyped jsii base
+        def __init__(self, scope: cdk.App) -> None:
+            super().__init__(scope)
+            self._pack_name = BEDROCKGATE_PACK
+
+        @property
+        def name(self) -> str:
+            return BEDROCKGATE_PACK
+
+        def _check_resource(self, node: cdk.CfnResource) -> None:
+            if isinstance(node, elbv2.CfnListener):
+                self._apply_rule(PlainHttpListener(node))
+
+    return BedrockgateChecks(app)
 
 
 def _register(scope: IConstruct) -> list[Acknowledged]:

@@ -18,7 +18,7 @@ from typing import Any
 import aws_cdk as cdk
 from bedrockgate.infra.app import Deployment, build_app
 from bedrockgate.infra.cost import CostLine, Pricing, estimate, load_pricing
-from bedrockgate.infra.nag import Acknowledged, acknowledged
+from bedrockgate.infra.nag import PACKS, Acknowledged, acknowledged
 from bedrockgate.infra.settings import DeploymentSettings
 
 __all__ = [
@@ -117,7 +117,7 @@ class SynthReport:
         width = max(len(name) for name in self.resources)
         lines.extend(f"  {name:<{width}}  {count:>4}" for name, count in self.resources.items())
         lines.append(f"  {'total':<{width}}  {sum(self.resources.values()):>4}")
-        lines.append(f"cdk-nag AwsSolutions: {len(self.findings)} unacknowledged findings")
+        lines.append(f"cdk-nag {', '.join(PACKS)}: {len(self.findings)} unacknowledged findings")
         lines.extend(f"  {finding.rule} at {finding.path}" for finding in self.findings)
         lines.append(f"cdk-nag acknowledgments: {len(self.acknowledgments)}")
         for item in self.acknowledgments:
@@ -143,11 +143,12 @@ class SynthReport:
         return "\n".join(lines)
 
 
-def nag_findings(outdir: Path, *, plugin: str | None = "AwsSolutions") -> list[Finding]:
+def nag_findings(outdir: Path, *, plugins: tuple[str, ...] | None = PACKS) -> list[Finding]:
     """The unacknowledged findings in a synth's ``validation-report.json`` (none when it is absent).
 
-    ``plugin`` picks one plugin's report: cdk-nag's ``AwsSolutions`` by default (CDK's own
-    ``CloudFormation Validate`` plugin reports warnings there too, which do not fail a synth).
+    ``plugins`` picks the plugins' reports: the cdk-nag packs by default, ``AwsSolutions`` and this
+    package's ``Bedrockgate`` (CDK's own ``CloudFormation Validate`` plugin reports warnings there
+    too, which do not fail a synth); None: every plugin.
     """
     path = outdir / "validation-report.json"
     if not path.is_file():
@@ -156,7 +157,7 @@ def nag_findings(outdir: Path, *, plugin: str | None = "AwsSolutions") -> list[F
     return [
         Finding(plugin=plugin_report["pluginName"], rule=violation["ruleName"], path=construct["constructPath"])
         for plugin_report in report.get("pluginReports", [])
-        if plugin is None or plugin_report["pluginName"] == plugin
+        if plugins is None or plugin_report["pluginName"] in plugins
         for violation in plugin_report.get("violations", [])
         for construct in violation.get("violatingConstructs", [])
     ]

@@ -32,6 +32,7 @@ from typing import Annotated, Any, Final, Literal, Self
 
 import yaml
 from bedrockgate.infra.exceptions import LambdaAssetError, SettingsError
+from bedrockgate.infra.exposure import Exposure, edge_problem, exposure_of
 from bedrockgate.infra.image_contract import DATABASE_LABEL, ImageDatabase
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -217,8 +218,9 @@ class Domain(_Model):
         default=None,
         pattern=r"^pl-[0-9a-f]{8,17}$",
         description=(
-            "The Region's com.amazonaws.global.cloudfront.origin-facing prefix list: when given, only "
-            "CloudFront reaches the ALB. Look it up once with `aws ec2 describe-managed-prefix-lists`."
+            "The Region's com.amazonaws.global.cloudfront.origin-facing prefix list, for a Region that "
+            "bedrockgate.infra.exposure.CLOUDFRONT_ORIGIN_FACING does not list (it wins over the table). Only "
+            "CloudFront reaches the ALB, always. Look it up once with `aws ec2 describe-managed-prefix-lists`."
         ),
     )
 
@@ -484,6 +486,30 @@ class DeploymentSettings(_Model):
     )
     domain: Domain | None = None
     allowed_cidrs: tuple[Cidr, ...] = Field(default=(), description="When given, WAF and the ALB admit only these.")
+    # --- edge (issue 15): how clients reach the gateway; the rules are in bedrockgate.infra.exposure ---
+    exposure: Exposure | None = Field(
+        default=None,
+        description=(
+            "cloudfront (implied by a domain; the ALB admits only CloudFront), public_alb (the default without a "
+            "domain: the ALB is the public endpoint) or internal (an internal ALB in the private subnets, for "
+            "agents inside the VPC)."
+        ),
+    )
+    alb_certificate_arn: str | None = Field(
+        default=None,
+        description=(
+            "public_alb and internal: the ACM certificate (in the deployment's Region) of the ALB's HTTPS "
+            "listener, for the name clients use (a DNS record of yours pointing at the ALB)."
+        ),
+    )
+    insecure_http: bool = Field(
+        default=False,
+        description=(
+            "public_alb and internal without a certificate: plain HTTP on port 80, API keys in clear text. "
+            "Only for a throwaway environment; synth warns and cdk-nag's finding is acknowledged with this reason."
+        ),
+    )
+    # --- end of the edge fields ---
     sizes: Sizes = Sizes()
     metrics: Metrics = Metrics()
     alarms: Alarms = Alarms()
@@ -542,9 +568,21 @@ class DeploymentSettings(_Model):
         return self.inference_profile_regions.get(geography, DEFAULT_INFERENCE_PROFILE_REGIONS.get(geography))
 
     @property
-    def cloudfront_certificate_stack(self) -> bool:
-        """Whether the app makes CloudFront's certificate in a us-east-1 stack of its own."""
-        return self.domain is not None and self.domain.cloudfront_certificate_arn is None
+    def cloudfront_stack(self) -> bool:
+        """Whether the app has a us-east-1 stack for CloudFront: its web ACL, and its certificate unless given."""
+        return self.domain is not None
+
+    @property
+    def edge_exposure(self) -> Exposure:
+        """How clients reach the gateway (``exposure``, else what the domain implies)."""
+        return exposure_of(self)
+
+    @model_validator(mode="after")
+    def _edge(self) -> Self:
+        problem = edge_problem(self)
+        if problem is not None:
+            raise ValueError(problem)
+        return self
 
     @property
     def repository_uri(self) -> str:

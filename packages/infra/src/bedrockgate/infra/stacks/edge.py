@@ -1,26 +1,31 @@
-"""Edge: the ALB and its WAF web ACL; with a domain, CloudFront, ACM certificates and Route53 records.
+"""Edge: the ALB in front of the services, how clients reach it, and its WAF web ACL.
 
-The ALB's one listener answers 404 by default; the gateway and Phoenix stacks add the routing rules
-(``/phoenix/*`` → Phoenix, every other path → LiteLLM). Without a domain the listener is plain HTTP
-on port 80, for a first look only (keys travel unencrypted; use allowed_cidrs). With a domain the
-listener is HTTPS on 443 with a regional certificate for the origin name, CloudFront serves the
-domain with a us-east-1 certificate and calls the origin over HTTPS (TLS 1.2), and Route53 points
-both names at them.
+The exposure (``exposure`` in the settings; see :mod:`bedrockgate.infra.exposure`) decides the rest:
 
-The WAF web ACL (REGIONAL, on the ALB, so it sees every request, through CloudFront or not):
+- ``cloudfront`` (a domain): CloudFront serves the domain with a us-east-1 certificate and the
+  CLOUDFRONT-scoped web ACL (:mod:`bedrockgate.infra.stacks.cloudfront`; why there and not on the
+  ALB: :mod:`bedrockgate.infra.stacks.waf`), and calls the ALB over HTTPS (TLS 1.2) at
+  ``origin.<domain>``, which has a regional certificate. The ALB accepts only CloudFront, always: its
+  security group admits only CloudFront's origin-facing managed prefix list (the network stack), and
+  every request must carry the origin header ``X-Origin-Verify`` whose value CloudFront adds from a
+  Secrets Manager secret created here. The listener answers 403 by default; each route
+  (:meth:`EdgeStack.guard_route`) forwards only when the header matches. The value reaches
+  CloudFront and the listener rules as a CloudFormation dynamic reference
+  (``{{resolve:secretsmanager:...}}``), resolved at deploy time: it is never in a template, but anyone
+  who may read the distribution's config or the listener's rules can see it. Rotating it is a new
+  secret value and a redeploy of the edge, gateway and Phoenix stacks.
+- ``public_alb``: an internet-facing ALB, HTTPS on 443 with ``alb_certificate_arn``; plain HTTP on 80
+  only with ``insecure_http: true`` (synth warns; the Bedrockgate-HTTP1 finding is acknowledged).
+- ``internal``: an internal ALB in the private subnets, for agents inside the VPC (no CloudFront, no
+  public address), HTTPS or explicit ``insecure_http`` as above.
 
-1. optional allow-list: requests from outside ``allowed_cidrs`` are blocked;
-2. AWS IP reputation list;
-3. AWS common rule set, with ``SizeRestrictions_BODY`` switched to Count — see BODY_SIZE_REASON;
-4. AWS known bad inputs;
-5. a rate-based rule per client IP.
-
-WAF logs go to CloudWatch Logs with the ``Authorization`` header redacted (it carries API keys).
+Without CloudFront the REGIONAL web ACL is on the ALB, whose connections come from the clients
+themselves. Without a domain the listener answers 404 to a path no route takes; the gateway and
+Phoenix stacks add the routes (``/phoenix/*`` → Phoenix, every other path → LiteLLM).
 """
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Any, Final
 
 import aws_cdk as cdk
@@ -28,34 +33,32 @@ from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_cloudfront_origins as origins
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_route53 as route53
 from aws_cdk import aws_route53_targets as targets
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_wafv2 as wafv2
-from bedrockgate.infra.nag import acknowledge
+from bedrockgate.infra.nag import BEDROCKGATE_PACK, acknowledge
 from bedrockgate.infra.settings import DeploymentSettings
+from bedrockgate.infra.stacks.cloudfront import CloudFrontStack
 from bedrockgate.infra.stacks.network import NetworkStack
+from bedrockgate.infra.stacks.waf import BODY_SIZE_REASON, web_acl
 from bedrockgate.infra.timeouts import EdgeTimeouts
 from constructs import Construct
 
-__all__ = ["BODY_SIZE_REASON", "EdgeStack"]
+__all__ = ["BODY_SIZE_REASON", "INSECURE_HTTP_WARNING", "ORIGIN_HEADER", "EdgeStack"]
 
-WEB_ACL_DESCRIPTION: Final = (
-    "bedrockgate gateway ALB. The common rule set body size rule only counts: real prompts exceed 8 KB. "
-    "See the bedrockgate-infra README"
-)
+ORIGIN_HEADER: Final = "X-Origin-Verify"
+"""The header CloudFront adds to every origin request; the ALB forwards only requests that carry its secret."""
 
-BODY_SIZE_REASON: Final = (
-    "AWSManagedRulesCommonRuleSet's SizeRestrictions_BODY blocks request bodies over 8 KB, and most real prompts "
-    "(conversation history, documents, tool schemas) are tens of KB: it is set to Count so they reach the gateway. "
-    "An ALB's WAF inspects only the first 8 KB of a body anyway, so no WAF rule can enforce a larger limit here; "
-    "LiteLLM's general_settings.max_request_size_mb bounds body size, and Bedrock Guardrails inspect the content."
+INSECURE_HTTP_WARNING: Final = (
+    "insecure_http: true: the ALB listens on plain HTTP, so API keys and prompts cross the network in clear text; "
+    "for a throwaway environment only: set alb_certificate_arn (HTTPS) for anything else"
 )
 
 
 class EdgeStack(cdk.Stack):
-    """The load balancer, its WAF, access logs, and (with a domain) CloudFront and DNS."""
+    """The load balancer and its listener, access logs, the web ACL, and (with a domain) CloudFront and DNS."""
 
     def __init__(
         self,
@@ -65,13 +68,14 @@ class EdgeStack(cdk.Stack):
         settings: DeploymentSettings,
         network: NetworkStack,
         timeouts: EdgeTimeouts,
-        cloudfront_certificate: acm.ICertificate | None = None,
+        cloudfront_stack: CloudFrontStack | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         self.settings = settings
+        self.exposure = settings.edge_exposure
         domain = settings.domain
-        retention = logs.RetentionDays[settings.log_retention]
+        internal = self.exposure == "internal"
 
         self.access_logs = s3.Bucket(
             self,
@@ -98,8 +102,8 @@ class EdgeStack(cdk.Stack):
             "LoadBalancer",
             load_balancer_name=settings.prefix,
             vpc=network.vpc,
-            vpc_subnets=network.public_subnets,
-            internet_facing=True,
+            vpc_subnets=network.private_subnets if internal else network.public_subnets,
+            internet_facing=not internal,
             security_group=network.alb_sg,
             idle_timeout=cdk.Duration.seconds(timeouts.alb_idle),
             drop_invalid_header_fields=True,
@@ -107,180 +111,155 @@ class EdgeStack(cdk.Stack):
         )
         self.alb.log_access_logs(self.access_logs, prefix="alb")
 
-        zone: route53.IHostedZone | None = None
-        if domain is None:
-            self.listener = self.alb.add_listener(
-                "Http",
-                port=80,
-                protocol=elbv2.ApplicationProtocol.HTTP,
-                open=False,
-                default_action=_not_found(),
-            )
-            self.endpoint = f"http://{self.alb.load_balancer_dns_name}"
-        else:
-            zone = route53.HostedZone.from_hosted_zone_attributes(
-                self, "Zone", hosted_zone_id=domain.hosted_zone_id, zone_name=domain.hosted_zone_name.rstrip(".")
-            )
-            origin_certificate = acm.Certificate(
-                self,
-                "OriginCertificate",
-                domain_name=domain.origin,
-                validation=acm.CertificateValidation.from_dns(zone),
-            )
-            self.listener = self.alb.add_listener(
-                "Https",
-                port=443,
-                protocol=elbv2.ApplicationProtocol.HTTPS,
-                certificates=[elbv2.ListenerCertificate.from_certificate_manager(origin_certificate)],
-                ssl_policy=elbv2.SslPolicy.RECOMMENDED_TLS,
-                open=False,
-                default_action=_not_found(),
-            )
-            route53.ARecord(
-                self,
-                "OriginRecord",
-                zone=zone,
-                record_name=domain.origin,
-                target=route53.RecordTarget.from_alias(targets.LoadBalancerTarget(self.alb)),
-            )
-            self.endpoint = f"https://{domain.name}"
-
-        self.web_acl = self._web_acl(retention)
-
+        self.origin_secret: secretsmanager.Secret | None = None
+        self.warnings: tuple[str, ...] = ()
         self.distribution: cloudfront.Distribution | None = None
-        if domain is not None and zone is not None:
-            if cloudfront_certificate is None and domain.cloudfront_certificate_arn is not None:
-                cloudfront_certificate = acm.Certificate.from_certificate_arn(
-                    self, "CloudFrontCertificate", domain.cloudfront_certificate_arn
-                )
-            if cloudfront_certificate is None:
-                raise ValueError("a domain needs a CloudFront certificate (from settings or the certificate stack)")
-            self.distribution = self._distribution(domain.name, domain.origin, cloudfront_certificate, timeouts)
-            for kind, record in (("A", route53.ARecord), ("AAAA", route53.AaaaRecord)):
-                record(
-                    self,
-                    f"Domain{kind}",
-                    zone=zone,
-                    record_name=domain.name,
-                    target=route53.RecordTarget.from_alias(targets.CloudFrontTarget(self.distribution)),
-                )
+        self.web_acl: wafv2.CfnWebACL
+        if domain is None:
+            self.listener = self._direct_listener()
+            self.web_acl = web_acl(self, settings, waf_scope="REGIONAL")
+            wafv2.CfnWebACLAssociation(
+                self, "WebAclAssociation", resource_arn=self.alb.load_balancer_arn, web_acl_arn=self.web_acl.attr_arn
+            )
+        else:
+            if cloudfront_stack is None:  # pragma: no cover - build_app always passes it with a domain
+                raise ValueError("a domain needs the CloudFront stack (its web ACL, and its certificate unless given)")
+            self.web_acl = cloudfront_stack.web_acl
+            self.listener = self._cloudfront(cloudfront_stack, timeouts)
 
         cdk.CfnOutput(self, "Endpoint", value=self.endpoint, description="The gateway's base URL (OpenAI-compatible)")
         cdk.CfnOutput(self, "PhoenixUrl", value=f"{self.endpoint}/phoenix/", description="Phoenix traces (log in)")
+        cdk.CfnOutput(
+            self, "Exposure", value=self.exposure, description="How clients reach the gateway (settings: exposure)"
+        )
 
-    def _web_acl(self, retention: logs.RetentionDays) -> wafv2.CfnWebACL:
+    def guard_route(self, rule: elbv2.ApplicationListenerRule) -> None:
+        """Make a route of this listener forward only requests that came through CloudFront.
+
+        With CloudFront every route (the gateway's, Phoenix's) must also match the secret origin
+        header, else a caller that reached the ALB directly would be routed; the listener's default
+        action is a 403. Without CloudFront there is no header, and this does nothing.
+        """
+        if self.origin_secret is not None:
+            rule.add_condition(elbv2.ListenerCondition.http_header(ORIGIN_HEADER, [self._origin_value]))
+
+    @property
+    def _origin_value(self) -> str:
+        if self.origin_secret is None:  # pragma: no cover - only called with CloudFront
+            raise ValueError("no origin secret without CloudFront")
+        # A {{resolve:secretsmanager:...}} dynamic reference: CloudFormation resolves it at deploy time.
+        return self.origin_secret.secret_value.unsafe_unwrap()
+
+    def _direct_listener(self) -> elbv2.ApplicationListener:
+        """public_alb and internal: HTTPS with the settings' certificate, or plain HTTP when explicitly insecure."""
         settings = self.settings
-        rules: list[wafv2.CfnWebACL.RuleProperty] = []
-        allow_list = self._allow_list()
-        if allow_list is not None:
-            rules.append(
-                _rule(
-                    "AllowListOnly",
-                    len(rules),
-                    wafv2.CfnWebACL.StatementProperty(
-                        not_statement=wafv2.CfnWebACL.NotStatementProperty(statement=allow_list)
-                    ),
-                    action=wafv2.CfnWebACL.RuleActionProperty(block={}),
-                )
-            )
-        rules.append(_managed("AWSManagedRulesAmazonIpReputationList", len(rules)))
-        rules.append(
-            _managed(
-                "AWSManagedRulesCommonRuleSet",
-                len(rules),
-                overrides=[
-                    wafv2.CfnWebACL.RuleActionOverrideProperty(
-                        name="SizeRestrictions_BODY", action_to_use=wafv2.CfnWebACL.RuleActionProperty(count={})
-                    )
-                ],
-            )
+        name = self.alb.load_balancer_dns_name
+        if settings.alb_certificate_arn is not None:
+            certificate = acm.Certificate.from_certificate_arn(self, "Certificate", settings.alb_certificate_arn)
+            self.endpoint = f"https://{name}"
+            return self._https_listener(certificate, _not_found())
+        listener = self.alb.add_listener(
+            "Http",
+            port=80,
+            protocol=elbv2.ApplicationProtocol.HTTP,
+            open=False,
+            default_action=_not_found(),
         )
-        rules.append(_managed("AWSManagedRulesKnownBadInputsRuleSet", len(rules)))
-        rules.append(
-            _rule(
-                "RateLimitPerIp",
-                len(rules),
-                wafv2.CfnWebACL.StatementProperty(
-                    rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(
-                        aggregate_key_type="IP", limit=settings.waf_rate_limit, evaluation_window_sec=300
-                    )
-                ),
-                action=wafv2.CfnWebACL.RuleActionProperty(block={}),
-            )
+        acknowledge(
+            listener,
+            "HTTP1",
+            "insecure_http: true in the deployment settings: a throwaway environment chose plain HTTP without a "
+            "certificate, accepting that API keys cross the network in clear text; synth prints a warning.",
+            pack=BEDROCKGATE_PACK,
         )
-        acl = wafv2.CfnWebACL(
-            self,
-            "WebAcl",
-            name=settings.prefix,
-            scope="REGIONAL",
-            description=WEB_ACL_DESCRIPTION,
-            default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
-            visibility_config=_visibility(settings.prefix),
-            rules=rules,
-        )
-        wafv2.CfnWebACLAssociation(
-            self, "WebAclAssociation", resource_arn=self.alb.load_balancer_arn, web_acl_arn=acl.attr_arn
-        )
-        log_group_name = f"aws-waf-logs-{settings.prefix}"
-        log_group = logs.LogGroup(
-            self,
-            "WafLogs",
-            log_group_name=log_group_name,
-            retention=retention,
-            removal_policy=cdk.RemovalPolicy.DESTROY,
-        )
-        logging = wafv2.CfnLoggingConfiguration(
-            self,
-            "WafLogging",
-            resource_arn=acl.attr_arn,
-            log_destination_configs=[
-                self.format_arn(
-                    service="logs",
-                    resource="log-group",
-                    resource_name=log_group_name,
-                    arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
-                )
-            ],
-            redacted_fields=[
-                wafv2.CfnLoggingConfiguration.FieldToMatchProperty(single_header={"Name": "authorization"}),
-                wafv2.CfnLoggingConfiguration.FieldToMatchProperty(single_header={"Name": "x-api-key"}),
-            ],
-        )
-        logging.node.add_dependency(log_group)
-        return acl
+        cdk.Annotations.of(listener).add_warning_v2("bedrockgate:insecure-http", INSECURE_HTTP_WARNING)
+        self.warnings = (INSECURE_HTTP_WARNING,)
+        self.endpoint = f"http://{name}"
+        return listener
 
-    def _allow_list(self) -> wafv2.CfnWebACL.StatementProperty | None:
-        cidrs = self.settings.allowed_cidrs
-        if not cidrs:
-            return None
-        statements: list[wafv2.CfnWebACL.StatementProperty] = []
-        for version in ("IPV4", "IPV6"):
-            addresses = [
-                cidr for cidr in cidrs if ipaddress.ip_network(cidr).version == (4 if version == "IPV4" else 6)
-            ]
-            if not addresses:
-                continue
-            ip_set = wafv2.CfnIPSet(
-                self,
-                f"AllowList{version.title()}",
-                name=f"{self.settings.prefix}-allow-{version.lower()}",
-                scope="REGIONAL",
-                ip_address_version=version,
-                addresses=addresses,
-            )
-            statements.append(
-                wafv2.CfnWebACL.StatementProperty(
-                    ip_set_reference_statement=wafv2.CfnWebACL.IPSetReferenceStatementProperty(arn=ip_set.attr_arn)
-                )
-            )
-        if len(statements) == 1:
-            return statements[0]
-        return wafv2.CfnWebACL.StatementProperty(
-            or_statement=wafv2.CfnWebACL.OrStatementProperty(statements=statements)
+    def _https_listener(
+        self, certificate: acm.ICertificate, default_action: elbv2.ListenerAction
+    ) -> elbv2.ApplicationListener:
+        return self.alb.add_listener(
+            "Https",
+            port=443,
+            protocol=elbv2.ApplicationProtocol.HTTPS,
+            certificates=[elbv2.ListenerCertificate.from_certificate_manager(certificate)],
+            ssl_policy=elbv2.SslPolicy.RECOMMENDED_TLS,
+            open=False,
+            default_action=default_action,
         )
+
+    def _cloudfront(self, stack: CloudFrontStack, timeouts: EdgeTimeouts) -> elbv2.ApplicationListener:
+        """CloudFront in front of an ALB that answers only CloudFront; DNS for the domain and the origin."""
+        settings = self.settings
+        domain = settings.domain
+        if domain is None:  # pragma: no cover - only called with a domain
+            raise ValueError("CloudFront needs a domain")
+        zone = route53.HostedZone.from_hosted_zone_attributes(
+            self, "Zone", hosted_zone_id=domain.hosted_zone_id, zone_name=domain.hosted_zone_name.rstrip(".")
+        )
+        origin_certificate = acm.Certificate(
+            self,
+            "OriginCertificate",
+            domain_name=domain.origin,
+            validation=acm.CertificateValidation.from_dns(zone),
+        )
+        listener = self._https_listener(
+            origin_certificate,
+            elbv2.ListenerAction.fixed_response(
+                403, content_type="application/json", message_body='{"error": "only CloudFront may call this origin"}'
+            ),
+        )
+        route53.ARecord(
+            self,
+            "OriginRecord",
+            zone=zone,
+            record_name=domain.origin,
+            target=route53.RecordTarget.from_alias(targets.LoadBalancerTarget(self.alb)),
+        )
+        self.origin_secret = secretsmanager.Secret(
+            self,
+            "OriginVerify",
+            secret_name=f"{settings.prefix}/edge/origin-verify",
+            description=f"The {ORIGIN_HEADER} header CloudFront adds and the ALB's routes require",
+            # Letters and digits only: an ALB header condition treats * and ? as wildcards (128 chars at most).
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                exclude_punctuation=True, include_space=False, password_length=64
+            ),
+        )
+        acknowledge(
+            self.origin_secret,
+            "SMG4",
+            "CloudFront's origin header and the ALB's listener rules take this value at deploy time (a dynamic "
+            "reference), so no rotation Lambda can change it in place: it is rotated by putting a new value and "
+            "redeploying the edge, gateway and Phoenix stacks.",
+        )
+        certificate = stack.certificate
+        if certificate is None:
+            arn = domain.cloudfront_certificate_arn
+            if arn is None:  # pragma: no cover - the CloudFront stack makes one when none is given
+                raise ValueError("a domain needs a CloudFront certificate (from settings or the CloudFront stack)")
+            certificate = acm.Certificate.from_certificate_arn(self, "CloudFrontCertificate", arn)
+        self.distribution = self._distribution(domain.name, domain.origin, certificate, timeouts, stack)
+        for kind, record in (("A", route53.ARecord), ("AAAA", route53.AaaaRecord)):
+            record(
+                self,
+                f"Domain{kind}",
+                zone=zone,
+                record_name=domain.name,
+                target=route53.RecordTarget.from_alias(targets.CloudFrontTarget(self.distribution)),
+            )
+        self.endpoint = f"https://{domain.name}"
+        return listener
 
     def _distribution(
-        self, name: str, origin_name: str, certificate: acm.ICertificate, timeouts: EdgeTimeouts
+        self,
+        name: str,
+        origin_name: str,
+        certificate: acm.ICertificate,
+        timeouts: EdgeTimeouts,
+        stack: CloudFrontStack,
     ) -> cloudfront.Distribution:
         distribution = cloudfront.Distribution(
             self,
@@ -288,6 +267,7 @@ class EdgeStack(cdk.Stack):
             comment=f"{self.settings.prefix} gateway",
             domain_names=[name],
             certificate=certificate,
+            web_acl_id=stack.web_acl.attr_arn,
             minimum_protocol_version=cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021,
             price_class=cloudfront.PriceClass.PRICE_CLASS_100,
             http_version=cloudfront.HttpVersion.HTTP2_AND_3,
@@ -301,6 +281,8 @@ class EdgeStack(cdk.Stack):
                     origin_ssl_protocols=[cloudfront.OriginSslPolicy.TLS_V1_2],
                     read_timeout=cdk.Duration.seconds(timeouts.cloudfront_read),
                     keepalive_timeout=cdk.Duration.seconds(60),
+                    # CloudFront overwrites a viewer's header of the same name, so a client cannot forge it.
+                    custom_headers={ORIGIN_HEADER: self._origin_value},
                 ),
                 viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
                 allowed_methods=cloudfront.AllowedMethods.ALLOW_ALL,
@@ -317,56 +299,10 @@ class EdgeStack(cdk.Stack):
             "The gateway serves the organisation's own clients and agents wherever they run; access is controlled by "
             "API keys and the optional WAF allow-list, not by country.",
         )
-        acknowledge(
-            distribution,
-            "CFR2",
-            "The WAF web ACL is attached to the ALB origin (REGIONAL scope), which sees every request whether it came "
-            "through CloudFront or not; a second CLOUDFRONT-scope ACL would need a us-east-1 stack and double "
-            "the cost.",
-        )
         return distribution
 
 
 def _not_found() -> elbv2.ListenerAction:
     return elbv2.ListenerAction.fixed_response(
         404, content_type="application/json", message_body='{"error": "no route for this path"}'
-    )
-
-
-def _visibility(name: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:
-    return wafv2.CfnWebACL.VisibilityConfigProperty(
-        cloud_watch_metrics_enabled=True, metric_name=name, sampled_requests_enabled=True
-    )
-
-
-def _rule(
-    name: str,
-    priority: int,
-    statement: wafv2.CfnWebACL.StatementProperty,
-    *,
-    action: wafv2.CfnWebACL.RuleActionProperty | None = None,
-    override: wafv2.CfnWebACL.OverrideActionProperty | None = None,
-) -> wafv2.CfnWebACL.RuleProperty:
-    return wafv2.CfnWebACL.RuleProperty(
-        name=name,
-        priority=priority,
-        statement=statement,
-        action=action,
-        override_action=override,
-        visibility_config=_visibility(name),
-    )
-
-
-def _managed(
-    name: str, priority: int, *, overrides: list[wafv2.CfnWebACL.RuleActionOverrideProperty] | None = None
-) -> wafv2.CfnWebACL.RuleProperty:
-    return _rule(
-        name,
-        priority,
-        wafv2.CfnWebACL.StatementProperty(
-            managed_rule_group_statement=wafv2.CfnWebACL.ManagedRuleGroupStatementProperty(
-                vendor_name="AWS", name=name, rule_action_overrides=overrides
-            )
-        ),
-        override=wafv2.CfnWebACL.OverrideActionProperty(none={}),
     )

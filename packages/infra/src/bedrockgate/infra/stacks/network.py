@@ -1,7 +1,9 @@
 """Network: the VPC, its endpoints, every security group and the rules between them, the cluster.
 
-Two AZs; public subnets hold only the ALB and the NAT gateway; private subnets with egress hold
-the ECS tasks, Aurora, Valkey and the chatbot's Lambda. Interface endpoints keep the gateway's
+Two AZs; public subnets hold only the internet-facing ALB and the NAT gateway; private subnets with
+egress hold the ECS tasks, Aurora, Valkey, the chatbot's Lambda and an internal ALB. Who may reach
+the ALB depends on the exposure: CloudFront's origin-facing prefix list only (cloudfront), the
+allow-list or anyone (public_alb), the allow-list or the VPC (internal). Interface endpoints keep the gateway's
 Bedrock, Secrets Manager, ECR and CloudWatch Logs traffic inside the VPC (an S3 gateway endpoint
 serves ECR's image layers). Security groups admit exactly the paths the design draws::
 
@@ -23,6 +25,7 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_servicediscovery as servicediscovery
+from bedrockgate.infra.exposure import origin_facing_prefix_list
 from bedrockgate.infra.image_contract import GATEWAY_PORT
 from bedrockgate.infra.nag import acknowledge
 from bedrockgate.infra.settings import DeploymentSettings
@@ -134,12 +137,22 @@ class NetworkStack(cdk.Stack):
         )
 
     def _client_ingress(self) -> None:
-        """Who may open a connection to the ALB: CloudFront only, the allow-list, or anyone."""
+        """Who may open a connection to the ALB, by exposure (see bedrockgate.infra.exposure).
+
+        cloudfront: only CloudFront's origin-facing managed prefix list of the Region, always (the
+        allow-list is enforced by CloudFront's web ACL, which sees the client's address). public_alb:
+        the allow-list, else anyone. internal: the allow-list, else the VPC. HTTPS on 443, or plain
+        HTTP on 80 with insecure_http.
+        """
         settings = self.settings
-        port = ec2.Port.tcp(443 if settings.domain is not None else 80)
-        if settings.domain is not None and settings.domain.cloudfront_prefix_list_id is not None:
+        port = ec2.Port.tcp(80 if settings.insecure_http else 443)
+        exposure = settings.edge_exposure
+        if exposure == "cloudfront":
+            prefix_list = origin_facing_prefix_list(settings)
+            if prefix_list is None:  # pragma: no cover - the settings refuse a Region without one
+                raise ValueError(f"no CloudFront origin-facing prefix list for {settings.region}")
             self.alb_sg.add_ingress_rule(
-                ec2.Peer.prefix_list(settings.domain.cloudfront_prefix_list_id), port, "CloudFront origin-facing"
+                ec2.Peer.prefix_list(prefix_list), port, "CloudFront origin-facing (com.amazonaws.global.cloudfront)"
             )
             return
         if settings.allowed_cidrs:
@@ -147,13 +160,16 @@ class NetworkStack(cdk.Stack):
                 peer = ec2.Peer.ipv6(cidr) if ":" in cidr else ec2.Peer.ipv4(cidr)
                 self.alb_sg.add_ingress_rule(peer, port, f"allow-listed {cidr}")
             return
+        if exposure == "internal":
+            self.alb_sg.add_ingress_rule(ec2.Peer.ipv4(VPC_CIDR), port, "agents inside the VPC (internal ALB)")
+            return
         self.alb_sg.add_ingress_rule(ec2.Peer.any_ipv4(), port, "the gateway's public endpoint")
         acknowledge(
             self.alb_sg,
             "EC23",
-            "The ALB is the gateway's public API endpoint: every request still passes the WAF web ACL (managed rules, "
-            "rate limit) and LiteLLM's key check. Set allowed_cidrs, or a domain with cloudfront_prefix_list_id, "
-            "to close it to everyone else.",
+            "The ALB is the gateway's public API endpoint (exposure: public_alb): every request still passes the WAF "
+            "web ACL (managed rules, rate limit) and LiteLLM's key check. Set allowed_cidrs, a domain (CloudFront), "
+            "or exposure: internal to close it to everyone else.",
         )
 
 
