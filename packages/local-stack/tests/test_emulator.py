@@ -170,6 +170,16 @@ def test_unsigned_and_malformed_requests_are_refused_as_aws_does(emulator: str) 
     assert "Malformed input request" in garbage.json()["message"]
     wrong_api = httpx.post(f"{emulator}/model/{EMBED_ID}/converse", headers=signed, json={"messages": []})
     assert wrong_api.status_code == 400
+    hello = [{"role": "user", "content": [{"text": "hi"}]}]
+    for config, field in (({"stopSequences": 1.5e308}, "stopSequences"), ([1], "inferenceConfig")):
+        bad = httpx.post(
+            f"{emulator}/model/{CHAT_ID}/converse", headers=signed, json={"messages": hello, "inferenceConfig": config}
+        )
+        assert bad.status_code == 400, bad.text
+        assert field in bad.json()["message"]
+    no_content = httpx.post(f"{emulator}/guardrail/g/version/1/apply", headers=signed, json={"source": "INPUT"})
+    assert no_content.status_code == 400
+    assert "content: expected a list" in no_content.json()["message"]
 
 
 def test_the_admin_api_refuses_bad_faults_by_field(emulator: str) -> None:

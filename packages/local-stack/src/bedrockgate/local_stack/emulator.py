@@ -154,18 +154,22 @@ def parse_converse(model_id: str, body: Mapping[str, Any]) -> ChatRequest:
     if messages[0].role != "user":
         raise _validation(_USER_FIRST)
     config = body.get("inferenceConfig") or {}
+    if not isinstance(config, dict):
+        raise _validation(f"inferenceConfig: expected an object, got {type(config).__name__}")
     max_tokens = config.get("maxTokens", 512)
     if not isinstance(max_tokens, int) or max_tokens < 1:
         raise _validation(f"inferenceConfig.maxTokens: must be a positive integer, got {max_tokens!r}")
     temperature = config.get("temperature")
     stop = config.get("stopSequences") or []
+    if not isinstance(stop, list) or not all(isinstance(s, str) for s in stop):
+        raise _validation(f"inferenceConfig.stopSequences: expected a list of strings, got {stop!r:.80}")
     return ChatRequest(
         model_id=model_id,
         messages=tuple(messages),
         system=_text_of(body.get("system")),
         max_tokens=max_tokens,
         temperature=float(temperature) if isinstance(temperature, int | float) else None,
-        stop=tuple(str(s) for s in stop if isinstance(s, str)),
+        stop=tuple(stop),
     )
 
 
@@ -268,6 +272,8 @@ class _Routes:
         body = await _json_body(request)
         if body.get("source") not in ("INPUT", "OUTPUT"):
             raise _validation(f"source: expected INPUT or OUTPUT, got {body.get('source')!r}")
+        if not isinstance(body.get("content"), list):
+            raise _validation("content: expected a list of content blocks ({'text': {'text': ...}})")
         return JSONResponse(apply_guardrail(body, self.state.guardrail))
 
     async def health(self, _request: Request) -> Response:
