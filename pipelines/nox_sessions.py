@@ -134,11 +134,17 @@ def _built_image(session: nox.Session) -> str:
 
 
 def _image_e2e(session: nox.Session) -> None:
-    """The local stack's end-to-end tests that must hold for the image too, with the proxy in the container."""
+    """The local stack's end-to-end tests that must hold for the image too, with the proxy in the container.
+
+    The key answers (401 with a JSON error for a missing or wrong key, on every route) are among them:
+    the image's lock and config must give the same answers as the workspace's.
+    """
     image = _built_image(session)
+    tests = ROOT / "packages" / "local-stack" / "tests"
     session.run(
-        "pytest", str(ROOT / "packages" / "local-stack" / "tests" / "test_e2e_stack.py"), "--gateway-image", image,
-        "-k", "chat_answer or streaming or fallback or metrics_record or email_address",
+        "pytest", str(tests / "test_e2e_stack.py"), str(tests / "test_security_probe.py"), "--gateway-image", image,
+        "-k", "chat_answer or streaming or fallback or metrics_record or email_address or wrong_or_missing_key "
+              "or every_route or loopback",
         env={"LITELLM_LOCAL_MODEL_COST_MAP": "True"},
     )  # fmt: skip
 
