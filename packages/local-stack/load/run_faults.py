@@ -17,11 +17,15 @@ from pathlib import Path
 
 from bedrockgate.local_stack.campaign import (
     CONFIG_CHANGES,
+    FALLBACK,
     LIMITED_RPM,
+    PRIMARY,
     Campaign,
     FaultResult,
     Timing,
     callback_loss_report,
+    campaign_config,
+    rpm_limit,
     running_load,
     stack_options,
 )
@@ -34,12 +38,15 @@ FAULTS = ("primary-down", "primary-slow", "all-slow", "redis", "metrics", "phoen
 def main() -> int:
     """Parse the bounds, run the campaign, print the tables; exit 1 if a promise is broken."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rate", type=float, default=5.0, help="requests started per second (default 5)")
+    parser.add_argument("--rate", type=float, default=2.5, help="requests started per second (default 2.5)")
     parser.add_argument("--before", type=float, default=10.0, help="seconds before each fault")
     parser.add_argument("--during", type=float, default=15.0, help="seconds of each fault")
     parser.add_argument("--after", type=float, default=10.0, help="seconds after each fault")
     parser.add_argument("--faults", default=",".join(FAULTS), help=f"comma-separated, from {', '.join(FAULTS)}")
     parser.add_argument("--max-minutes", type=float, default=20.0, help="cap on the load's duration")
+    parser.add_argument(
+        "--warmup", type=float, default=15.0, help="seconds of load before the first fault (not counted)"
+    )
     args = parser.parse_args()
     chosen = [f.strip() for f in args.faults.split(",") if f.strip()]
     unknown = sorted(set(chosen) - set(FAULTS))
@@ -50,35 +57,48 @@ def main() -> int:
 
     timing = Timing(before_s=args.before, during_s=args.during, after_s=args.after)
     started = time.monotonic()
-    with (
-        tempfile.TemporaryDirectory(prefix="fault-campaign-") as scratch,
-        LocalStack(stack_options(Path(scratch))) as stack,
-    ):
-        if stack.info is None:
-            return 1
-        print(f"stack healthy in {stack.info.startup_s:.1f} s (ready: {stack.info.ready_s}); load: {args.rate}/s "
-              "to claude-primary; production config with: " + "; ".join(CONFIG_CHANGES), flush=True)  # fmt: skip
-        load_settings = LoadSettings(rate=args.rate, max_seconds=args.max_minutes * 60, client_timeout_s=120)
-        results: list[FaultResult] = []
-        with running_load(stack, load_settings) as load:
-            campaign = Campaign(stack, load, timing, log=lambda line: print(line, flush=True))
-            runs = {
-                "primary-down": campaign.primary_down,
-                "primary-slow": campaign.primary_slow,
-                "all-slow": campaign.all_slow,
-                "redis": campaign.redis_killed,
-                "metrics": campaign.metrics_sink_full,
-                "phoenix": campaign.phoenix_killed,
-                "proxy-restart": campaign.proxy_restarted,
-            }
-            for name in FAULTS:
-                if name in chosen:
-                    results.append(runs[name]())
-                if name == "phoenix" and "metrics" in chosen:  # the callback warns at most once a minute
-                    report = callback_loss_report(stack.proxies[0].log_path) or "none"
-                    print(f"metrics callback's own loss count, later: {report}")
+    with tempfile.TemporaryDirectory(prefix="fault-campaign-") as scratch:
+        config = campaign_config(Path(scratch))
+        for alias, seconds in ((PRIMARY, 60.0), (FALLBACK, args.during + 10)):
+            limit = rpm_limit(config, alias)
+            if args.rate * seconds >= limit:
+                parser.error(f"--rate {args.rate}/s sends {args.rate * seconds:.0f} requests to {alias} in "
+                             f"{seconds:.0f} s, over its rpm limit ({limit:.0f}/min in agents-gateway.yaml): the "
+                             "router would refuse them (a limit, not the fault); lower --rate or --during")  # fmt: skip
+        with LocalStack(stack_options(Path(scratch), config=config)) as stack:
+            return _campaign(
+                stack, chosen, args.rate, args.max_minutes, timing=timing, started=started, warmup=args.warmup
+            )
+
+
+def _campaign(stack: LocalStack, chosen: list[str], rate: float, max_minutes: float, *, timing: Timing,
+              started: float, warmup: float) -> int:  # fmt: skip
+    """Run the chosen faults under load on the running stack; print the tables and the promises."""
+    if stack.info is None:
+        return 1
+    print(f"stack healthy in {stack.info.startup_s:.1f} s (ready: {stack.info.ready_s}); load: {rate}/s "
+          "to claude-primary; production config with: " + "; ".join(CONFIG_CHANGES), flush=True)  # fmt: skip
+    results: list[FaultResult] = []
+    with running_load(stack, LoadSettings(rate=rate, max_seconds=max_minutes * 60, client_timeout_s=120)) as load:
+        campaign = Campaign(stack, load, timing, log=lambda line: print(line, flush=True))
+        time.sleep(warmup)  # the first requests of a fresh proxy are slow (imports, clients): not a fault's
+        runs = {
+            "primary-down": campaign.primary_down,
+            "primary-slow": campaign.primary_slow,
+            "all-slow": campaign.all_slow,
+            "redis": campaign.redis_killed,
+            "metrics": campaign.metrics_sink_full,
+            "phoenix": campaign.phoenix_killed,
+            "proxy-restart": campaign.proxy_restarted,
+        }
+        for name in FAULTS:
+            if name in chosen:
+                results.append(runs[name]())
+            if name == "phoenix" and "metrics" in chosen:  # the callback warns at most once a minute
+                report = callback_loss_report(stack.proxies[0].log_path) or "none"
+                print(f"metrics callback's own loss count, later: {report}")
     print(f"\n=== fault campaign: {len(results)} faults in {time.monotonic() - started:.0f} s "
-          f"(stack start included), {args.rate}/s ===")  # fmt: skip
+          f"(stack start included), {rate}/s ===")  # fmt: skip
     for result in results:
         print("\n" + result.table())
     return _verdict(results)

@@ -2,8 +2,8 @@
 
 The stack is the local one with the production config unchanged (``agents-gateway.yaml``: the
 metrics callback and ``arize_phoenix`` on, Redis, both guardrails), the scripted backend at a
-fixed latency, and chat completions to ``claude-primary`` at a fixed rate. Every ``--sample-s``
-seconds it reads the proxy's resident memory (``VmRSS`` in ``/proc/<pid>/status``) and the
+fixed latency, and chat completions to ``claude-fast`` (rpm limit 1000) at a fixed rate under its
+limit. Every ``--sample-s`` seconds it reads the proxy's resident memory (``VmRSS`` in ``/proc/<pid>/status``) and the
 requests answered so far; it prints the least-squares slope of RSS against requests (MB per 10,000
 requests), the RSS at start and end, and the proxy's open file descriptors (``/proc/<pid>/fd``) at
 start and end. Figures, not a test: bounded (loopback, a fixed rate) and not part of ``./dev test``.
@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from bedrockgate.gateway_config import example_path
-from bedrockgate.local_stack.campaign import running_load, stack_options
+from bedrockgate.local_stack.campaign import rpm_limit, running_load, stack_options
 from bedrockgate.local_stack.stack import LocalStack
 from bedrockgate.local_stack.steadyload import LoadSettings, least_squares_slope, percentile, summarise
 
@@ -42,7 +42,8 @@ def main() -> int:
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # a TextIOWrapper here
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--minutes", type=float, default=10.0)
-    parser.add_argument("--rate", type=float, default=10.0, help="requests started per second (default 10)")
+    parser.add_argument("--rate", type=float, default=8.0, help="requests started per second (default 8)")
+    parser.add_argument("--model", default="claude-fast", help="the alias to call (default claude-fast: rpm 1000)")
     parser.add_argument("--sample-s", type=float, default=10.0)
     parser.add_argument("--warmup-s", type=float, default=20.0, help="load before the first sample (imports, caches)")
     args = parser.parse_args()
@@ -51,16 +52,23 @@ def main() -> int:
     if not 0 < args.rate <= 30:
         parser.error("--rate must be in (0, 30] (2 shared cores, loopback only)")
 
+    config = example_path("agents-gateway")
+    limit = rpm_limit(config, args.model)
+    if args.rate * 60 >= limit:
+        parser.error(f"--rate {args.rate}/s is over {args.model}'s rpm limit ({limit:.0f}/min): "
+                     "the router would refuse the excess; lower --rate or pick another --model")  # fmt: skip
     with (
         tempfile.TemporaryDirectory(prefix="soak-") as scratch,
-        LocalStack(stack_options(Path(scratch), config=example_path("agents-gateway"))) as stack,
+        LocalStack(stack_options(Path(scratch), config=config)) as stack,
     ):
         if stack.info is None:
             return 1
         pid = stack.info.pids["proxy"]
         print(f"stack healthy in {stack.info.startup_s:.1f} s; soak: {args.minutes} min at {args.rate}/s to "
-              f"claude-primary, production config (metrics and arize_phoenix callbacks), proxy pid {pid}")  # fmt: skip
-        settings = LoadSettings(rate=args.rate, max_seconds=args.warmup_s + args.minutes * 60 + 60, client_timeout_s=60)
+              f"{args.model}, production config (metrics and arize_phoenix callbacks), proxy pid {pid}")  # fmt: skip
+        settings = LoadSettings(
+            rate=args.rate, model=args.model, max_seconds=args.warmup_s + args.minutes * 60 + 60, client_timeout_s=60
+        )
         with running_load(stack, settings) as load:
             time.sleep(args.warmup_s)
             began = time.monotonic()

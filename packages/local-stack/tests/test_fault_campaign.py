@@ -12,15 +12,21 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 from bedrockgate.local_stack.campaign import (
     FALLBACK_DEPLOYMENT,
+    LIMITED,
+    LIMITED_RPM,
     MASTER_KEY,
+    PRIMARY,
     SHORT,
     Campaign,
     FaultResult,
+    campaign_config,
+    rpm_limit,
     running_load,
     stack_options,
 )
@@ -191,3 +197,12 @@ def test_the_load_generator_refuses_any_host_but_loopback_and_unbounded_rates() 
         SteadyLoad("http://localhost:4000", "k")
     with pytest.raises(LocalStackError, match="out of bounds"):
         SteadyLoad("http://127.0.0.1:4000", "k", LoadSettings(rate=500))
+
+
+def test_the_campaign_config_is_production_with_short_timeouts_and_a_limited_group(tmp_path: Path) -> None:
+    config = campaign_config(tmp_path)
+    assert rpm_limit(config, PRIMARY) == 200  # as agents-gateway.yaml: the load must stay under it
+    assert rpm_limit(config, LIMITED) == LIMITED_RPM
+    assert rpm_limit(config, PRIMARY) > SHORT_RATE * 60
+    with pytest.raises(LocalStackError, match="no model group 'nope'"):
+        rpm_limit(config, "nope")

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import resource
 import signal
@@ -74,6 +75,19 @@ def campaign_config(directory: Path) -> Path:
     path = directory / "fault-campaign-gateway.yaml"
     path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
     return path
+
+
+def rpm_limit(config: Path, alias: str) -> float:
+    """The rpm limit of a model group's deployments in ``config`` (summed; infinite when none is set).
+
+    A load above it is refused by the router (429 after its retries wait for the next minute), so
+    the campaign and the soak keep their rate under it: a limit, not a fault, is not what they measure.
+    """
+    document = yaml.safe_load(config.read_text(encoding="utf-8"))
+    limits = [d["litellm_params"].get("rpm") for d in document["model_list"] if d["model_name"] == alias]
+    if not limits:
+        raise LocalStackError(f"{config} has no model group {alias!r}")
+    return math.inf if any(limit is None for limit in limits) else float(sum(limits))
 
 
 def stack_options(directory: Path, config: Path | None = None, **overrides: Any) -> StackOptions:
@@ -359,6 +373,9 @@ class Campaign:
     ) -> FaultResult:
         """Before, apply, during, (drain), revert, after: phases by when each request started.
 
+        ``during_s=0`` marks a fault whose ``apply`` is itself the fault (a restart): its during
+        phase starts when ``apply`` does and ends when it returns.
+
         ``drain`` stops new requests at the end of the during phase and waits for those in flight
         before reverting, so every request counted as during saw only the fault.
         """
@@ -366,9 +383,12 @@ class Campaign:
         self.log(f"-- {name}: before ({timing.before_s:.0f} s)")
         t0 = time.monotonic()
         time.sleep(timing.before_s)
-        t1 = time.monotonic()
         self.log(f"-- {name}: fault on")
+        applying = time.monotonic()
         apply()
+        # During starts once the fault is surely on (a request sent while the emulator was still
+        # being told counts as before); a restart's during starts as it begins.
+        t1 = applying if during_s == 0 else time.monotonic()
         time.sleep(timing.during_s if during_s is None else during_s)
         if drain:
             self.load.pause()
