@@ -23,7 +23,7 @@ NAMES = st.from_regex(r"[A-Z][A-Z0-9_]{0,15}", fullmatch=True)
 VALUES = st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), min_size=8, max_size=40)
 
 
-@settings(max_examples=200)
+@settings(max_examples=200, deadline=None)  # writes a file per example: no timing limit on a loaded machine
 @given(environment=st.dictionaries(NAMES, VALUES, max_size=8), content=st.binary(max_size=100))
 def test_variables_reach_the_container_by_name_only_and_the_config_digest_is_the_mounted_files(
     tmp_path_factory: pytest.TempPathFactory, environment: dict[str, str], content: bytes
