@@ -30,6 +30,7 @@ from typing import Any
 
 import httpx
 import yaml
+from bedrockgate.local_stack.containers import podman_environment
 from bedrockgate.local_stack.stack import LocalStack
 from conftest import MASTER_KEY, auth, proxy_url
 from litellm.proxy._types import LiteLLMRoutes
@@ -372,6 +373,7 @@ def _container_pids(stack: LocalStack) -> set[int]:
     for container in stack.info.containers:
         shown = subprocess.run(
             ["podman", "inspect", "--format", "{{.State.Pid}}", container],  # noqa: S607 -- podman from PATH, as the stack runs it
+            env=podman_environment(),  # the stack's own podman settings, or it would look in other storage
             capture_output=True,
             text=True,
             check=False,
@@ -404,14 +406,13 @@ def _listening(pids: set[int]) -> list[tuple[int, str, str, int]]:
 
 def test_every_listening_socket_of_the_stack_is_on_loopback(stack: LocalStack) -> None:
     assert stack.info is not None
-    pids = _processes_of(set(stack.info.pids.values()) | {p.pid for p in stack.proxies if p.pid}) | _container_pids(
-        stack
-    )
+    roots = set(stack.info.pids.values()) | {p.pid for p in stack.proxies if p.pid} | _container_pids(stack)
+    pids = _processes_of(roots)
     sockets = _listening(pids)
     ports = {port for *_, port in sockets}
     expected = {int(u.rsplit(":", 1)[1]) for u in (stack.info.proxy_url, stack.info.emulator_url)}
     expected |= {stack.info.redis_port} if stack.info.redis_port else set()
-    assert expected <= ports, f"the stack's own ports {expected} are not among the sockets found {ports}"
+    assert expected <= ports, f"the stack's own ports {expected} are not among the sockets found {ports} ({pids})"
     exposed = [s for s in sockets if s[2] not in LOOPBACK]
     print(f"\nsockets: {len(sockets)} listening sockets of {len(pids)} processes, ports {sorted(ports)}")
     assert not exposed, f"listening beyond 127.0.0.1 (pid, table, address, port): {exposed}"
