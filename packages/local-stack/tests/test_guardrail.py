@@ -66,7 +66,7 @@ def litellm_blocks(response: dict[str, Any]) -> bool:
     return LITELLM_HOOK._should_raise_guardrail_blocked_exception(typed)
 
 
-@settings(max_examples=200)
+@settings(max_examples=200, deadline=None)
 @given(before=filler, address=emails, phone=phones, after=filler, source=sources)
 def test_anonymised_output_never_contains_the_matched_pii(
     before: str, address: str, phone: str, after: str, source: str
@@ -87,7 +87,7 @@ def test_anonymised_output_never_contains_the_matched_pii(
     assert not litellm_blocks(result), "masking must not turn into a block in LiteLLM"
 
 
-@settings(max_examples=200)
+@settings(max_examples=200, deadline=None)
 @given(texts=st.lists(plain_text, min_size=1, max_size=3), source=sources)
 def test_a_text_with_no_listed_term_pattern_or_pii_passes_with_action_none(texts: list[str], source: str) -> None:
     lowered = " ".join(texts).lower()
@@ -100,7 +100,7 @@ def test_a_text_with_no_listed_term_pattern_or_pii_passes_with_action_none(texts
     assert result["assessments"] == []
 
 
-@settings(max_examples=200)
+@settings(max_examples=200, deadline=None)
 @given(
     before=st.one_of(filler, emails),
     after=filler,
@@ -126,7 +126,7 @@ def test_blocked_outputs_are_exactly_the_configured_message(
     assert litellm_blocks(result), "LiteLLM must raise a block for this assessment"
 
 
-@settings(max_examples=100)
+@settings(max_examples=100, deadline=None)
 @given(term=content_terms, before=filler, after=filler, source=sources)
 def test_a_content_filter_term_blocks_with_its_category_in_the_documented_shape(
     term: tuple[str, str], before: str, after: str, source: str
@@ -140,7 +140,7 @@ def test_a_content_filter_term_blocks_with_its_category_in_the_documented_shape(
     assert result["actionReason"] == "Guardrail blocked."
 
 
-@settings(max_examples=100)
+@settings(max_examples=100, deadline=None)
 @given(attack=attacks, before=filler)
 def test_a_prompt_attack_blocks_input_only(attack: str, before: str) -> None:
     blocked = apply_guardrail(request(f"{before} {attack}"), POLICY)
@@ -152,7 +152,7 @@ def test_a_prompt_attack_blocks_input_only(attack: str, before: str) -> None:
     assert answered["action"] == "NONE", "Bedrock's prompt-attack filter reads prompts only"
 
 
-@settings(max_examples=100)
+@settings(max_examples=100, deadline=None)
 @given(texts=st.lists(st.text(st.sampled_from("ab "), max_size=2500), min_size=1, max_size=4))
 def test_usage_counts_text_units_of_1000_characters_per_block_in_each_configured_policy(texts: list[str]) -> None:
     units = sum((len(t) + 999) // 1000 for t in texts)
