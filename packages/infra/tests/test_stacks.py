@@ -318,7 +318,11 @@ def test_gateway_logs_go_to_cloudwatch_with_retention(dev: Synthesized) -> None:
     template(dev, "gateway").has_resource_properties(
         "AWS::Logs::LogGroup", {"LogGroupName": "/bedrockgate-dev/gateway", "RetentionInDays": 30}
     )
-    assert container(dev, "gateway")["LogConfiguration"]["LogDriver"] == "awslogs"
+    logging = container(dev, "gateway")["LogConfiguration"]
+    assert logging["LogDriver"] == "awslogs"
+    # A blocking driver stalls the proxy once stdout's pipe is full (`nox -s faults`): never block.
+    assert logging["Options"]["mode"] == "non-blocking"
+    assert logging["Options"]["max-buffer-size"] == "26214400b"
 
 
 def test_gateway_task_gets_exactly_the_config_variables_and_secrets_from_secrets_manager(dev: Synthesized) -> None:

@@ -66,6 +66,8 @@ CONTAINER_NAME: Final = "litellm"
 GATEWAY_ROUTE_PRIORITY: Final = 1000
 HEALTH_CHECK_GRACE: Final = cdk.Duration.minutes(10)
 """LiteLLM migrates its database schema at first start (Prisma), which can take several minutes."""
+LOG_BUFFER: Final = cdk.Size.mebibytes(25)
+"""What the log driver holds while CloudWatch Logs is slow or unreachable (the driver's own default is 1 MiB)."""
 _ECR: Final = re.compile(
     r"(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com/(?P<repository>[^@:]+)(:[^@]+)?@(?P<digest>sha256:[0-9a-f]{64})"
 )
@@ -152,7 +154,17 @@ class GatewayTask(Construct):
             port_mappings=[ecs.PortMapping(container_port=GATEWAY_PORT, name="proxy")],
             user=GATEWAY_USER,
             readonly_root_filesystem=READONLY_ROOT_FILESYSTEM,
-            logging=ecs.LogDrivers.aws_logs(stream_prefix=CONTAINER_NAME, log_group=log_group),
+            # Non-blocking: the proxy writes its JSON access log to stdout from the event loop, so a
+            # blocking driver that cannot reach CloudWatch stalls every request once the pipe is full
+            # (~64 KiB; `nox -s faults` reproduces it with a stdout nobody reads). A full buffer drops
+            # log lines instead; the EMF metrics lines go the same way, and the alarms still see the
+            # ALB's figures.
+            logging=ecs.LogDrivers.aws_logs(
+                stream_prefix=CONTAINER_NAME,
+                log_group=log_group,
+                mode=ecs.AwsLogDriverMode.NON_BLOCKING,
+                max_buffer_size=LOG_BUFFER,
+            ),
             health_check=ecs.HealthCheck(
                 # Exec form: no shell is assumed in the image, only Debian's python3.
                 command=["CMD", *HEALTH_CHECK_COMMAND],
