@@ -137,14 +137,17 @@ def _image_e2e(session: nox.Session) -> None:
     """The local stack's end-to-end tests that must hold for the image too, with the proxy in the container.
 
     The key answers (401 with a JSON error for a missing or wrong key, on every route) are among them:
-    the image's lock and config must give the same answers as the workspace's.
+    the image's lock and config must give the same answers as the workspace's. So are the production
+    config's guardrails (masked answers, streamed too; blocked attacks and filter terms; clean requests
+    unchanged; traces of all three in Phoenix): the image bakes that config in.
     """
     image = _built_image(session)
     tests = ROOT / "packages" / "local-stack" / "tests"
     session.run(
-        "pytest", str(tests / "test_e2e_stack.py"), str(tests / "test_security_probe.py"), "--gateway-image", image,
+        "pytest", str(tests / "test_e2e_stack.py"), str(tests / "test_security_probe.py"),
+        str(tests / "test_e2e_guardrails.py"), "--gateway-image", image,
         "-k", "chat_answer or streaming or fallback or metrics_record or email_address or wrong_or_missing_key "
-              "or every_route or loopback",
+              "or every_route or loopback or anonymised or blocked or clean_request or traces_of",
         env={"LITELLM_LOCAL_MODEL_COST_MAP": "True"},
     )  # fmt: skip
 
