@@ -201,6 +201,8 @@ def test_unmodelled_types_are_placeholders_that_say_so_and_delete(aws: Client) -
                        "Properties": {"Engine": "aurora-postgresql", "DBClusterIdentifier": {"Ref": "Cluster"},
                                       "DBInstanceClass": "db.serverless"}},
             "SecretArn": parameter("/secret-arn", {"Ref": "Secret"}),
+            "Guardrail": {"Type": "AWS::Bedrock::Guardrail", "Properties": {"Name": "g"}},
+            "GuardrailArn": parameter("/guardrail-arn", {"Fn::GetAtt": ["Guardrail", "GuardrailArn"]}),
         },
         "Outputs": {"Endpoint": {"Value": {"Fn::GetAtt": ["Cluster", "Endpoint.Address"]}, "Export": {"Name": "db"}}},
     }  # fmt: skip
@@ -210,6 +212,9 @@ def test_unmodelled_types_are_placeholders_that_say_so_and_delete(aws: Client) -
     assert outputs(stack)["Endpoint"].endswith(".Endpoint.Address")
     secret_arn = aws("ssm").get_parameter(Name="/secret-arn")["Parameter"]["Value"]
     assert secret_arn == "arn:aws:secretsmanager:us-east-1:123456789012:secret/db-password"  # noqa: S105 -- an ARN
+    # An ...Arn attribute is the ARN-shaped id too: IAM refuses <name>.<attribute> in a policy's Resource.
+    guardrail_arn = aws("ssm").get_parameter(Name="/guardrail-arn")["Parameter"]["Value"]
+    assert guardrail_arn.startswith("arn:aws:bedrock:us-east-1:123456789012:guardrail/")
     reasons = {r["LogicalResourceId"]: r.get("ResourceStatusReason", "")
                for r in cfn.describe_stack_resources(StackName="data")["StackResources"]}  # fmt: skip
     assert reasons["Secret"].startswith("placeholder: moto 5.2.5 does not model")

@@ -102,8 +102,9 @@ class Placeholder(CloudFormationModel):
     """A resource of a type moto cannot create (F3/F4): stored with its properties, never acted on.
 
     ``Ref`` is an ARN-shaped id, because IAM policies refuse a plain name
-    (``MalformedPolicyDocument: Resource ... must be in ARN format``); any ``Fn::GetAtt`` is
-    ``<name>.<attribute>``. Its ``ResourceStatusReason`` says it is a placeholder.
+    (``MalformedPolicyDocument: Resource ... must be in ARN format``); so is an ``Fn::GetAtt`` of an
+    attribute whose name ends in ``Arn`` (``GuardrailArn`` in the gateway's ApplyGuardrail grant); any
+    other ``Fn::GetAtt`` is ``<name>.<attribute>``. Its ``ResourceStatusReason`` says it is a placeholder.
     """
 
     # moto's model tracker files each model under its module's second dotted part (core/base_backend.py:33);
@@ -137,7 +138,9 @@ class Placeholder(CloudFormationModel):
         return True
 
     def get_cfn_attribute(self, attribute_name: str) -> str:
-        """Any attribute: ``<name>.<attribute>``, recognisable wherever it ends up."""
+        """An ``...Arn`` attribute: the ARN-shaped id (IAM takes it); any other: ``<name>.<attribute>``."""
+        if attribute_name.endswith("Arn"):
+            return self.arn
         return f"{self.name}.{attribute_name}"
 
     @property
