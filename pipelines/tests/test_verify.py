@@ -16,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 GROUPS = ("claude-primary", "claude-fallback", "claude-fast")
+EMBEDDING_GROUPS = frozenset({"embeddings"})
 
 
 class Gateway(BaseHTTPRequestHandler):
@@ -45,6 +46,15 @@ class Gateway(BaseHTTPRequestHandler):
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         if body["model"] in self.failing:
             self._send(500, {"error": {"message": "upstream failed"}})
+            return
+        if self.path == "/v1/embeddings":
+            if body["model"] not in EMBEDDING_GROUPS:  # as LiteLLM: a chat model cannot embed
+                self._send(400, {"error": {"message": f"{body['model']} is not an embedding model"}})
+                return
+            self._send(200, {"data": [{"embedding": [0.1, -0.2, 0.3]}]})
+            return
+        if body["model"] in EMBEDDING_GROUPS:  # as LiteLLM: an embedding model cannot chat (HTTP 422)
+            self._send(422, {"error": {"message": "embedding models do not chat"}})
             return
         prompt = body["messages"][-1]["content"]
         if body.get("guardrails") and self.masks:
@@ -118,9 +128,26 @@ def test_a_lex_failure_is_a_failed_check_not_a_crash() -> None:
     assert verify.lex_round_trip(lambda text: f"I can {text}").outcome == "passed"
 
 
+@settings(max_examples=100, deadline=None)
+@given(failing=st.sets(st.sampled_from([*GROUPS, "embeddings"])))
+def test_an_embedding_group_is_asked_for_an_embedding_and_fails_only_when_it_does_not_embed(
+    endpoint: str, failing: set[str]
+) -> None:
+    Gateway.failing = set(failing)
+    config = verify.GatewayConfig((*GROUPS, "embeddings"), ("pii-mask",), EMBEDDING_GROUPS)
+    checks = {c.name: c.outcome for c in verify.run_checks(verify.http(endpoint, "k"), config)}
+    assert checks["embedding embeddings"] == ("failed" if "embeddings" in failing else "passed")
+    assert "chat embeddings" not in checks
+    # The guardrail is checked through a chat group, never the embedding one.
+    assert checks["guardrail pii-mask"] == ("failed" if GROUPS[0] in failing else "passed")
+
+
 def test_the_model_groups_come_from_the_config_in_order(tmp_path: Path) -> None:
     config = verify.read_config(ROOT / "examples" / "agents-gateway.yaml")
-    assert config.model_groups[:3] == GROUPS
+    assert config.model_groups == (*GROUPS, "embeddings")
+    assert config.embedding_groups == EMBEDDING_GROUPS
+    assert config.chat_groups == GROUPS
+    assert config.guardrails == ("bedrock-input-guard", "bedrock-output-guard")
     bad = tmp_path / "bad.yaml"
     bad.write_text("router_settings: {}\n")
     with pytest.raises(verify.VerifyError, match="no model_list"):

@@ -1,6 +1,7 @@
 """The ``verify`` stage: after a deploy, the deployed endpoint answers as the gateway config says it should.
 
-Checks, in order: health; one authenticated chat request per model group of the config; a guardrail
+Checks, in order: health; one authenticated request per model group of the config (a chat
+completion, or an embedding for a group whose ``model_info.mode`` is ``embedding``); a guardrail
 intervention when the config defines a guardrail (a prompt carrying an e-mail address that the
 model is asked to repeat: a masked address never comes back); a Lex round trip (RecognizeText)
 when a bot is named. The eval gate against the same endpoint is the caller's last step
@@ -44,10 +45,17 @@ class Check:
 
 @dataclass(frozen=True)
 class GatewayConfig:
-    """What verify needs from a gateway config: the model groups and the guardrails' names."""
+    """What verify needs from a gateway config: the model groups, which of them embed, the guardrails' names."""
 
     model_groups: tuple[str, ...]
     guardrails: tuple[str, ...]
+    embedding_groups: frozenset[str] = frozenset()
+    """Groups whose deployments are embedding models: asked for an embedding, never a chat answer."""
+
+    @property
+    def chat_groups(self) -> tuple[str, ...]:
+        """The groups that answer chat completions, in the config's order."""
+        return tuple(group for group in self.model_groups if group not in self.embedding_groups)
 
 
 def read_config(path: Path) -> GatewayConfig:
@@ -58,13 +66,20 @@ def read_config(path: Path) -> GatewayConfig:
         raise VerifyError(f"cannot read the gateway config {path}: {error}") from error
     if not isinstance(document, dict) or not isinstance(document.get("model_list"), list):
         raise VerifyError(f"{path} has no model_list: pass the gateway config that was deployed (--config)")
-    groups = [str(entry["model_name"]) for entry in document["model_list"] if isinstance(entry, dict)]
+    entries = [entry for entry in document["model_list"] if isinstance(entry, dict)]
+    groups = [str(entry["model_name"]) for entry in entries]
+    embedding = {str(entry["model_name"]) for entry in entries if _mode(entry) == "embedding"}
     guardrails = [
         str(entry["guardrail_name"])
         for entry in document.get("guardrails") or []
         if isinstance(entry, dict) and "guardrail_name" in entry
     ]
-    return GatewayConfig(tuple(dict.fromkeys(groups)), tuple(guardrails))
+    return GatewayConfig(tuple(dict.fromkeys(groups)), tuple(guardrails), frozenset(embedding))
+
+
+def _mode(entry: Mapping[str, Any]) -> object:
+    info = entry.get("model_info")
+    return info.get("mode") if isinstance(info, Mapping) else None
 
 
 Post = Callable[[str, Mapping[str, Any] | None], tuple[int, Any]]
@@ -124,6 +139,23 @@ def chat(call: Post, group: str) -> Check:
     return Check(f"chat {group}", "passed" if passed else "failed", f"HTTP {status}: {(answer or str(body))[:120]!r}")
 
 
+def embedding(call: Post, group: str) -> Check:
+    """One short, authenticated embedding through an embedding model group: a non-empty vector of numbers."""
+    status, body = call("/v1/embeddings", {"model": group, "input": "ready"})
+    try:
+        vector = body["data"][0]["embedding"]
+    except (KeyError, IndexError, TypeError):
+        vector = None
+    passed = (
+        status == 200
+        and isinstance(vector, list)
+        and bool(vector)
+        and all(isinstance(x, int | float) and not isinstance(x, bool) for x in vector)
+    )
+    detail = f"a vector of {len(vector)} numbers" if passed and isinstance(vector, list) else str(body)[:120]
+    return Check(f"embedding {group}", "passed" if passed else "failed", f"HTTP {status}: {detail}")
+
+
 def guardrail(call: Post, group: str, name: str) -> Check:
     """The guardrail masks PII before the model sees it: an address the model is asked to repeat never comes back."""
     status, body = call("/v1/chat/completions", {
@@ -156,9 +188,12 @@ def run_checks(
     checks = [health(call)]
     if checks[0].outcome == "failed":
         return checks
-    checks += [chat(call, group) for group in config.model_groups]
-    if config.guardrails:
-        checks += [guardrail(call, config.model_groups[0], name) for name in config.guardrails]
+    checks += [
+        embedding(call, group) if group in config.embedding_groups else chat(call, group)
+        for group in config.model_groups
+    ]
+    if config.guardrails and config.chat_groups:
+        checks += [guardrail(call, config.chat_groups[0], name) for name in config.guardrails]
     else:
         checks.append(Check("guardrail", "not checked", "the config defines no guardrail"))
     if recognize is not None:
