@@ -6,6 +6,7 @@ import textwrap
 import typing
 
 import pytest
+import yaml
 from bedrockgate.gateway_config import (
     ConfigValidationError,
     GatewayConfig,
@@ -13,6 +14,7 @@ from bedrockgate.gateway_config import (
     _litellm_keys,
     check_text,
     loads,
+    render,
     validate,
 )
 from bedrockgate.gateway_config._section import Section
@@ -70,6 +72,9 @@ def test_unknown_litellm_params_key_is_an_error() -> None:
 def test_known_untyped_litellm_key_passes_through_and_renders_back() -> None:
     config = loads(MINIMAL + "      input_cost_per_token_batches: 0.000001\n")
     assert config.model_list[0].litellm_params.passthrough == {"input_cost_per_token_batches": 0.000001}
+    rendered = yaml.safe_load(render(config))
+    assert rendered["model_list"][0]["litellm_params"]["input_cost_per_token_batches"] == 0.000001
+    assert loads(render(config)) == config
 
 
 def test_shared_model_name_is_load_balancing_not_a_mistake() -> None:
