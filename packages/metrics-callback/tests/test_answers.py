@@ -146,6 +146,13 @@ def test_a_content_of_the_wrong_type_is_named_by_index_and_never_echoed(
         ({"messages": [], "stop": 5}, "stop must be a string"),
         ({"messages": [], "stop": [1]}, "stop must be a string"),
         ({"model": "embeddings", "input": 5}, "input must be a string or a list"),
+        # Found by the local stack's bad-input property: LiteLLM answered each with a 500.
+        ({"messages": [{"role": None, "content": [{"x": None}]}]}, 'messages[0].content[0] must have a "type"'),
+        ({"messages": [{"role": "user", "content": [{"type": 5}]}]}, 'messages[0].content[0] must have a "type"'),
+        ({"messages": [{"role": "user", "content": [{"type": "wizard"}]}]}, "messages[0].content[0] has a type"),
+        ({"messages": [{"role": "user", "content": [{"type": "text", "text": 5}]}]}, 'must have a "text" string'),
+        ({"messages": [{"role": "user", "content": [{"type": "image_url"}]}]}, 'must have an "image_url"'),
+        ({"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": 5}]}]}, '"url" string'),
         ({"messages": [], "response_format": {"a": 1}}, "response_format must be an object"),
     ],
 )

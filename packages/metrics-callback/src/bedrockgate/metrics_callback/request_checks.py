@@ -7,8 +7,10 @@ that it maps to ``APIConnectionError``, a *retryable* error: the router retries 
 ``500 internal_server_error`` after about 50 s. A ``tools`` value that is not a list takes the same
 50 s before its 400; a ``stop`` that is not text, or an embedding ``input`` that is a number or an
 object, the same 50 s before a 503/500 (Bedrock's own answer would be a 400); and a ``response_format``
-that is not an object with a ``type`` is a 500 (``Unsupported response_format type``). The client's
-mistake reads as a gateway failure.
+that is not an object with a ``type`` is a 500 (``Unsupported response_format type``); so is a
+content part without a ``type`` string, of a type LiteLLM refuses in a user message, or a text or
+image part without its text or URL (found by the bad-input property). The client's mistake reads
+as a gateway failure.
 
 The checks below run in the proxy's pre-call hook, before the router: only the types that cause
 this, nothing the OpenAI API allows (``content`` may be a string, a list of parts, or null;
@@ -86,12 +88,44 @@ def _messages_problem(messages: list[object]) -> str | None:
         if content is not None and not isinstance(content, str | list):
             return f"messages[{index}].content must be a string, a list of content parts or null, got {_kind(content)}"
         for part_index, part in enumerate(content if isinstance(content, list) else []):
-            if not isinstance(part, Mapping):
-                return (
-                    f"messages[{index}].content[{part_index}] must be a content part object "
-                    f'(e.g. {{"type": "text", "text": "..."}}), got {_kind(part)}'
-                )
+            problem = _part_problem(part, user=message.get("role") == "user")
+            if problem is not None:
+                return f"messages[{index}].content[{part_index}] {problem}"
     return None
+
+
+def _part_problem(part: object, *, user: bool) -> str | None:
+    """A content part LiteLLM cannot read: it fails with a ``KeyError`` or ``TypeError`` (a 500)."""
+    if not isinstance(part, Mapping):
+        return f'must be a content part object (e.g. {{"type": "text", "text": "..."}}), got {_kind(part)}'
+    kind = part.get("type")
+    if not isinstance(kind, str):
+        return f'must have a "type" string (e.g. "text"), got {_kind(kind)}'
+    if user and kind not in _user_part_types():
+        # LiteLLM's own check (ValidUserMessageContentTypes) raises it as a retryable error: a 500.
+        return f"has a type this gateway does not accept in a user message: {', '.join(sorted(_user_part_types()))}"
+    if kind == "text" and not isinstance(part.get("text"), str):
+        return f'of type "text" must have a "text" string, got {_kind(part.get("text"))}'
+    if kind == "image_url":
+        image = part.get("image_url")
+        if not (isinstance(image, str) or (isinstance(image, Mapping) and isinstance(image.get("url"), str))):
+            return f'of type "image_url" must have an "image_url" with a "url" string, got {_kind(image)}'
+    return None
+
+
+def _user_part_types() -> frozenset[str]:
+    """The part types LiteLLM accepts in a user message (its list when loaded, else the 1.106.2 one)."""
+    try:
+        from litellm.types.llms.openai import ValidUserMessageContentTypes  # noqa: PLC0415 - inside a proxy
+    except ImportError:
+        return _USER_PART_TYPES
+    return frozenset(ValidUserMessageContentTypes)
+
+
+_USER_PART_TYPES: frozenset[str] = frozenset(
+    {"text", "image_url", "input_audio", "audio_url", "document", "guarded_text", "grounding_source", "query",
+     "video_url", "file"}
+)  # fmt: skip
 
 
 def rejection(data: object) -> HTTPException | None:
