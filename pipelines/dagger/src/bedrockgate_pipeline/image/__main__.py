@@ -150,6 +150,7 @@ def _one(
         "sigterm_in_flight_status": report.sigterm_request_status,
         "sigterm_to_exit_s": report.sigterm_to_exit_s,
     }
+    figures["pruned_older_images"] = len(build_.prune_older(cold))
     return figures
 
 

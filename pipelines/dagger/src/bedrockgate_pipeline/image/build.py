@@ -246,6 +246,32 @@ def retag(image: BuiltImage) -> None:
     podman_.podman("tag", image.image_id, image.tag, f"{REPOSITORY}:latest-{image.architecture}")
 
 
+def prune_older(keep: BuiltImage) -> list[str]:
+    """Untag this repository's other ``-<arch>`` images and prune what no tag or container still holds.
+
+    Each build tags its commit, so without this every run keeps another ~900 MB image: a CI machine that
+    builds on each push fills its disk (it did: a ``./dev test`` failed with "no space left on device").
+    ``latest-<arch>`` and the image just built stay; other architectures, manifest lists and images a
+    container still runs (``local-stack up --gateway image``) are untouched.
+    """
+    listed = podman_.podman(
+        "images", "--no-trunc", "--filter", f"reference={REPOSITORY}", "--format", "{{.ID}} {{.Repository}}:{{.Tag}}"
+    )
+    stale = sorted(
+        reference
+        for image_id, _, reference in (line.partition(" ") for line in listed.splitlines() if line.strip())
+        if reference.endswith(f"-{keep.architecture}") and _bare(image_id) != _bare(keep.image_id)
+    )
+    for reference in stale:
+        podman_.podman("untag", reference, reference)
+    podman_.podman("image", "prune", "--force", "--filter", "label=org.opencontainers.image.title=bedrockgate-gateway")
+    return stale
+
+
+def _bare(image_id: str) -> str:
+    return image_id.removeprefix("sha256:")
+
+
 def _image_version(commit: str) -> str:
     pinned = os.environ.get("BEDROCKGATE_IMAGE_VERSION")
     if pinned:
