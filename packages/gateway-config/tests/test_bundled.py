@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 from bedrockgate.gateway_config import GatewayConfigError, example_names, example_path, load
-from conftest import fixed_clock
+from gateway_config_helpers import fixed_clock
 
 
 def test_the_shipped_examples_are_the_ones_the_docs_name() -> None:

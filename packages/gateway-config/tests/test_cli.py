@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from bedrockgate.gateway_config.cli import main
-from conftest import EXAMPLES, MINIMAL, fixed_clock
+from gateway_config_helpers import EXAMPLES, MINIMAL, fixed_clock
 
 BROKEN = MINIMAL + "router_settings:\n  retry_afterr: 5\ngeneral_settings:\n  master_key: sk-plain\n"
 

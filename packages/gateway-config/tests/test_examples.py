@@ -6,7 +6,14 @@ from pathlib import Path
 
 import pytest
 from bedrockgate.gateway_config import load, loads, render, required_env
-from conftest import EXAMPLES, ProbeRequest, RedisServer, fixed_clock, load_with_litellm, stand_in_environment
+from gateway_config_helpers import (
+    EXAMPLES,
+    ProbeRequest,
+    RedisServer,
+    fixed_clock,
+    load_with_litellm,
+    stand_in_environment,
+)
 
 
 def test_all_three_reference_designs_are_there() -> None:

@@ -24,7 +24,7 @@ from bedrockgate.gateway_config import (
 )
 from bedrockgate.gateway_config.cli import main
 from bedrockgate.gateway_config.model_map import model_map
-from conftest import EXAMPLES, TODAY, fixed_clock
+from gateway_config_helpers import EXAMPLES, TODAY, fixed_clock
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

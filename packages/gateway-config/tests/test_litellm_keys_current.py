@@ -8,7 +8,7 @@ from types import ModuleType
 
 import pytest
 from bedrockgate.gateway_config import _litellm_keys
-from conftest import load_script
+from gateway_config_helpers import load_script
 
 # The generator imports litellm, which fetches its price map from the network unless told not to.
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")

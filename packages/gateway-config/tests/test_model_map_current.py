@@ -16,7 +16,7 @@ from types import ModuleType
 import pytest
 from bedrockgate.gateway_config import GatewayConfigError
 from bedrockgate.gateway_config.model_map import model_map, parse_model_map
-from conftest import load_script
+from gateway_config_helpers import load_script
 
 # The generator and LiteLLM's lookup import litellm, which fetches its price map unless told not to.
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")

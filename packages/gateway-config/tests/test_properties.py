@@ -26,7 +26,7 @@ from bedrockgate.gateway_config import (
 from bedrockgate.gateway_config.deployments import Deployment, LiteLLMParams
 from bedrockgate.gateway_config.general_settings import GeneralSettings
 from bedrockgate.gateway_config.router_settings import RouterSettings
-from conftest import ProbeRequest, fixed_clock, load_with_litellm, stand_in_environment
+from gateway_config_helpers import ProbeRequest, fixed_clock, load_with_litellm, stand_in_environment
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

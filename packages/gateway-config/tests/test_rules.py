@@ -21,7 +21,7 @@ from bedrockgate.gateway_config._section import Section
 from bedrockgate.gateway_config.guardrails import GuardrailMode
 from bedrockgate.gateway_config.litellm_settings import CacheType
 from bedrockgate.gateway_config.router_settings import RoutingStrategy
-from conftest import MINIMAL
+from gateway_config_helpers import MINIMAL
 
 
 def problems_of(text: str, policies: frozenset[Policy] = frozenset(Policy)) -> list[tuple[int | None, str, str]]:

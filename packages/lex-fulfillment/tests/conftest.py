@@ -1,50 +1,18 @@
-"""Shared fixtures: the stub gateway on loopback, a closed port, fast settings, captured logs."""
+"""Fixtures: the stub gateway on loopback, a closed port, captured logs, a fulfiller on the stub.
+
+Shared helpers (the fast settings, ``LogLines``, ``MakeFulfiller``) are in lex_helpers.py.
+"""
 
 from __future__ import annotations
 
-import json
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from bedrockgate.lex_fulfillment import Fulfiller, JsonLog, KeyCache, Settings
 from gateway_stub import GatewayStub
-
-# Small budgets keep the fault matrix fast: an attempt times out after 0.3 s, a turn after 1.5 s.
-FAST: dict[str, Any] = {
-    "model": "claude-fast",
-    "api_key": "sk-test-key-0123456789",
-    "total_timeout": 1.5,
-    "attempt_timeout": 0.3,
-    "min_attempt_time": 0.05,
-    "deadline_margin": 0.0,
-    "max_attempts": 3,
-    "backoff_base": 0.01,
-    "backoff_cap": 0.05,
-}
-
-
-class LogLines:
-    """The handler's log lines, parsed."""
-
-    def __init__(self) -> None:
-        self.raw: list[str] = []
-
-    def write(self, line: str) -> None:
-        self.raw.append(line)
-
-    @property
-    def records(self) -> list[dict[str, Any]]:
-        return [json.loads(line) for line in self.raw]
-
-    @property
-    def last(self) -> dict[str, Any]:
-        return self.records[-1]
-
-    @property
-    def text(self) -> str:
-        return "".join(self.raw)
+from lex_helpers import FAST, LogLines, MakeFulfiller
 
 
 @pytest.fixture
@@ -64,9 +32,6 @@ def refused_url() -> Iterator[str]:
 @pytest.fixture
 def logs() -> LogLines:
     return LogLines()
-
-
-MakeFulfiller = Callable[..., Fulfiller]
 
 
 @pytest.fixture

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from bedrockgate.lex_fulfillment import KeyCache, SecretUnavailableError, Settings
 from bedrockgate.lex_fulfillment.api_key import fetch_secret_string, key_from_secret
-from conftest import LogLines, MakeFulfiller
 from gateway_stub import GatewayStub, Reply, completion, error_body
 from lex_events import FakeContext, lex_event
+from lex_helpers import LogLines, MakeFulfiller
 
 ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:gateway-key-AbCdEf"
 

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 from bedrockgate.lex_fulfillment.memory import MEMORY_ATTRIBUTE
-from conftest import LogLines, MakeFulfiller
 from gateway_stub import GatewayStub, Reply, completion
 from lex_events import FakeContext, lex_event
+from lex_helpers import LogLines, MakeFulfiller
 from lex_schema import handler_problems
 
 CASES = {

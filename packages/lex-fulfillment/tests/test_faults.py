@@ -19,9 +19,9 @@ import pytest
 from bedrockgate.lex_fulfillment import transport
 from bedrockgate.lex_fulfillment.memory import MEMORY_ATTRIBUTE
 from bedrockgate.lex_fulfillment.settings import DEFAULT_BLOCKED_MESSAGE, DEFAULT_FAILURE_MESSAGE
-from conftest import FAST, LogLines, MakeFulfiller
 from gateway_stub import GatewayStub, Reply, completion, error_body, guardrail_block, legacy_guardrail_block
 from lex_events import FakeContext, lex_event
+from lex_helpers import FAST, LogLines, MakeFulfiller
 from lex_schema import handler_problems
 
 MEMORY = json.dumps({"v": 1, "turns": [["earlier question", "earlier answer"]]}, separators=(",", ":"))

@@ -9,9 +9,9 @@ import pytest
 from bedrockgate.lex_fulfillment import handler as handler_module
 from bedrockgate.lex_fulfillment import lambda_handler
 from bedrockgate.lex_fulfillment.settings import DEFAULT_FAILURE_MESSAGE, ENVIRONMENT_VARIABLES
-from conftest import LogLines, MakeFulfiller
 from gateway_stub import GatewayStub, Reply, completion
 from lex_events import FakeContext, lex_event
+from lex_helpers import LogLines, MakeFulfiller
 from lex_schema import handler_problems
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 from bedrockgate.lex_fulfillment import JsonLog
 from bedrockgate.lex_fulfillment.logs import REDACTED
-from conftest import LogLines, MakeFulfiller
 from gateway_stub import GatewayStub, Reply, completion, error_body, guardrail_block
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lex_events import FakeContext, lex_event
+from lex_helpers import LogLines, MakeFulfiller
 
 KEY = "sk-CANARY-key-5f2d8e1a9b7c"
 USER_TEXT = "my card number is CANARY-4111-1111"

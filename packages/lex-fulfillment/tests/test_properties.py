@@ -17,11 +17,11 @@ from typing import Any
 from bedrockgate.lex_fulfillment import outcomes
 from bedrockgate.lex_fulfillment.memory import MEMORY_ATTRIBUTE, decode
 from bedrockgate.lex_fulfillment.text import ELLIPSIS, lex_length, split_text
-from conftest import LogLines, MakeFulfiller
 from gateway_stub import GatewayStub, Reply, completion, error_body, guardrail_block, legacy_guardrail_block
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lex_events import FakeContext, any_events, lex_event
+from lex_helpers import LogLines, MakeFulfiller
 from lex_schema import handler_problems, split_problems
 
 # What the gateway does for one turn: a script of replies (for the attempts), then a default.
