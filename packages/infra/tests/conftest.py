@@ -20,9 +20,12 @@ from pathlib import Path
 from typing import Any, Final
 
 import pytest
-from bedrockgate.infra import resolve_settings
-from bedrockgate.infra.report import Synthesized, synthesize
+from bedrockgate.infra import resolve_settings, use_bundled_node
 from bedrockgate.infra.settings import DeploymentSettings
+
+# jsii starts its Node.js when aws_cdk is first imported (report, below): the wheel's, as the CLI does.
+use_bundled_node()
+from bedrockgate.infra.report import Synthesized, synthesize  # noqa: E402
 
 PACKAGE = Path(__file__).resolve().parents[1]
 REPO = PACKAGE.parents[1]

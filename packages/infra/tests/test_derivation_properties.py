@@ -31,9 +31,9 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk.assertions import Template
 from bedrockgate.gateway_config import GatewayConfig, loads, render, required_env
-from bedrockgate.infra.app import INFRA_SECRETS, fixed_environment, gateway_sources
-from bedrockgate.infra.bedrock import BedrockAccess, bedrock_access
-from bedrockgate.infra.environment import EnvironmentPlan, plan_environment
+from bedrockgate.infra.bedrock import BedrockAccess
+from bedrockgate.infra.derivation import INFRA_SECRETS, CreatedValues, Derivation, derive_deployment
+from bedrockgate.infra.environment import EnvironmentPlan
 from bedrockgate.infra.image_contract import (
     CONFIG_DIGEST_VARIABLE,
     GATEWAY_PORT,
@@ -49,7 +49,6 @@ from bedrockgate.infra.settings import (
     PhoenixSettings,
 )
 from bedrockgate.infra.stacks.gateway import GatewayTask
-from bedrockgate.infra.wiring import derive_wiring
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -74,27 +73,34 @@ FOUNDATION_IDS: Final = (
 )
 ROUTES: Final = ("", "converse/", "invoke/")
 STANDALONE_REGIONS: Final = ("us-east-1", "us-west-2", "eu-central-1", "ap-southeast-2")
-# Variables infra provides itself, and those it always sets: generated names avoid them.
-RESERVED: Final = frozenset(
+ALWAYS_SET: Final = frozenset(
     {
         "AWS_REGION",
         "AWS_DEFAULT_REGION",
-        "LITELLM_MASTER_KEY",
         "LITELLM_SALT_KEY",
-        "DATABASE_URL",
-        "REDIS_HOST",
-        "REDIS_PORT",
-        "REDIS_PASSWORD",
-        "REDIS_SSL",
-        "PHOENIX_COLLECTOR_HTTP_ENDPOINT",
-        "PHOENIX_API_KEY",
         "LITELLM_MODE",
         "LITELLM_LOG",
         "NO_DOCS",
         "NO_REDOC",
         "NO_OPENAPI",
         "DISABLE_ADMIN_UI",
+        "REDIS_SSL",
+        "BEDROCKGATE_METRICS_NAMESPACE",
+        "BEDROCKGATE_METRICS_SERVICE",
+        "BEDROCKGATE_METRICS_KEY_DIMENSIONS",
+        CONFIG_DIGEST_VARIABLE,
     }
+)
+"""What the gateway container gets whatever its config reads (LiteLLM's production switches, the
+metrics callback's settings, TLS to Valkey, the Region, the config digest); Phoenix's two come with it
+when the config has the ``arize_phoenix`` callback. Written out here, not taken from infra, so a change
+to the derivation shows up as a failing test."""
+PHOENIX_VARIABLES: Final = frozenset({"PHOENIX_COLLECTOR_HTTP_ENDPOINT", "PHOENIX_API_KEY"})
+# Variables infra provides itself, and those it always sets: generated names avoid them.
+RESERVED: Final = (
+    ALWAYS_SET
+    | PHOENIX_VARIABLES
+    | {"LITELLM_MASTER_KEY", "DATABASE_URL", "REDIS_HOST", "REDIS_PORT", "REDIS_PASSWORD"}
 )
 _SECRET_NAME: Final = re.compile(r"(KEY|SECRET|PASSWORD|PASSWD|TOKEN|CREDENTIAL|DATABASE_URL|REDIS_URL|SALT)", re.I)
 
@@ -110,6 +116,8 @@ class Generated:
     env_sources: dict[str, dict[str, str]]
     guardrail: bool
     phoenix: bool
+    groups: tuple[str, ...]
+    """The model groups, in the order the generator wrote them."""
 
 
 def expected_arns(foundation: str, geography: str | None, region: str) -> set[str]:
@@ -235,7 +243,9 @@ def gateway_configs(draw: st.DrawFn) -> Generated:
             }
         else:
             env_sources[name] = {"value": f"value-of-{name.lower()}"}
-    return Generated(config, text, frozenset(arns), frozenset(variables), env_sources, guardrail, phoenix)
+    return Generated(
+        config, text, frozenset(arns), frozenset(variables), env_sources, guardrail, phoenix, tuple(groups)
+    )
 
 
 def _reads_as_credential(document: dict[str, Any], name: str) -> bool:
@@ -246,45 +256,40 @@ STUB_GUARDRAIL_ID = "stubguardrail"
 STUB_GUARDRAIL_VERSION = "7"
 
 
-def derive(generated: Generated, base: DeploymentSettings) -> tuple[DeploymentSettings, EnvironmentPlan, BedrockAccess]:
-    """The derivation the app runs, with settings that provision exactly what the config uses."""
-    deployment = base.model_copy(
+def settings_for(generated: Generated, base: DeploymentSettings) -> DeploymentSettings:
+    """Settings that provision exactly what the config uses."""
+    return base.model_copy(
         update={
             "env_sources": {name: EnvSource(**source) for name, source in generated.env_sources.items()},
             "guardrail": GuardrailSettings(mode="create" if generated.guardrail else "none"),
             "phoenix": PhoenixSettings(mode="self-hosted" if generated.phoenix else "none"),
         }
     )
-    config = generated.config
-    wiring = derive_wiring(deployment, config)
-    provided = gateway_sources(
-        deployment,
-        wiring,
+
+
+def created_values(generated: Generated) -> CreatedValues:
+    """Stand-ins for what the data and guardrail stacks create (CDK tokens in the app)."""
+    if not generated.guardrail:
+        return CreatedValues(cache_host="cache.example.internal", cache_port="6379")
+    return CreatedValues(
         cache_host="cache.example.internal",
         cache_port="6379",
         guardrail_id=STUB_GUARDRAIL_ID,
         guardrail_version=STUB_GUARDRAIL_VERSION,
+        guardrail_arn=GUARDRAIL_ARN,
     )
-    plan = plan_environment(
-        required_env(config),
-        provided=provided,
-        settings_sources=deployment.env_sources,
-        fixed=fixed_environment(deployment, config, wiring),
-    )
-    access = bedrock_access(
-        config,
-        region=REGION,
-        account=ACCOUNT,
-        known_values=dict(plan.plain),
-        profile_regions=deployment.profile_regions,
-        created_guardrail_arn=GUARDRAIL_ARN if generated.guardrail else None,
-    )
-    return deployment, plan, access
 
 
-def check_environment(generated: Generated, deployment: DeploymentSettings, plain: set[str], secret: set[str]) -> None:
-    fixed = set(fixed_environment(deployment, generated.config, derive_wiring(deployment, generated.config)))
-    assert plain | secret == set(generated.variables) | fixed
+def derive(generated: Generated, base: DeploymentSettings) -> tuple[Derivation, EnvironmentPlan, BedrockAccess]:
+    """The derivation the app runs (``derive_deployment``, then its gateway step), on the generated config."""
+    derivation = derive_deployment(settings_for(generated, base), generated.config)
+    gateway = derivation.gateway(created_values(generated))
+    return derivation, gateway.plan, gateway.access
+
+
+def check_environment(generated: Generated, plain: set[str], secret: set[str]) -> None:
+    always = ALWAYS_SET | (PHOENIX_VARIABLES if generated.phoenix else frozenset())
+    assert plain | secret == set(generated.variables) | always
     assert not plain & secret
     assert {variable.name for variable in required_env(generated.config) if variable.secret} <= secret
     # The arize_phoenix callback reads its collector and key from the environment, not through the config.
@@ -297,10 +302,20 @@ def check_environment(generated: Generated, deployment: DeploymentSettings, plai
 def test_derivation_grants_exactly_the_configured_models_and_variables(
     dev_settings: DeploymentSettings, generated: Generated
 ) -> None:
-    deployment, plan, access = derive(generated, dev_settings)
+    derivation, plan, access = derive(generated, dev_settings)
     assert access.model_arns == generated.arns
     assert access.guardrail_arns == (frozenset({GUARDRAIL_ARN}) if generated.guardrail else frozenset())
-    check_environment(generated, deployment, set(plan.plain), set(plan.secrets))
+    check_environment(generated, set(plan.plain), set(plan.secrets))
+    # The rest of what the stacks get: the fixed variables are in the plan, the dashboard's groups are
+    # the config's, the chatbot asks one of them, and the wiring provisions exactly what the config uses.
+    assert set(derivation.fixed_environment) <= plan.names
+    assert derivation.model_groups == generated.groups
+    assert derivation.chatbot_model_group == derivation.model_groups[0]
+    assert derivation.wiring.guardrail.provisioned == generated.guardrail
+    assert derivation.wiring.phoenix.provisioned == generated.phoenix
+    assert derivation.timeouts.alb_idle >= 1
+    # Pure: the same inputs give the same derivation.
+    assert derive(generated, dev_settings)[1:] == (plan, access)
     # The image's entrypoint compares this digest with its --config file's; no separate health app.
     assert plan.plain[CONFIG_DIGEST_VARIABLE] == hashlib.sha256(render(generated.config).encode()).hexdigest()
     assert not [name for name in plan.names if name.startswith("SEPARATE_HEALTH")]
@@ -345,8 +360,8 @@ def check_image_contract(task: dict[str, Any], container: dict[str, Any]) -> Non
 def test_synthesized_task_role_and_environment_match_the_config(
     dev_settings: DeploymentSettings, generated: Generated
 ) -> None:
-    deployment, plan, access = derive(generated, dev_settings)
-    template = synthesize_task(deployment, plan, access)
+    derivation, plan, access = derive(generated, dev_settings)
+    template = synthesize_task(derivation.settings, plan, access)
     resources = template["Resources"].values()
     policies = [r["Properties"] for r in resources if r["Type"] == "AWS::IAM::Policy"]
     task_statements = [
@@ -373,7 +388,7 @@ def test_synthesized_task_role_and_environment_match_the_config(
     (container,) = task["ContainerDefinitions"]
     plain = {item["Name"] for item in container.get("Environment", [])}
     secret = {item["Name"] for item in container.get("Secrets", [])}
-    check_environment(generated, deployment, plain, secret)
+    check_environment(generated, plain, secret)
     check_image_contract(task, container)
     # The execution role reads exactly the secrets injected, nothing else.
     execution = [

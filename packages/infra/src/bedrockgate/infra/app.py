@@ -1,9 +1,11 @@
 """The whole deployment as one CDK app: the stacks, wired together and derived from the config.
 
 :func:`build_app` reads the gateway config named in the settings (validated strictly by
-gateway-config: a config with a problem never reaches CloudFormation), derives what the gateway
-needs from it, and creates every stack. :func:`gateway_sources` is the list of variables infra
-itself can provide; everything else a config reads must come from the settings' ``env_sources``.
+gateway-config: a config with a problem never reaches CloudFormation), derives what the stacks
+need from the settings and the config with :func:`~bedrockgate.infra.derivation.derive_deployment`
+(pure: the property tests call it too), and creates every stack, each by a function named for it.
+:func:`gateway_sources` is the list of variables infra itself can provide; everything else a config
+reads must come from the settings' ``env_sources``.
 
 :func:`build_registry_app` creates the registry stack alone: what a first deploy needs before any
 gateway image exists. A ``source_commit`` in the settings is recorded on every stack (the tag
@@ -12,27 +14,31 @@ gateway image exists. A ``source_commit`` in the settings is recorded on every s
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from typing import Final
 
 import aws_cdk as cdk
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_secretsmanager as secretsmanager
-from bedrockgate.gateway_config import ALL_POLICIES, GatewayConfig, Policy, load, render, required_env
-from bedrockgate.infra.bedrock import BedrockAccess, bedrock_access, guardrail_arn
-from bedrockgate.infra.environment import (
-    EnvironmentPlan,
-    FromSecret,
-    Plain,
-    Source,
-    plan_environment,
+from bedrockgate.gateway_config import GatewayConfig
+from bedrockgate.infra.bedrock import BedrockAccess
+from bedrockgate.infra.derivation import (
+    CONFIG_POLICIES,
+    INFRA_SECRETS,
+    CreatedValues,
+    Derivation,
+    GatewayDerivation,
+    chatbot_model_group,
+    derive_deployment,
+    fixed_environment,
+    gateway_sources,
+    load_gateway_config,
+    require_gateway_image,
 )
-from bedrockgate.infra.exceptions import SettingsError
-from bedrockgate.infra.image_contract import CONFIG_DIGEST_VARIABLE, check_image_database
+from bedrockgate.infra.environment import EnvironmentPlan
 from bedrockgate.infra.nag import enable_checks
-from bedrockgate.infra.settings import DeploymentSettings, chatbot_lambda_zip, parse_gateway_image
-from bedrockgate.infra.stacks.chatbot import LEX_V2_REGIONS, ChatbotStack
+from bedrockgate.infra.settings import DeploymentSettings, chatbot_lambda_zip
+from bedrockgate.infra.stacks.chatbot import ChatbotStack
 from bedrockgate.infra.stacks.cloudfront import CLOUDFRONT_REGION, CloudFrontStack
 from bedrockgate.infra.stacks.data import DataStack
 from bedrockgate.infra.stacks.edge import EdgeStack
@@ -42,10 +48,11 @@ from bedrockgate.infra.stacks.network import NetworkStack
 from bedrockgate.infra.stacks.observability import ObservabilityStack
 from bedrockgate.infra.stacks.phoenix import PhoenixStack
 from bedrockgate.infra.stacks.registry import RegistryStack
-from bedrockgate.infra.timeouts import EdgeTimeouts, edge_timeouts
-from bedrockgate.infra.wiring import Wiring, derive_wiring
+from bedrockgate.infra.timeouts import EdgeTimeouts
+from bedrockgate.infra.wiring import Wiring
 
 __all__ = [
+    "CONFIG_POLICIES",
     "INFRA_SECRETS",
     "SOURCE_COMMIT_OUTPUT",
     "SOURCE_COMMIT_TAG",
@@ -58,12 +65,6 @@ __all__ = [
     "load_gateway_config",
 ]
 
-INFRA_SECRETS: Final = ("master_key", "salt_key", "database_url", "cache_auth_token", "phoenix_admin_secret")
-"""The secrets infra creates that the gateway's environment may read, by key (and one per other provider)."""
-CONFIG_POLICIES: Final = ALL_POLICIES - {Policy.BEDROCK_ONLY}
-"""The policies infra loads a config with: bedrock-only is the settings' ``multi_provider`` (see wiring)."""
-
-METRICS_CALLBACK: Final = "bedrockgate.metrics_callback"
 SOURCE_COMMIT_TAG: Final = "bedrockgate:source-commit"
 """The tag on every stack (and so on its resources) naming the git commit deployed."""
 SOURCE_COMMIT_OUTPUT: Final = "SourceCommit"
@@ -109,105 +110,6 @@ class Deployment:
             self.observability,
         ]
         return [stack for stack in ordered if stack is not None]
-
-
-def load_gateway_config(settings: DeploymentSettings) -> GatewayConfig:
-    """The settings' gateway config, validated by gateway-config with every policy but bedrock-only.
-
-    Bedrock-only is a deployment decision (``multi_provider``), enforced by :func:`derive_wiring`
-    with an error naming the settings file as well as the config.
-    """
-    return load(settings.gateway_config, policies=CONFIG_POLICIES)
-
-
-def fixed_environment(settings: DeploymentSettings, config: GatewayConfig, wiring: Wiring) -> dict[str, Source]:
-    """Variables the gateway container always gets, whatever its config reads.
-
-    LiteLLM's production switches (no docs or admin UI, quiet logs), its salt key, the metrics
-    callback's namespace and service (so the dashboard reads what the callback writes), TLS to
-    Valkey, the Region, the ``arize_phoenix`` callback's collector and key (which it reads from the
-    environment, not through the config), and the sha256 of the rendered config: the image's
-    entrypoint refuses to start when it differs from the sha256 of the file passed with ``--config``,
-    so a task never runs an image whose baked-in config is not the one this synth derived everything from.
-    """
-    region = Plain(settings.region)
-    return {
-        **wiring.phoenix.environment,
-        "AWS_REGION": region,
-        "AWS_DEFAULT_REGION": region,
-        "LITELLM_SALT_KEY": FromSecret("salt_key"),
-        "LITELLM_MODE": Plain("PRODUCTION"),
-        "LITELLM_LOG": Plain("ERROR"),
-        "NO_DOCS": Plain("True"),
-        "NO_REDOC": Plain("True"),
-        "NO_OPENAPI": Plain("True"),
-        "DISABLE_ADMIN_UI": Plain("True"),
-        "REDIS_SSL": Plain("true"),
-        "BEDROCKGATE_METRICS_NAMESPACE": Plain(settings.metrics.namespace),
-        "BEDROCKGATE_METRICS_SERVICE": Plain(settings.metrics_service),
-        "BEDROCKGATE_METRICS_KEY_DIMENSIONS": Plain("true" if settings.metrics.key_dimensions else "false"),
-        CONFIG_DIGEST_VARIABLE: Plain(hashlib.sha256(render(config).encode()).hexdigest()),
-    }
-
-
-def gateway_sources(
-    settings: DeploymentSettings,
-    wiring: Wiring,
-    *,
-    cache_host: str,
-    cache_port: str,
-    guardrail_id: str | None = None,
-    guardrail_version: str | None = None,
-) -> dict[str, Source]:
-    """Every variable infra can provide, by name: what a config may read without env_sources.
-
-    ``guardrail_id`` and ``guardrail_version`` are those of the guardrail infra creates
-    (``guardrail.mode: create``); with ``existing`` the settings give them, with ``none`` there is none.
-    Phoenix's variables and the other providers' keys come from the wiring.
-    """
-    region = Plain(settings.region)
-    provided: dict[str, Source] = {
-        "AWS_REGION": region,
-        "AWS_DEFAULT_REGION": region,
-        "LITELLM_MASTER_KEY": FromSecret("master_key"),
-        "LITELLM_SALT_KEY": FromSecret("salt_key"),
-        "DATABASE_URL": FromSecret("database_url"),
-        "REDIS_HOST": Plain(cache_host),
-        "REDIS_PORT": Plain(cache_port),
-        "REDIS_PASSWORD": FromSecret("cache_auth_token"),
-        "REDIS_SSL": Plain("true"),
-        **wiring.phoenix.environment,
-        **wiring.provider_sources,
-    }
-    guardrail = wiring.guardrail
-    if guardrail.mode == "existing":
-        guardrail_id, guardrail_version = guardrail.existing_id, guardrail.existing_version
-    if guardrail.identifier_variables and (guardrail_id is None or guardrail_version is None):
-        raise ValueError(f"guardrail.mode {guardrail.mode}: the created guardrail's id and version are needed")
-    origin = "settings" if guardrail.mode == "existing" else "infra"
-    if guardrail_id is not None:
-        provided.update({name: Plain(guardrail_id, origin) for name in guardrail.identifier_variables})
-    if guardrail_version is not None:
-        provided.update({name: Plain(guardrail_version, origin) for name in guardrail.version_variables})
-    return provided
-
-
-def chatbot_model_group(settings: DeploymentSettings, config: GatewayConfig) -> str:
-    """The model group the chatbot asks: the settings' choice, else the config's first chat group."""
-    groups = config.model_groups()
-    chosen = settings.chatbot.model
-    if chosen is not None:
-        if chosen not in groups:
-            raise ValueError(
-                f"chatbot.model {chosen!r} is not a model group of the gateway config; "
-                f"choose one of {', '.join(groups)}"
-            )
-        return chosen
-    for deployment in config.model_list:
-        mode = deployment.model_info.mode if deployment.model_info is not None else None
-        if mode in (None, "chat", "completion", "responses"):
-            return deployment.model_name
-    raise ValueError("the gateway config has no chat model group for the chatbot: set chatbot.model")
 
 
 def _prepare(app: cdk.App, settings: DeploymentSettings) -> cdk.Environment:
@@ -268,32 +170,62 @@ def build_app(
     and the other does not use, another provider without ``multi_provider``: see :mod:`.wiring`),
     EnvironmentSourceError for a config variable with no source, BedrockModelError for a model whose
     ARNs cannot be derived, and InconsistentTimeoutError when the edge cannot wait as long as the
-    gateway.
+    gateway. Every input is checked by :func:`derive_deployment` before any stack exists.
     """
-    if settings.gateway_image is None:
-        raise SettingsError(
-            "gateway_image is not given: the whole app needs the pushed gateway image, "
-            "-c gateway_image=<registry>/<repository>@sha256:<digest> (before the first push, deploy the registry "
-            f"stack alone: bedrockgate-infra cdk deploy {settings.prefix}-registry)"
-        )
+    require_gateway_image(settings)
     app = app if app is not None else cdk.App()
-    config = config if config is not None else load_gateway_config(settings)
-    check_image_database(settings.gateway_image_database, config, config_path=settings.gateway_config)
-    wiring = derive_wiring(settings, config)  # a mismatch of settings and config fails here, before any stack
+    derivation = derive_deployment(settings, config if config is not None else load_gateway_config(settings))
     if settings.chatbot.enabled:
         chatbot_lambda_zip(settings)  # a missing zip fails here, before any stack exists
-    if settings.chatbot.enabled and settings.region not in LEX_V2_REGIONS:
-        raise ValueError(
-            f"Amazon Lex V2 is not offered in {settings.region}: deploy in one of {', '.join(sorted(LEX_V2_REGIONS))}, "
-            "or set chatbot.enabled: false in the deployment settings"
-        )
-    prefix = settings.prefix
     env = _prepare(app, settings)
-    domain = settings.domain
-    timeouts = edge_timeouts(
-        config, cloudfront_read=settings.edge_read_timeout_seconds, has_cloudfront=domain is not None
+    base = _base_stacks(app, derivation, env)
+    cloudfront, edge = _edge_stacks(app, derivation, env, network=base.network)
+    phoenix = _phoenix_stack(app, derivation, env, network=base.network, listener=edge.listener)
+    gateway, derived = _gateway_stack(app, derivation, env, base=base, edge=edge, phoenix=phoenix)
+    chatbot = _chatbot_stack(app, derivation, env, network=base.network)
+    observability = _observability_stack(app, derivation, env, edge=edge, gateway=gateway)
+    # Behind CloudFront, every route also requires the secret origin header (edge: guard_route).
+    for route in (gateway.route, *([phoenix.route] if phoenix is not None else [])):
+        edge.guard_route(route)
+    _record_source_commit(settings, gateway)
+    warnings = _annotate_warnings(derivation, edge=edge, gateway=gateway, observability=observability)
+    if checks:
+        enable_checks(app)
+    return Deployment(
+        app=app,
+        settings=settings,
+        config=derivation.config,
+        timeouts=derivation.timeouts,
+        access=derived.access,
+        plan=derived.plan,
+        registry=base.registry,
+        network=base.network,
+        data=base.data,
+        guardrail=base.guardrail,
+        edge=edge,
+        phoenix=phoenix,
+        gateway=gateway,
+        chatbot=chatbot,
+        observability=observability,
+        wiring=derivation.wiring,
+        cloudfront=cloudfront,
+        warnings=warnings,
     )
 
+
+@dataclass(frozen=True, slots=True)
+class _BaseStacks:
+    """The stacks everything else stands on: the registry, the network, the data stores, the guardrail."""
+
+    registry: RegistryStack
+    network: NetworkStack
+    data: DataStack
+    guardrail: GuardrailStack | None
+
+
+def _base_stacks(app: cdk.App, derivation: Derivation, env: cdk.Environment) -> _BaseStacks:
+    settings = derivation.settings
+    prefix = settings.prefix
     registry = _registry(app, settings, env)
     network = NetworkStack(
         app, f"{prefix}-network", env=env, settings=settings, description="bedrockgate: VPC, endpoints, security groups"
@@ -304,18 +236,29 @@ def build_app(
         env=env,
         settings=settings,
         network=network,
-        provider_secrets=wiring.provider_secrets,
+        provider_secrets=derivation.wiring.provider_secrets,
         description="bedrockgate: LiteLLM's Aurora PostgreSQL, Valkey and keys",
     )
-    guardrail = _guardrail_stack(app, settings, wiring, env)
-    # --- edge (issue 15): CloudFront's us-east-1 stack with a domain, then the edge stack ---
+    guardrail = None
+    if derivation.wiring.guardrail.provisioned:
+        guardrail = GuardrailStack(
+            app, f"{prefix}-guardrail", env=env, settings=settings, description="bedrockgate: Bedrock guardrail"
+        )
+    return _BaseStacks(registry=registry, network=network, data=data, guardrail=guardrail)
+
+
+def _edge_stacks(
+    app: cdk.App, derivation: Derivation, env: cdk.Environment, *, network: NetworkStack
+) -> tuple[CloudFrontStack | None, EdgeStack]:
+    """CloudFront's us-east-1 stack (with a domain, issue 15), then the edge stack: ALB, WAF, DNS."""
+    settings = derivation.settings
     cloudfront: CloudFrontStack | None = None
     cross_region = False
     if settings.cloudfront_stack:
         cross_region = settings.region != CLOUDFRONT_REGION
         cloudfront = CloudFrontStack(
             app,
-            f"{prefix}-cloudfront",
+            f"{settings.prefix}-cloudfront",
             env=cdk.Environment(account=settings.account, region=CLOUDFRONT_REGION),
             settings=settings,
             cross_region_references=cross_region,
@@ -323,130 +266,30 @@ def build_app(
         )
     edge = EdgeStack(
         app,
-        f"{prefix}-edge",
+        f"{settings.prefix}-edge",
         env=env,
         settings=settings,
         network=network,
-        timeouts=timeouts,
+        timeouts=derivation.timeouts,
         cloudfront_stack=cloudfront,
         cross_region_references=cross_region,
         description="bedrockgate: ALB, WAF, CloudFront and DNS",
     )
-    phoenix = _phoenix_stack(app, settings, wiring, env, network=network, listener=edge.listener)
-
-    plan, access = _gateway_plan(settings, config, wiring, data=data, guardrail=guardrail)
-    secrets = _created_secrets(data, phoenix)
-    gateway = GatewayStack(
-        app,
-        f"{prefix}-gateway",
-        env=env,
-        settings=settings,
-        network=network,
-        listener=edge.listener,
-        access=access,
-        plan=plan,
-        secrets={key: secret for key, secret in secrets.items() if key in plan.secret_keys},
-        timeouts=timeouts,
-        description="bedrockgate: LiteLLM on ECS Fargate",
-    )
-    chatbot: ChatbotStack | None = None
-    if settings.chatbot.enabled:
-        chatbot = ChatbotStack(
-            app,
-            f"{prefix}-chatbot",
-            env=env,
-            settings=settings,
-            network=network,
-            model_group=chatbot_model_group(settings, config),
-            description="bedrockgate: Lex V2 chatbot and its fulfillment Lambda",
-        )
-    observability = ObservabilityStack(
-        app,
-        f"{prefix}-observability",
-        env=env,
-        settings=settings,
-        model_groups=config.model_groups(),
-        service=gateway.service,
-        load_balancer=edge.alb,
-        target_group=gateway.target_group,
-        log_group=gateway.log_group,
-        description="bedrockgate: dashboard, alarms, the ApplicationErrors metric and Logs Insights queries",
-    )
-
-    # Behind CloudFront, every route also requires the secret origin header (edge: guard_route).
-    for route in (gateway.route, *([phoenix.route] if phoenix is not None else [])):
-        edge.guard_route(route)
-
-    if settings.source_commit is not None:
-        cdk.CfnOutput(
-            gateway,
-            SOURCE_COMMIT_OUTPUT,
-            value=settings.source_commit,
-            description="The git commit this deploy was built from",
-        )
-
-    warnings = [*timeouts.warnings, *edge.warnings]
-    for message in timeouts.warnings:
-        cdk.Annotations.of(edge).add_warning_v2("bedrockgate:timeouts", message)
-    if not _uses_metrics_callback(config):
-        message = (
-            f"the gateway config does not enable {METRICS_CALLBACK} in litellm_settings.callbacks: the dashboard's "
-            "per-model widgets and alarms will have no data"
-        )
-        warnings.append(message)
-        cdk.Annotations.of(observability).add_warning_v2("bedrockgate:metrics", message)
-    repository_warning = _repository_warning(settings, settings.gateway_image)
-    if repository_warning is not None:
-        warnings.append(repository_warning)
-        cdk.Annotations.of(gateway).add_warning_v2("bedrockgate:registry", repository_warning)
-
-    if checks:
-        enable_checks(app)
-    return Deployment(
-        app=app,
-        settings=settings,
-        config=config,
-        timeouts=timeouts,
-        access=access,
-        plan=plan,
-        registry=registry,
-        network=network,
-        data=data,
-        guardrail=guardrail,
-        edge=edge,
-        phoenix=phoenix,
-        gateway=gateway,
-        chatbot=chatbot,
-        observability=observability,
-        wiring=wiring,
-        cloudfront=cloudfront,
-        warnings=tuple(warnings),
-    )
-
-
-def _guardrail_stack(
-    app: cdk.App, settings: DeploymentSettings, wiring: Wiring, env: cdk.Environment
-) -> GuardrailStack | None:
-    """The guardrail stack, when the wiring says infra creates the guardrail."""
-    if not wiring.guardrail.provisioned:
-        return None
-    return GuardrailStack(
-        app, f"{settings.prefix}-guardrail", env=env, settings=settings, description="bedrockgate: Bedrock guardrail"
-    )
+    return cloudfront, edge
 
 
 def _phoenix_stack(
     app: cdk.App,
-    settings: DeploymentSettings,
-    wiring: Wiring,
+    derivation: Derivation,
     env: cdk.Environment,
     *,
     network: NetworkStack,
     listener: elbv2.IApplicationListener,
 ) -> PhoenixStack | None:
     """The Phoenix stack, when the wiring says Phoenix is self-hosted."""
-    if not wiring.phoenix.provisioned:
+    if not derivation.wiring.phoenix.provisioned:
         return None
+    settings = derivation.settings
     return PhoenixStack(
         app,
         f"{settings.prefix}-phoenix",
@@ -458,38 +301,104 @@ def _phoenix_stack(
     )
 
 
-def _gateway_plan(
-    settings: DeploymentSettings,
-    config: GatewayConfig,
-    wiring: Wiring,
+def _gateway_stack(
+    app: cdk.App,
+    derivation: Derivation,
+    env: cdk.Environment,
     *,
-    data: DataStack,
-    guardrail: GuardrailStack | None,
-) -> tuple[EnvironmentPlan, BedrockAccess]:
-    """The gateway task's environment and what it may call on Bedrock."""
-    provided = gateway_sources(
-        settings,
-        wiring,
-        cache_host=data.cache_host,
-        cache_port=data.cache_port,
+    base: _BaseStacks,
+    edge: EdgeStack,
+    phoenix: PhoenixStack | None,
+) -> tuple[GatewayStack, GatewayDerivation]:
+    """The gateway stack, with the environment and Bedrock access derived from what the other stacks created."""
+    guardrail = base.guardrail
+    created = CreatedValues(
+        cache_host=base.data.cache_host,
+        cache_port=base.data.cache_port,
         guardrail_id=guardrail.guardrail_id if guardrail is not None else None,
         guardrail_version=guardrail.version_number if guardrail is not None else None,
+        guardrail_arn=guardrail.guardrail_arn if guardrail is not None else None,
     )
-    plan = plan_environment(
-        required_env(config),
-        provided=provided,
-        settings_sources=settings.env_sources,
-        fixed=fixed_environment(settings, config, wiring),
+    derived = derivation.gateway(created)
+    secrets = _created_secrets(base.data, phoenix)
+    settings = derivation.settings
+    gateway = GatewayStack(
+        app,
+        f"{settings.prefix}-gateway",
+        env=env,
+        settings=settings,
+        network=base.network,
+        listener=edge.listener,
+        access=derived.access,
+        plan=derived.plan,
+        secrets={key: secret for key, secret in secrets.items() if key in derived.plan.secret_keys},
+        timeouts=derivation.timeouts,
+        description="bedrockgate: LiteLLM on ECS Fargate",
     )
-    access = bedrock_access(
-        config,
-        region=settings.region,
-        account=settings.account,
-        known_values={name: value for name, value in plan.plain.items() if not cdk.Token.is_unresolved(value)},
-        profile_regions=settings.profile_regions,
-        created_guardrail_arn=_wired_guardrail_arn(settings, wiring, guardrail),
+    return gateway, derived
+
+
+def _chatbot_stack(
+    app: cdk.App, derivation: Derivation, env: cdk.Environment, *, network: NetworkStack
+) -> ChatbotStack | None:
+    """The chatbot stack, when the settings enable it (the derivation then chose its model group)."""
+    if derivation.chatbot_model_group is None:
+        return None
+    settings = derivation.settings
+    return ChatbotStack(
+        app,
+        f"{settings.prefix}-chatbot",
+        env=env,
+        settings=settings,
+        network=network,
+        model_group=derivation.chatbot_model_group,
+        description="bedrockgate: Lex V2 chatbot and its fulfillment Lambda",
     )
-    return plan, access
+
+
+def _observability_stack(
+    app: cdk.App, derivation: Derivation, env: cdk.Environment, *, edge: EdgeStack, gateway: GatewayStack
+) -> ObservabilityStack:
+    settings = derivation.settings
+    return ObservabilityStack(
+        app,
+        f"{settings.prefix}-observability",
+        env=env,
+        settings=settings,
+        model_groups=list(derivation.model_groups),
+        service=gateway.service,
+        load_balancer=edge.alb,
+        target_group=gateway.target_group,
+        log_group=gateway.log_group,
+        description="bedrockgate: dashboard, alarms, the ApplicationErrors metric and Logs Insights queries",
+    )
+
+
+def _record_source_commit(settings: DeploymentSettings, gateway: GatewayStack) -> None:
+    """The gateway stack's ``SourceCommit`` output, when the settings name the commit deployed."""
+    if settings.source_commit is not None:
+        cdk.CfnOutput(
+            gateway,
+            SOURCE_COMMIT_OUTPUT,
+            value=settings.source_commit,
+            description="The git commit this deploy was built from",
+        )
+
+
+def _annotate_warnings(
+    derivation: Derivation, *, edge: EdgeStack, gateway: GatewayStack, observability: ObservabilityStack
+) -> tuple[str, ...]:
+    """Every warning of this synth, each also a CDK annotation on the stack it concerns."""
+    warnings = [*derivation.timeouts.warnings, *edge.warnings]
+    for message in derivation.timeouts.warnings:
+        cdk.Annotations.of(edge).add_warning_v2("bedrockgate:timeouts", message)
+    if derivation.metrics_warning is not None:
+        warnings.append(derivation.metrics_warning)
+        cdk.Annotations.of(observability).add_warning_v2("bedrockgate:metrics", derivation.metrics_warning)
+    if derivation.repository_warning is not None:
+        warnings.append(derivation.repository_warning)
+        cdk.Annotations.of(gateway).add_warning_v2("bedrockgate:registry", derivation.repository_warning)
+    return tuple(warnings)
 
 
 def _created_secrets(data: DataStack, phoenix: PhoenixStack | None) -> dict[str, secretsmanager.ISecret]:
@@ -504,32 +413,3 @@ def _created_secrets(data: DataStack, phoenix: PhoenixStack | None) -> dict[str,
     if phoenix is not None:
         secrets["phoenix_admin_secret"] = phoenix.admin_secret
     return secrets
-
-
-def _wired_guardrail_arn(settings: DeploymentSettings, wiring: Wiring, created: GuardrailStack | None) -> str | None:
-    """The ARN of the guardrail the config's ``os.environ/VAR`` identifiers get: created, given, or none."""
-    if created is not None:
-        return created.guardrail_arn
-    if wiring.guardrail.existing_id is not None:
-        return guardrail_arn(wiring.guardrail.existing_id, region=settings.region, account=settings.account)
-    return None
-
-
-def _repository_warning(settings: DeploymentSettings, image: str) -> str | None:
-    """A gateway image in this account's and Region's ECR, but not in the registry stack's repository."""
-    parsed = parse_gateway_image(image)
-    registry = f"{settings.account}.dkr.ecr.{settings.region}.amazonaws.com"
-    if parsed.registry != registry or parsed.repository == settings.registry.repository_name:
-        return None
-    return (
-        f"gateway_image is in the repository {parsed.repository}, but the registry stack creates "
-        f"{settings.registry.repository_name}: push to {settings.repository_uri}, or set registry.repository_name"
-    )
-
-
-def _uses_metrics_callback(config: GatewayConfig) -> bool:
-    settings = config.litellm_settings
-    if settings is None or settings.callbacks is None:
-        return False
-    callbacks = [settings.callbacks] if isinstance(settings.callbacks, str) else list(settings.callbacks)
-    return any(callback.startswith(METRICS_CALLBACK) for callback in callbacks)

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from bedrockgate.gateway_config import ConfigValidationError
-from bedrockgate.infra._node import node_bin_dir
+from bedrockgate.infra._node import node_bin_dir, use_bundled_node
 from bedrockgate.infra.exceptions import InfraError
 from bedrockgate.infra.settings import DeploymentSettings, chatbot_lambda_zip
 from bedrockgate.infra.target import SYNTH_ONLY, Target, is_true, resolve_settings
@@ -80,6 +80,7 @@ def app_main() -> None:
     Without a gateway image (before the first push), and not synth-only, the app holds only the
     registry stack, and says so on stderr.
     """
+    use_bundled_node()  # before aws_cdk is imported: jsii starts its Node.js then
     import aws_cdk as cdk  # noqa: PLC0415  # starts jsii: only when an app is built
     from bedrockgate.infra.app import build_app, build_registry_app  # noqa: PLC0415
 
@@ -152,6 +153,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     cdk_cli.add_argument("args", nargs=argparse.REMAINDER)
     options = parser.parse_args(argv)
 
+    use_bundled_node()  # the commands below import aws_cdk, whose jsii starts Node.js at import
     if options.command == "cdk":
         return run_cdk(options.args)
     try:

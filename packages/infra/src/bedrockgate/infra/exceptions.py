@@ -17,9 +17,11 @@ __all__ = [
     "InconsistentTimeoutError",
     "InfraError",
     "LambdaAssetError",
+    "NagAcknowledgmentError",
     "PlaceholderError",
     "ReplacementRefusedError",
     "SettingsError",
+    "SettingsFieldError",
     "TemplateDiffError",
     "TemplateSourceError",
 ]
@@ -31,6 +33,15 @@ class InfraError(ValueError):
 
 class SettingsError(InfraError):
     """The deployment settings cannot be used; the message lists every problem."""
+
+
+class SettingsFieldError(SettingsError):
+    """One settings value is invalid; the message says what its form must be.
+
+    Raised inside the settings model's validators (pydantic gathers every one of them, with the field
+    it belongs to, into one :class:`SettingsError` per file) and by
+    :func:`~bedrockgate.infra.settings.parse_gateway_image`.
+    """
 
 
 class AccountRegionError(InfraError):
@@ -76,6 +87,10 @@ class TemplateSourceError(InfraError):
 
 class TemplateDiffError(InfraError):
     """CDK's template diff could not run: its install (npm), its Node.js process, or its answer."""
+
+
+class NagAcknowledgmentError(InfraError):
+    """A cdk-nag acknowledgment names an unknown rule pack or gives no reason worth reading."""
 
 
 class ReplacementRefusedError(InfraError):

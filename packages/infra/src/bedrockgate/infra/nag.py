@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 import aws_cdk as cdk
+from bedrockgate.infra.exceptions import NagAcknowledgmentError
 from constructs import IConstruct
 
 __all__ = [
@@ -66,9 +67,13 @@ def acknowledge(
     as its own id, and the bare rule is not.
     """
     if pack not in PACKS:
-        raise ValueError(f"acknowledging {rule} on {scope.node.path}: {pack!r} is not one of the packs {PACKS}")
+        raise NagAcknowledgmentError(
+            f"acknowledging {rule} on {scope.node.path}: {pack!r} is not one of the packs {PACKS}"
+        )
     if len(reason.strip()) < MIN_REASON:
-        raise ValueError(f"acknowledging {rule} on {scope.node.path}: the reason must say why ({MIN_REASON}+ chars)")
+        raise NagAcknowledgmentError(
+            f"acknowledging {rule} on {scope.node.path}: the reason must say why ({MIN_REASON}+ chars)"
+        )
     ids = [f"{pack}-{rule}[{finding}]" for finding in findings] or [f"{pack}-{rule}"]
     register = _register(scope)
     apply = scope.node.try_get_context(APPLY_CONTEXT) not in (False, "false")

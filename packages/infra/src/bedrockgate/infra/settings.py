@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Annotated, Any, Final, Literal, Self
 
 import yaml
-from bedrockgate.infra.exceptions import LambdaAssetError, SettingsError
+from bedrockgate.infra.exceptions import LambdaAssetError, SettingsError, SettingsFieldError
 from bedrockgate.infra.exposure import Exposure, edge_problem, exposure_of
 from bedrockgate.infra.image_contract import DATABASE_LABEL, ImageDatabase
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -119,7 +119,7 @@ _LOG_RETENTION = Literal[
 
 def _image(value: str) -> str:
     if not _IMAGE.fullmatch(value):
-        raise ValueError(
+        raise SettingsFieldError(
             f"{value!r} is not an image pinned by digest: write REGISTRY/REPOSITORY@sha256:<64 hex digits> "
             "(a tag may stand before the digest), e.g. ghcr.io/berriai/litellm@sha256:..."
         )
@@ -138,7 +138,7 @@ class GatewayImage(BaseModel):
 
 
 def parse_gateway_image(value: str) -> GatewayImage:
-    """Take a gateway image reference apart, or raise ValueError saying what the form must be.
+    """Take a gateway image reference apart, or raise SettingsFieldError (a ValueError) saying what the form must be.
 
     Only ``REGISTRY/REPOSITORY@sha256:<64 hex>``: a tag is refused (a tag can be moved; the digest is
     what the pipeline pushed and what ECS pulls), and so is a reference without a registry host (it
@@ -147,7 +147,7 @@ def parse_gateway_image(value: str) -> GatewayImage:
     match = _GATEWAY_IMAGE.fullmatch(value)
     registry = match["registry"] if match else ""
     if match is None or not ("." in registry or ":" in registry or registry == "localhost"):
-        raise ValueError(
+        raise SettingsFieldError(
             f"{value!r} is not an image pinned by digest in the form REGISTRY/REPOSITORY@sha256:<64 hex digits> "
             "(no tag; the registry host first, e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com/"
             "bedrockgate-gateway@sha256:...): pass the digest the pipeline pushed, "
@@ -163,7 +163,7 @@ def _gateway_image(value: str) -> str:
 
 def _repository_name(value: str) -> str:
     if not (2 <= len(value) <= 256 and _REPOSITORY_NAME.fullmatch(value)):
-        raise ValueError(
+        raise SettingsFieldError(
             f"{value!r} is not an ECR repository name: lowercase letters, digits and . _ - / between them, 2-256 chars"
         )
     return value
@@ -171,7 +171,7 @@ def _repository_name(value: str) -> str:
 
 def _region(value: str) -> str:
     if not _REGION.fullmatch(value):
-        raise ValueError(f"{value!r} is not an AWS Region code such as us-east-1")
+        raise SettingsFieldError(f"{value!r} is not an AWS Region code such as us-east-1")
     return value
 
 
@@ -179,9 +179,9 @@ def _cidr(value: str) -> str:
     try:
         network = ipaddress.ip_network(value, strict=True)
     except ValueError as error:
-        raise ValueError(f"{value!r} is not a CIDR block such as 203.0.113.0/24: {error}") from None
+        raise SettingsFieldError(f"{value!r} is not a CIDR block such as 203.0.113.0/24: {error}") from None
     if network.prefixlen == 0:
-        raise ValueError(f"{value!r} allows every address: leave allowed_cidrs empty instead")
+        raise SettingsFieldError(f"{value!r} allows every address: leave allowed_cidrs empty instead")
     return str(network)
 
 
@@ -234,7 +234,7 @@ class Domain(_Model):
         zone = self.hosted_zone_name.rstrip(".")
         for name in (self.name, self.origin):
             if name != zone and not name.endswith("." + zone):
-                raise ValueError(f"{name!r} is not inside the hosted zone {zone!r}")
+                raise SettingsFieldError(f"{name!r} is not inside the hosted zone {zone!r}")
         return self
 
 
@@ -263,12 +263,12 @@ class Sizes(_Model):
     @model_validator(mode="after")
     def _ranges(self) -> Self:
         if self.gateway_max_tasks < self.gateway_min_tasks:
-            raise ValueError("gateway_max_tasks must be at least gateway_min_tasks")
+            raise SettingsFieldError("gateway_max_tasks must be at least gateway_min_tasks")
         if (
             self.database_max_acu < self.database_min_acu
             or self.phoenix_database_max_acu < self.phoenix_database_min_acu
         ):
-            raise ValueError("a database's max ACU must be at least its min ACU")
+            raise SettingsFieldError("a database's max ACU must be at least its min ACU")
         return self
 
 
@@ -352,11 +352,11 @@ class EnvSource(_Model):
     @model_validator(mode="after")
     def _one_source(self) -> Self:
         if (self.value is None) == (self.secret_arn is None):
-            raise ValueError("give exactly one of value or secret_arn")
+            raise SettingsFieldError("give exactly one of value or secret_arn")
         if self.secret_arn is not None and not _SECRET_ARN.fullmatch(self.secret_arn):
-            raise ValueError(f"{self.secret_arn!r} is not a complete Secrets Manager secret ARN")
+            raise SettingsFieldError(f"{self.secret_arn!r} is not a complete Secrets Manager secret ARN")
         if self.secret_field is not None and self.secret_arn is None:
-            raise ValueError("secret_field goes with secret_arn")
+            raise SettingsFieldError("secret_field goes with secret_arn")
         return self
 
 
@@ -395,9 +395,9 @@ class GuardrailSettings(_Model):
     @model_validator(mode="after")
     def _mode_fields(self) -> Self:
         if self.mode == "existing" and (self.id is None or self.version is None):
-            raise ValueError("guardrail.mode existing needs guardrail.id and guardrail.version")
+            raise SettingsFieldError("guardrail.mode existing needs guardrail.id and guardrail.version")
         if self.mode != "existing" and (self.id is not None or self.version is not None):
-            raise ValueError(f"guardrail.id and guardrail.version go with mode existing, not {self.mode}")
+            raise SettingsFieldError(f"guardrail.id and guardrail.version go with mode existing, not {self.mode}")
         return self
 
 
@@ -430,14 +430,16 @@ class PhoenixSettings(_Model):
     def _mode_fields(self) -> Self:
         if self.mode == "cloud":
             if self.collector_endpoint is None or self.api_key_secret_arn is None:
-                raise ValueError("phoenix.mode cloud needs phoenix.collector_endpoint and phoenix.api_key_secret_arn")
+                raise SettingsFieldError(
+                    "phoenix.mode cloud needs phoenix.collector_endpoint and phoenix.api_key_secret_arn"
+                )
             if not _SECRET_ARN.fullmatch(self.api_key_secret_arn):
-                raise ValueError(
+                raise SettingsFieldError(
                     f"phoenix.api_key_secret_arn {self.api_key_secret_arn!r} is not a complete Secrets Manager "
                     "secret ARN (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME-XXXXXX)"
                 )
         elif self.collector_endpoint is not None or self.api_key_secret_arn is not None:
-            raise ValueError(
+            raise SettingsFieldError(
                 f"phoenix.collector_endpoint and phoenix.api_key_secret_arn go with mode cloud, not {self.mode}"
             )
         return self
@@ -581,7 +583,7 @@ class DeploymentSettings(_Model):
     def _edge(self) -> Self:
         problem = edge_problem(self)
         if problem is not None:
-            raise ValueError(problem)
+            raise SettingsFieldError(problem)
         return self
 
     @property
@@ -592,18 +594,20 @@ class DeploymentSettings(_Model):
     @model_validator(mode="after")
     def _consistent(self) -> Self:
         if self.source_commit is not None and not _COMMIT.fullmatch(self.source_commit):
-            raise ValueError(
+            raise SettingsFieldError(
                 f"source_commit {self.source_commit!r} is not a git commit: give the 40 lowercase hex digits of "
                 "`git rev-parse HEAD`, e.g. -c source_commit=$(git rev-parse HEAD)"
             )
         if self.availability_zones is not None and any(
             not zone.startswith(self.region) or len(zone) != len(self.region) + 1 for zone in self.availability_zones
         ):
-            raise ValueError(f"availability_zones must be two zones of {self.region}, e.g. {self.region}a")
+            raise SettingsFieldError(f"availability_zones must be two zones of {self.region}, e.g. {self.region}a")
         if self.domain is None and self.edge_read_timeout_seconds is not None:
-            raise ValueError("edge_read_timeout_seconds applies to CloudFront, which is created only with a domain")
+            raise SettingsFieldError(
+                "edge_read_timeout_seconds applies to CloudFront, which is created only with a domain"
+            )
         if self.phoenix.mode == "self-hosted" and self.phoenix_image is None:
-            raise ValueError(
+            raise SettingsFieldError(
                 "phoenix.mode self-hosted (the default) runs Phoenix: give phoenix_image=<registry>/<repository>"
                 "@sha256:<digest>, or choose phoenix: {mode: cloud, ...} or {mode: none}"
             )

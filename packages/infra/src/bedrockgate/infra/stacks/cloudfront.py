@@ -14,6 +14,7 @@ from typing import Any
 import aws_cdk as cdk
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_route53 as route53
+from bedrockgate.infra.exceptions import SettingsError
 from bedrockgate.infra.settings import DeploymentSettings
 from bedrockgate.infra.stacks.waf import web_acl
 from constructs import Construct
@@ -30,7 +31,7 @@ class CloudFrontStack(cdk.Stack):
         super().__init__(scope, construct_id, **kwargs)
         domain = settings.domain
         if domain is None:  # pragma: no cover - the app creates this stack only with a domain
-            raise ValueError("the CloudFront stack needs a domain")
+            raise SettingsError("the CloudFront stack needs a domain")
         self.certificate: acm.ICertificate | None = None
         if domain.cloudfront_certificate_arn is None:
             zone = route53.HostedZone.from_hosted_zone_attributes(

@@ -38,6 +38,7 @@ from aws_cdk import aws_route53_targets as targets
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_wafv2 as wafv2
+from bedrockgate.infra.exceptions import SettingsError
 from bedrockgate.infra.nag import BEDROCKGATE_PACK, acknowledge
 from bedrockgate.infra.settings import DeploymentSettings
 from bedrockgate.infra.stacks.cloudfront import CloudFrontStack
@@ -123,7 +124,9 @@ class EdgeStack(cdk.Stack):
             )
         else:
             if cloudfront_stack is None:  # pragma: no cover - build_app always passes it with a domain
-                raise ValueError("a domain needs the CloudFront stack (its web ACL, and its certificate unless given)")
+                raise SettingsError(
+                    "a domain needs the CloudFront stack (its web ACL, and its certificate unless given)"
+                )
             self.web_acl = cloudfront_stack.web_acl
             self.listener = self._cloudfront(cloudfront_stack, timeouts)
 
@@ -146,7 +149,7 @@ class EdgeStack(cdk.Stack):
     @property
     def _origin_value(self) -> str:
         if self.origin_secret is None:  # pragma: no cover - only called with CloudFront
-            raise ValueError("no origin secret without CloudFront")
+            raise SettingsError("no origin secret without CloudFront")
         # A {{resolve:secretsmanager:...}} dynamic reference: CloudFormation resolves it at deploy time.
         return self.origin_secret.secret_value.unsafe_unwrap()
 
@@ -195,7 +198,7 @@ class EdgeStack(cdk.Stack):
         settings = self.settings
         domain = settings.domain
         if domain is None:  # pragma: no cover - only called with a domain
-            raise ValueError("CloudFront needs a domain")
+            raise SettingsError("CloudFront needs a domain")
         zone = route53.HostedZone.from_hosted_zone_attributes(
             self, "Zone", hosted_zone_id=domain.hosted_zone_id, zone_name=domain.hosted_zone_name.rstrip(".")
         )
@@ -239,7 +242,7 @@ class EdgeStack(cdk.Stack):
         if certificate is None:
             arn = domain.cloudfront_certificate_arn
             if arn is None:  # pragma: no cover - the CloudFront stack makes one when none is given
-                raise ValueError("a domain needs a CloudFront certificate (from settings or the CloudFront stack)")
+                raise SettingsError("a domain needs a CloudFront certificate (from settings or the CloudFront stack)")
             certificate = acm.Certificate.from_certificate_arn(self, "CloudFrontCertificate", arn)
         self.distribution = self._distribution(domain.name, domain.origin, certificate, timeouts, stack)
         for kind, record in (("A", route53.ARecord), ("AAAA", route53.AaaaRecord)):

@@ -27,14 +27,21 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 import aws_cdk as cdk
-from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
-from aws_cdk import aws_servicediscovery as servicediscovery
 from bedrockgate.infra.bedrock import APPLY_GUARDRAIL, INVOKE_ACTIONS, BedrockAccess
+from bedrockgate.infra.constructs.web_service import (
+    ECR_IMAGE,
+    FargateWebService,
+    WebServiceSpec,
+    arm64_task_definition,
+    attach_to_target_group,
+    container_image,
+    service_log_group,
+)
 from bedrockgate.infra.environment import EnvironmentPlan
 from bedrockgate.infra.exceptions import SettingsError
 from bedrockgate.infra.image_contract import (
@@ -68,28 +75,11 @@ HEALTH_CHECK_GRACE: Final = cdk.Duration.minutes(10)
 """LiteLLM migrates its database schema at first start (Prisma), which can take several minutes."""
 LOG_BUFFER: Final = cdk.Size.mebibytes(25)
 """What the log driver holds while CloudWatch Logs is slow or unreachable (the driver's own default is 1 MiB)."""
-_ECR: Final = re.compile(
-    r"(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com/(?P<repository>[^@:]+)(:[^@]+)?@(?P<digest>sha256:[0-9a-f]{64})"
-)
 
 
 def writable_volume_name(path: str) -> str:
     """The task volume mounted read-write at ``path`` (``/tmp`` → ``writable-tmp``)."""
     return "writable" + re.sub(r"[^A-Za-z0-9_-]", "-", path.rstrip("/"))
-
-
-def container_image(scope: Construct, construct_id: str, reference: str) -> ecs.ContainerImage:
-    """An image by digest: from its ECR repository (so pulls are granted on it alone), or a registry."""
-    match = _ECR.fullmatch(reference)
-    if match is None:
-        return ecs.ContainerImage.from_registry(reference)
-    repository = ecr.Repository.from_repository_attributes(
-        scope,
-        construct_id,
-        repository_arn=f"arn:aws:ecr:{match['region']}:{match['account']}:repository/{match['repository']}",
-        repository_name=match["repository"],
-    )
-    return ecs.ContainerImage.from_ecr_repository(repository, tag=match["digest"])
 
 
 class GatewayTask(Construct):
@@ -115,16 +105,36 @@ class GatewayTask(Construct):
             raise SettingsError(
                 "the gateway task needs gateway_image: -c gateway_image=<registry>/<repository>@sha256:<digest>"
             )
-        self.task_definition = ecs.FargateTaskDefinition(
+        missing = sorted(plan.secret_keys - set(secrets))
+        if missing:
+            raise KeyError(f"the environment plan names secrets that were not created: {', '.join(missing)}")
+        self.task_definition = arm64_task_definition(
             self,
-            "TaskDefinition",
             family=f"{settings.prefix}-gateway",
             cpu=settings.sizes.gateway_cpu,
-            memory_limit_mib=settings.sizes.gateway_memory_mib,
-            runtime_platform=ecs.RuntimePlatform(
-                cpu_architecture=ecs.CpuArchitecture.ARM64, operating_system_family=ecs.OperatingSystemFamily.LINUX
-            ),
+            memory_mib=settings.sizes.gateway_memory_mib,
         )
+        self._grant_bedrock(access)
+        self.container = self._add_container(settings, image, plan, secrets, log_group)
+        self._mount_writable_paths()
+        acknowledge(
+            self.task_definition,
+            "ECS2",
+            "The plain environment holds only non-secret settings (log level, metrics namespace, hosts, Region, "
+            "guardrail id, config digest); every variable the config treats as secret is injected from Secrets "
+            "Manager, which a test asserts.",
+        )
+        if ECR_IMAGE.fullmatch(image):
+            acknowledge(
+                self.task_definition.obtain_execution_role(),
+                "IAM5",
+                "ecr:GetAuthorizationToken has no resource-level permissions (IAM requires Resource '*'); image pulls "
+                "themselves are granted on the one repository.",
+                findings=("Resource::*",),
+            )
+
+    def _grant_bedrock(self, access: BedrockAccess) -> None:
+        """The task role may invoke exactly the config's models and apply exactly its guardrails."""
         task_role = self.task_definition.task_role
         if access.model_arns:
             task_role.add_to_principal_policy(
@@ -138,10 +148,17 @@ class GatewayTask(Construct):
                     sid="ApplyConfiguredGuardrails", actions=[APPLY_GUARDRAIL], resources=sorted(access.guardrail_arns)
                 )
             )
-        missing = sorted(plan.secret_keys - set(secrets))
-        if missing:
-            raise KeyError(f"the environment plan names secrets that were not created: {', '.join(missing)}")
-        self.container = self.task_definition.add_container(
+
+    def _add_container(
+        self,
+        settings: DeploymentSettings,
+        image: str,
+        plan: EnvironmentPlan,
+        secrets: Mapping[str, secretsmanager.ISecret],
+        log_group: logs.ILogGroup,
+    ) -> ecs.ContainerDefinition:
+        """LiteLLM's container, run as the image contract says, with the planned environment."""
+        return self.task_definition.add_container(
             CONTAINER_NAME,
             container_name=CONTAINER_NAME,
             image=container_image(self, "Image", image),
@@ -175,6 +192,8 @@ class GatewayTask(Construct):
             ),
             stop_timeout=cdk.Duration.seconds(120),
         )
+
+    def _mount_writable_paths(self) -> None:
         for path in GATEWAY_WRITABLE_PATHS:
             # No host and no EFS configuration: a bind mount on the task's ephemeral storage (Fargate
             # has no tmpfs). It is writable by GATEWAY_USER only because the image declares the path
@@ -182,22 +201,6 @@ class GatewayTask(Construct):
             name = writable_volume_name(path)
             self.task_definition.add_volume(name=name)
             self.container.add_mount_points(ecs.MountPoint(container_path=path, source_volume=name, read_only=False))
-        acknowledge(
-            self.task_definition,
-            "ECS2",
-            "The plain environment holds only non-secret settings (log level, metrics namespace, hosts, Region, "
-            "guardrail id, config digest); every variable the config treats as secret is injected from Secrets "
-            "Manager, which a test asserts.",
-        )
-        execution_role = self.task_definition.obtain_execution_role()
-        if _ECR.fullmatch(image):
-            acknowledge(
-                execution_role,
-                "IAM5",
-                "ecr:GetAuthorizationToken has no resource-level permissions (IAM requires Resource '*'); image pulls "
-                "themselves are granted on the one repository.",
-                findings=("Resource::*",),
-            )
 
 
 class GatewayStack(cdk.Stack):
@@ -223,39 +226,21 @@ class GatewayStack(cdk.Stack):
         for index, key in enumerate(sorted(plan.secret_keys - set(secrets))):
             # Secrets named by ARN in the settings' env_sources.
             all_secrets[key] = secretsmanager.Secret.from_secret_complete_arn(self, f"SettingsSecret{index}", key)
-        self.log_group = logs.LogGroup(
-            self,
-            "Logs",
-            log_group_name=f"/{settings.prefix}/gateway",
-            retention=logs.RetentionDays[settings.log_retention],
-            removal_policy=cdk.RemovalPolicy.DESTROY,
-        )
+        self.log_group = service_log_group(self, settings, "gateway")
         self.task = GatewayTask(
             self, "Task", settings=settings, access=access, plan=plan, secrets=all_secrets, log_group=self.log_group
         )
-        sizes = settings.sizes
-        self.service = ecs.FargateService(
+        web = FargateWebService(
             self,
-            "Service",
-            service_name=f"{settings.prefix}-gateway",
-            cluster=network.cluster,
+            _web_service_spec(settings, network, timeouts),
+            settings=settings,
+            network=network,
+            listener=listener,
             task_definition=self.task.task_definition,
-            desired_count=sizes.gateway_min_tasks,
-            security_groups=[network.gateway_sg],
-            vpc_subnets=network.private_subnets,
-            assign_public_ip=False,
-            circuit_breaker=ecs.DeploymentCircuitBreaker(enable=True, rollback=True),
-            min_healthy_percent=100,
-            max_healthy_percent=200,
-            enable_execute_command=False,
-            propagate_tags=ecs.PropagatedTagSource.SERVICE,
-            cloud_map_options=ecs.CloudMapOptions(
-                name="gateway",
-                cloud_map_namespace=network.namespace,
-                dns_record_type=servicediscovery.DnsRecordType.A,
-                dns_ttl=cdk.Duration.seconds(10),
-            ),
+            log_group=self.log_group,
         )
+        self.service, self.target_group, self.route = web.service, web.target_group, web.route
+        sizes = settings.sizes
         scaling = self.service.auto_scale_task_count(
             min_capacity=sizes.gateway_min_tasks, max_capacity=sizes.gateway_max_tasks
         )
@@ -265,73 +250,30 @@ class GatewayStack(cdk.Stack):
             scale_in_cooldown=cdk.Duration.minutes(5),
             scale_out_cooldown=cdk.Duration.minutes(1),
         )
-        self.target_group = elbv2.ApplicationTargetGroup(
-            self,
-            "TargetGroup",
-            vpc=network.vpc,
-            port=GATEWAY_PORT,
-            protocol=elbv2.ApplicationProtocol.HTTP,
-            target_type=elbv2.TargetType.IP,
-            health_check=elbv2.HealthCheck(
-                path=HEALTH_PATH,
-                port="traffic-port",  # GATEWAY_PORT: the proxy answers its own health route
-                healthy_http_codes="200",
-                interval=cdk.Duration.seconds(30),
-                timeout=cdk.Duration.seconds(5),
-                healthy_threshold_count=2,
-                unhealthy_threshold_count=3,
-            ),
-            # In-flight requests (up to the gateway's timeout) finish before a task leaves.
-            deregistration_delay=cdk.Duration.seconds(min(timeouts.alb_idle, 3600)),
-        )
-        self.route = elbv2.ApplicationListenerRule(
-            self,
-            "Route",
-            listener=listener,
-            priority=GATEWAY_ROUTE_PRIORITY,
-            conditions=[elbv2.ListenerCondition.path_patterns(["/*"])],
-            action=elbv2.ListenerAction.forward([self.target_group]),
-        )
-        attach_to_target_group(
-            self.service,
-            self.target_group,
-            self.route,
-            container=CONTAINER_NAME,
-            port=GATEWAY_PORT,
-            grace=HEALTH_CHECK_GRACE,
-        )
 
 
-def attach_to_target_group(
-    service: ecs.FargateService,
-    target_group: elbv2.ApplicationTargetGroup,
-    rule: elbv2.ApplicationListenerRule,
-    *,
-    container: str,
-    port: int,
-    grace: cdk.Duration,
-) -> None:
-    """Register the service's tasks in the target group without CDK adding security-group rules.
-
-    ``target_group.add_target(service)`` would add an ingress rule from the ALB's group in this
-    stack, duplicating the one the network stack already owns (and CloudFormation refuses a
-    duplicate permission). The network stack draws every path; this only wires the targets.
-    """
-    cfn_service = service.node.default_child
-    if not isinstance(cfn_service, ecs.CfnService):  # pragma: no cover - the L2 always wraps a CfnService
-        raise TypeError("unexpected ECS service construct")
-    cfn_service.load_balancers = [
-        ecs.CfnService.LoadBalancerProperty(
-            container_name=container, container_port=port, target_group_arn=target_group.target_group_arn
-        )
-    ]
-    cfn_service.health_check_grace_period_seconds = int(grace.to_seconds())
-    # ECS refuses a target group that no listener uses yet: create the rule first.
-    cfn_service.node.add_dependency(_default_child(rule))
-
-
-def _default_child(construct: Construct) -> cdk.CfnResource:
-    child = construct.node.default_child
-    if not isinstance(child, cdk.CfnResource):  # pragma: no cover
-        raise TypeError(f"{construct.node.path} has no CloudFormation resource")
-    return child
+def _web_service_spec(settings: DeploymentSettings, network: NetworkStack, timeouts: EdgeTimeouts) -> WebServiceSpec:
+    """The gateway as a web service: every path of the listener, zero-downtime rolling deployments."""
+    return WebServiceSpec(
+        name="gateway",
+        container=CONTAINER_NAME,
+        port=GATEWAY_PORT,
+        security_group=network.gateway_sg,
+        desired_count=settings.sizes.gateway_min_tasks,
+        min_healthy_percent=100,
+        max_healthy_percent=200,
+        health_check=elbv2.HealthCheck(
+            path=HEALTH_PATH,
+            port="traffic-port",  # GATEWAY_PORT: the proxy answers its own health route
+            healthy_http_codes="200",
+            interval=cdk.Duration.seconds(30),
+            timeout=cdk.Duration.seconds(5),
+            healthy_threshold_count=2,
+            unhealthy_threshold_count=3,
+        ),
+        # In-flight requests (up to the gateway's timeout) finish before a task leaves.
+        deregistration_delay=cdk.Duration.seconds(min(timeouts.alb_idle, 3600)),
+        route_priority=GATEWAY_ROUTE_PRIORITY,
+        path_pattern="/*",
+        grace=HEALTH_CHECK_GRACE,
+    )

@@ -25,6 +25,7 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_servicediscovery as servicediscovery
+from bedrockgate.infra.exceptions import SettingsError
 from bedrockgate.infra.exposure import origin_facing_prefix_list
 from bedrockgate.infra.image_contract import GATEWAY_PORT
 from bedrockgate.infra.nag import acknowledge
@@ -150,7 +151,7 @@ class NetworkStack(cdk.Stack):
         if exposure == "cloudfront":
             prefix_list = origin_facing_prefix_list(settings)
             if prefix_list is None:  # pragma: no cover - the settings refuse a Region without one
-                raise ValueError(f"no CloudFront origin-facing prefix list for {settings.region}")
+                raise SettingsError(f"no CloudFront origin-facing prefix list for {settings.region}")
             self.alb_sg.add_ingress_rule(
                 ec2.Peer.prefix_list(prefix_list), port, "CloudFront origin-facing (com.amazonaws.global.cloudfront)"
             )

@@ -13,18 +13,26 @@ database (or a failure) with LiteLLM's keys and spend records.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Final
 
 import aws_cdk as cdk
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_rds as rds
 from aws_cdk import aws_secretsmanager as secretsmanager
-from aws_cdk import aws_servicediscovery as servicediscovery
+from bedrockgate.infra.constructs.web_service import (
+    FargateWebService,
+    WebServiceSpec,
+    arm64_task_definition,
+    container_image,
+    service_log_group,
+)
+from bedrockgate.infra.exceptions import SettingsError
 from bedrockgate.infra.nag import acknowledge
 from bedrockgate.infra.settings import DeploymentSettings
 from bedrockgate.infra.stacks._parts import serverless_postgres
-from bedrockgate.infra.stacks.gateway import attach_to_target_group, container_image
 from bedrockgate.infra.stacks.network import DATABASE_PORT, PHOENIX_PORT, NetworkStack
 from constructs import Construct
 
@@ -50,11 +58,35 @@ class PhoenixStack(cdk.Stack):
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         if settings.phoenix_image is None:  # pragma: no cover - the settings refuse self-hosted without an image
-            raise ValueError("the Phoenix stack needs phoenix_image")
-        image = settings.phoenix_image
-        prefix = settings.prefix
-        sizes = settings.sizes
-        self.database = serverless_postgres(
+            raise SettingsError("the Phoenix stack needs phoenix_image")
+        self.database = self._database(settings, network)
+        self.jwt_secret = self._secret("Secret", f"{settings.prefix}/phoenix/secret", "Signs Phoenix's session tokens")
+        self.admin_secret = self._secret(
+            "AdminSecret",
+            f"{settings.prefix}/phoenix/admin-secret",
+            "Phoenix's system bearer token; LiteLLM sends traces with it",
+        )
+        self.admin_password = self._secret(
+            "AdminPassword",
+            f"{settings.prefix}/phoenix/admin-initial-password",
+            "The first Phoenix admin's initial password",
+        )
+        log_group = service_log_group(self, settings, "phoenix")
+        web = FargateWebService(
+            self,
+            _web_service_spec(network),
+            settings=settings,
+            network=network,
+            listener=listener,
+            task_definition=self._task_definition(settings, settings.phoenix_image, log_group),
+            log_group=log_group,
+        )
+        self.service, self.target_group, self.route = web.service, web.target_group, web.route
+        self.collector_endpoint = f"http://phoenix.{network.namespace.namespace_name}:{PHOENIX_PORT}/v1/traces"
+
+    def _database(self, settings: DeploymentSettings, network: NetworkStack) -> rds.DatabaseCluster:
+        """Phoenix's own Aurora PostgreSQL: traces never share a database (or a failure) with LiteLLM's."""
+        return serverless_postgres(
             self,
             "Database",
             settings=settings,
@@ -62,62 +94,26 @@ class PhoenixStack(cdk.Stack):
             vpc=network.vpc,
             subnets=network.private_subnets,
             security_group=network.phoenix_database_sg,
-            min_acu=sizes.phoenix_database_min_acu,
-            max_acu=sizes.phoenix_database_max_acu,
-        )
-        credentials = self.database.secret
-        if credentials is None:  # pragma: no cover - from_generated_secret always makes one
-            raise RuntimeError("the Phoenix database has no generated secret")
-
-        self.jwt_secret = self._secret("Secret", f"{prefix}/phoenix/secret", "Signs Phoenix's session tokens")
-        self.admin_secret = self._secret(
-            "AdminSecret",
-            f"{prefix}/phoenix/admin-secret",
-            "Phoenix's system bearer token; LiteLLM sends traces with it",
-        )
-        self.admin_password = self._secret(
-            "AdminPassword", f"{prefix}/phoenix/admin-initial-password", "The first Phoenix admin's initial password"
+            min_acu=settings.sizes.phoenix_database_min_acu,
+            max_acu=settings.sizes.phoenix_database_max_acu,
         )
 
-        log_group = logs.LogGroup(
+    def _task_definition(
+        self, settings: DeploymentSettings, image: str, log_group: logs.ILogGroup
+    ) -> ecs.FargateTaskDefinition:
+        """Phoenix's task: its settings in the plain environment, its database password and keys as secrets."""
+        task_definition = arm64_task_definition(
             self,
-            "Logs",
-            log_group_name=f"/{prefix}/phoenix",
-            retention=logs.RetentionDays[settings.log_retention],
-            removal_policy=cdk.RemovalPolicy.DESTROY,
-        )
-        task_definition = ecs.FargateTaskDefinition(
-            self,
-            "TaskDefinition",
-            family=f"{prefix}-phoenix",
-            cpu=sizes.phoenix_cpu,
-            memory_limit_mib=sizes.phoenix_memory_mib,
-            runtime_platform=ecs.RuntimePlatform(
-                cpu_architecture=ecs.CpuArchitecture.ARM64, operating_system_family=ecs.OperatingSystemFamily.LINUX
-            ),
+            family=f"{settings.prefix}-phoenix",
+            cpu=settings.sizes.phoenix_cpu,
+            memory_mib=settings.sizes.phoenix_memory_mib,
         )
         task_definition.add_container(
             CONTAINER_NAME,
             container_name=CONTAINER_NAME,
             image=container_image(self, "Image", image),
-            environment={
-                "PHOENIX_PORT": str(PHOENIX_PORT),
-                "PHOENIX_HOST": "0.0.0.0",  # noqa: S104  # inside a task: the ALB and the gateway reach it by task IP
-                "PHOENIX_HOST_ROOT_PATH": PHOENIX_PATH,
-                "PHOENIX_ENABLE_AUTH": "true",
-                "PHOENIX_USE_SECURE_COOKIES": "true" if settings.domain is not None else "false",
-                "PHOENIX_TELEMETRY_ENABLED": "false",
-                "PHOENIX_POSTGRES_HOST": self.database.cluster_endpoint.hostname,
-                "PHOENIX_POSTGRES_PORT": str(DATABASE_PORT),
-                "PHOENIX_POSTGRES_USER": "phoenix",
-                "PHOENIX_POSTGRES_DB": "phoenix",
-            },
-            secrets={
-                "PHOENIX_POSTGRES_PASSWORD": ecs.Secret.from_secrets_manager(credentials, "password"),
-                "PHOENIX_SECRET": ecs.Secret.from_secrets_manager(self.jwt_secret),
-                "PHOENIX_ADMIN_SECRET": ecs.Secret.from_secrets_manager(self.admin_secret),
-                "PHOENIX_DEFAULT_ADMIN_INITIAL_PASSWORD": ecs.Secret.from_secrets_manager(self.admin_password),
-            },
+            environment=self._environment(settings),
+            secrets=self._secrets(),
             port_mappings=[ecs.PortMapping(container_port=PHOENIX_PORT, name="http")],
             logging=ecs.LogDrivers.aws_logs(stream_prefix=CONTAINER_NAME, log_group=log_group),
         )
@@ -127,60 +123,32 @@ class PhoenixStack(cdk.Stack):
             "The plain environment holds Phoenix's port, root path, switches and database host and user; its "
             "password and every secret key are injected from Secrets Manager.",
         )
-        self.service = ecs.FargateService(
-            self,
-            "Service",
-            service_name=f"{prefix}-phoenix",
-            cluster=network.cluster,
-            task_definition=task_definition,
-            desired_count=1,
-            security_groups=[network.phoenix_sg],
-            vpc_subnets=network.private_subnets,
-            assign_public_ip=False,
-            circuit_breaker=ecs.DeploymentCircuitBreaker(enable=True, rollback=True),
-            min_healthy_percent=0,
-            max_healthy_percent=100,
-            enable_execute_command=False,
-            propagate_tags=ecs.PropagatedTagSource.SERVICE,
-            cloud_map_options=ecs.CloudMapOptions(
-                name="phoenix",
-                cloud_map_namespace=network.namespace,
-                dns_record_type=servicediscovery.DnsRecordType.A,
-                dns_ttl=cdk.Duration.seconds(10),
-            ),
-        )
-        self.target_group = elbv2.ApplicationTargetGroup(
-            self,
-            "TargetGroup",
-            vpc=network.vpc,
-            port=PHOENIX_PORT,
-            protocol=elbv2.ApplicationProtocol.HTTP,
-            target_type=elbv2.TargetType.IP,
-            health_check=elbv2.HealthCheck(
-                path="/healthz",
-                healthy_http_codes="200",
-                interval=cdk.Duration.seconds(30),
-                timeout=cdk.Duration.seconds(5),
-            ),
-            deregistration_delay=cdk.Duration.seconds(30),
-        )
-        self.route = elbv2.ApplicationListenerRule(
-            self,
-            "Route",
-            listener=listener,
-            priority=PHOENIX_ROUTE_PRIORITY,
-            conditions=[elbv2.ListenerCondition.path_patterns([f"{PHOENIX_PATH}/*"])],
-            action=elbv2.ListenerAction.forward([self.target_group]),
-        )
-        attach_to_target_group(
-            self.service,
-            self.target_group,
-            self.route,
-            container=CONTAINER_NAME,
-            port=PHOENIX_PORT,
-            grace=cdk.Duration.minutes(5),
-        )
-        self.collector_endpoint = f"http://phoenix.{network.namespace.namespace_name}:{PHOENIX_PORT}/v1/traces"
+        return task_definition
+
+    def _environment(self, settings: DeploymentSettings) -> dict[str, str]:
+        return {
+            "PHOENIX_PORT": str(PHOENIX_PORT),
+            "PHOENIX_HOST": "0.0.0.0",  # noqa: S104  # inside a task: the ALB and the gateway reach it by task IP
+            "PHOENIX_HOST_ROOT_PATH": PHOENIX_PATH,
+            "PHOENIX_ENABLE_AUTH": "true",
+            "PHOENIX_USE_SECURE_COOKIES": "true" if settings.domain is not None else "false",
+            "PHOENIX_TELEMETRY_ENABLED": "false",
+            "PHOENIX_POSTGRES_HOST": self.database.cluster_endpoint.hostname,
+            "PHOENIX_POSTGRES_PORT": str(DATABASE_PORT),
+            "PHOENIX_POSTGRES_USER": "phoenix",
+            "PHOENIX_POSTGRES_DB": "phoenix",
+        }
+
+    def _secrets(self) -> Mapping[str, ecs.Secret]:
+        credentials = self.database.secret
+        if credentials is None:  # pragma: no cover - from_generated_secret always makes one
+            raise RuntimeError("the Phoenix database has no generated secret")
+        return {
+            "PHOENIX_POSTGRES_PASSWORD": ecs.Secret.from_secrets_manager(credentials, "password"),
+            "PHOENIX_SECRET": ecs.Secret.from_secrets_manager(self.jwt_secret),
+            "PHOENIX_ADMIN_SECRET": ecs.Secret.from_secrets_manager(self.admin_secret),
+            "PHOENIX_DEFAULT_ADMIN_INITIAL_PASSWORD": ecs.Secret.from_secrets_manager(self.admin_password),
+        }
 
     def _secret(self, construct_id: str, name: str, description: str) -> secretsmanager.Secret:
         secret = secretsmanager.Secret(
@@ -201,3 +169,26 @@ class PhoenixStack(cdk.Stack):
             "login).",
         )
         return secret
+
+
+def _web_service_spec(network: NetworkStack) -> WebServiceSpec:
+    """Phoenix as a web service: one task at ``/phoenix/*``; a deployment stops it before starting the next."""
+    return WebServiceSpec(
+        name="phoenix",
+        container=CONTAINER_NAME,
+        port=PHOENIX_PORT,
+        security_group=network.phoenix_sg,
+        desired_count=1,
+        min_healthy_percent=0,
+        max_healthy_percent=100,
+        health_check=elbv2.HealthCheck(
+            path="/healthz",
+            healthy_http_codes="200",
+            interval=cdk.Duration.seconds(30),
+            timeout=cdk.Duration.seconds(5),
+        ),
+        deregistration_delay=cdk.Duration.seconds(30),
+        route_priority=PHOENIX_ROUTE_PRIORITY,
+        path_pattern=f"{PHOENIX_PATH}/*",
+        grace=cdk.Duration.minutes(5),
+    )
