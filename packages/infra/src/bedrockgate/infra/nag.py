@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 import aws_cdk as cdk
+from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from bedrockgate.infra.exceptions import NagAcknowledgmentError
 from constructs import IConstruct
 
@@ -33,6 +34,7 @@ __all__ = [
     "acknowledge",
     "acknowledged",
     "enable_checks",
+    "serves_plain_http",
 ]
 
 BEDROCKGATE_PACK: Final = "Bedrockgate"
@@ -102,7 +104,6 @@ def _bedrockgate_pack(cdk_nag: Any, app: cdk.App) -> Any:
     Python once per CloudFormation resource.
     """
     import jsii  # noqa: PLC0415  # with cdk_nag, as above
-    from aws_cdk import aws_elasticloadbalancingv2 as elbv2  # noqa: PLC0415
 
     @jsii.implements(cdk_nag.IApplyRule)
     class PlainHttpListener:
@@ -136,14 +137,9 @@ def _bedrockgate_pack(cdk_nag: Any, app: cdk.App) -> Any:
         def rule(self, node: cdk.CfnResource) -> Any:
             if not isinstance(node, elbv2.CfnListener):
                 return cdk_nag.NagRuleCompliance.NOT_APPLICABLE
-            stack = cdk.Stack.of(node)
-            if stack.resolve(node.protocol) != "HTTP":
-                return cdk_nag.NagRuleCompliance.COMPLIANT
-            for action in stack.resolve(node.default_actions) or []:
-                redirect = action.get("redirectConfig") or action.get("RedirectConfig") or {}
-                if redirect.get("protocol", redirect.get("Protocol")) == "HTTPS":
-                    return cdk_nag.NagRuleCompliance.COMPLIANT
-            return cdk_nag.NagRuleCompliance.NON_COMPLIANT
+            if serves_plain_http(node):
+                return cdk_nag.NagRuleCompliance.NON_COMPLIANT
+            return cdk_nag.NagRuleCompliance.COMPLIANT
 
     class BedrockgateChecks(cdk_nag.NagPack):  # type: ignore[misc]  # an untyped jsii base
         def __init__(self, scope: cdk.App) -> None:
@@ -159,6 +155,18 @@ def _bedrockgate_pack(cdk_nag: Any, app: cdk.App) -> Any:
                 self._apply_rule(PlainHttpListener(node))
 
     return BedrockgateChecks(app)
+
+
+def serves_plain_http(listener: elbv2.CfnListener) -> bool:
+    """Whether an ALB listener (a ``CfnListener``) serves plain HTTP without redirecting to HTTPS."""
+    stack = cdk.Stack.of(listener)
+    if stack.resolve(listener.protocol) != "HTTP":
+        return False
+    for action in stack.resolve(listener.default_actions) or []:
+        redirect = action.get("redirectConfig") or action.get("RedirectConfig") or {}
+        if redirect.get("protocol", redirect.get("Protocol")) == "HTTPS":
+            return False
+    return True
 
 
 def _register(scope: IConstruct) -> list[Acknowledged]:

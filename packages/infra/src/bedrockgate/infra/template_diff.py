@@ -46,8 +46,8 @@ __all__ = [
 
 DIFF_PACKAGE: Final = "@aws-cdk/cloudformation-diff"
 DIFF_VERSION: Final = "2.187.5"
-"""The newest release the npm registry serves here; the pinned CDK CLI (2.1148.1) bundles 2.187.7, which it
-does not. A test checks that ``diff_engine/package.json`` and its lock name exactly this version."""
+"""The newest release the npm registry serves here; the pinned CDK CLI (``cli.CDK_CLI_VERSION``) bundles 2.187.7,
+which it does not. A test checks that ``diff_engine/package.json`` and its lock name exactly this version."""
 ENGINE_DIR: Final = Path(__file__).with_name("diff_engine")
 _FILES: Final = ("package.json", "package-lock.json", "diff.js")
 

@@ -23,6 +23,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lex as lex
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_secretsmanager as secretsmanager
 from bedrockgate.infra.image_contract import GATEWAY_PORT
 from bedrockgate.infra.nag import acknowledge
 from bedrockgate.infra.settings import DeploymentSettings, chatbot_lambda_zip
@@ -70,10 +71,19 @@ class ChatbotStack(cdk.Stack):
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        prefix = settings.prefix
-        asset = chatbot_lambda_zip(settings)
+        self.gateway_key = self._gateway_key(settings.prefix)
+        self.function = self._fulfillment(settings, network, model_group)
+        self.bot = self._bot(settings.prefix)
+        self.version = self._version()
+        self.alias = self._alias()
+        self._allow_lex_to_invoke()
+        cdk.CfnOutput(self, "BotId", value=self.bot.attr_id)
+        cdk.CfnOutput(self, "BotAliasId", value=self.alias.attr_bot_alias_id)
+        cdk.CfnOutput(self, "GatewayKeySecret", value=self.gateway_key.secret_arn)
 
-        self.gateway_key = generated_key(
+    def _gateway_key(self, prefix: str) -> secretsmanager.Secret:
+        """The chatbot's own LiteLLM key, generated into Secrets Manager."""
+        key = generated_key(
             self,
             "GatewayKey",
             name=f"{prefix}/chatbot/gateway-key",
@@ -81,12 +91,16 @@ class ChatbotStack(cdk.Stack):
             json_field="api_key",
         )
         acknowledge(
-            self.gateway_key,
+            key,
             "SMG4",
             "This key must also be registered in LiteLLM (/key/generate with key=<value>); a rotation Lambda would "
             "change it without re-registering it, so it is rotated by the documented two-step procedure.",
         )
+        return key
 
+    def _fulfillment(self, settings: DeploymentSettings, network: NetworkStack, model_group: str) -> lambda_.Function:
+        """The fulfillment Lambda in the VPC, from lex-fulfillment's zip, reading its gateway key."""
+        prefix = settings.prefix
         log_group = logs.LogGroup(
             self,
             "FulfillmentLogs",
@@ -94,13 +108,45 @@ class ChatbotStack(cdk.Stack):
             retention=logs.RetentionDays[settings.log_retention],
             removal_policy=cdk.RemovalPolicy.DESTROY,
         )
-        role = iam.Role(
+        role = self._fulfillment_role()
+        log_group.grant_write(role)
+        function = lambda_.Function(
+            self,
+            "Fulfillment",
+            function_name=f"{prefix}-chatbot-fulfillment",
+            description="Lex V2 fulfillment: answers through the gateway",
+            runtime=RUNTIME,
+            architecture=lambda_.Architecture.ARM_64,
+            handler=HANDLER,
+            # No bundling: the handler is standard library only, and lex-fulfillment's zip is the whole package.
+            code=lambda_.Code.from_asset(str(chatbot_lambda_zip(settings))),
+            timeout=cdk.Duration.seconds(LEX_LAMBDA_TIMEOUT),
+            memory_size=settings.sizes.chatbot_lambda_memory_mib,
+            role=role,
+            log_group=log_group,
+            environment=self._fulfillment_environment(settings, network, model_group),
+            vpc=network.vpc,
+            vpc_subnets=network.private_subnets,
+            security_groups=[network.chatbot_sg],
+            allow_public_subnet=False,
+            reserved_concurrent_executions=settings.chatbot.reserved_concurrency,
+        )
+        self.gateway_key.grant_read(function)
+        self._allow_vpc_interfaces(role)
+        return function
+
+    def _fulfillment_role(self) -> iam.Role:
+        return iam.Role(
             self,
             "FulfillmentRole",
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
             description="The chatbot's fulfillment Lambda: its logs, its VPC interfaces, its gateway key",
         )
-        log_group.grant_write(role)
+
+    def _fulfillment_environment(
+        self, settings: DeploymentSettings, network: NetworkStack, model_group: str
+    ) -> dict[str, str]:
+        """What the handler reads: the gateway's private address, the model group, its key, its time budget."""
         environment = {
             "LITELLM_ENDPOINT": f"http://gateway.{network.namespace.namespace_name}:{GATEWAY_PORT}",
             "LITELLM_MODEL": model_group,
@@ -110,29 +156,11 @@ class ChatbotStack(cdk.Stack):
         }
         if settings.chatbot.system_prompt:
             environment["LEX_SYSTEM_PROMPT"] = settings.chatbot.system_prompt
-        self.function = lambda_.Function(
-            self,
-            "Fulfillment",
-            function_name=f"{prefix}-chatbot-fulfillment",
-            description="Lex V2 fulfillment: answers through the gateway",
-            runtime=RUNTIME,
-            architecture=lambda_.Architecture.ARM_64,
-            handler=HANDLER,
-            # No bundling: the handler is standard library only, and lex-fulfillment's zip is the whole package.
-            code=lambda_.Code.from_asset(str(asset)),
-            timeout=cdk.Duration.seconds(LEX_LAMBDA_TIMEOUT),
-            memory_size=settings.sizes.chatbot_lambda_memory_mib,
-            role=role,
-            log_group=log_group,
-            environment=environment,
-            vpc=network.vpc,
-            vpc_subnets=network.private_subnets,
-            security_groups=[network.chatbot_sg],
-            allow_public_subnet=False,
-            reserved_concurrent_executions=settings.chatbot.reserved_concurrency,
-        )
-        self.gateway_key.grant_read(self.function)
-        # A function in a VPC reaches it through network interfaces that Lambda creates with this role.
+        return environment
+
+    @staticmethod
+    def _allow_vpc_interfaces(role: iam.Role) -> None:
+        """A function in a VPC reaches it through network interfaces that Lambda creates with this role."""
         role.add_to_principal_policy(
             iam.PolicyStatement(
                 sid="LambdaVpcNetworkInterfaces",
@@ -155,28 +183,15 @@ class ChatbotStack(cdk.Stack):
             findings=("Resource::*",),
         )
 
+    def _bot(self, prefix: str) -> lex.CfnBot:
+        """The bot: one en_US locale whose Chat and fallback intents both go to the fulfillment code hook."""
         lex_role = iam.Role(
             self,
             "BotRole",
             assumed_by=iam.ServicePrincipal("lexv2.amazonaws.com"),
             description="The Lex bot's runtime role (a text bot: no Polly, no Comprehend)",
         )
-        code_hook = self._code_hook()
-        intents = [
-            lex.CfnBot.IntentProperty(
-                name="Chat",
-                description="Greetings and open questions, answered by the gateway",
-                sample_utterances=[lex.CfnBot.SampleUtteranceProperty(utterance=text) for text in CHAT_UTTERANCES],
-                fulfillment_code_hook=lex.CfnBot.FulfillmentCodeHookSettingProperty(enabled=True),
-            ),
-            lex.CfnBot.IntentProperty(
-                name="FallbackIntent",
-                description="Everything else, answered by the gateway",
-                parent_intent_signature="AMAZON.FallbackIntent",
-                fulfillment_code_hook=lex.CfnBot.FulfillmentCodeHookSettingProperty(enabled=True),
-            ),
-        ]
-        self.bot = lex.CfnBot(
+        return lex.CfnBot(
             self,
             "Bot",
             name=f"{prefix}-chatbot",
@@ -185,26 +200,33 @@ class ChatbotStack(cdk.Stack):
             data_privacy={"ChildDirected": False},
             idle_session_ttl_in_seconds=600,
             auto_build_bot_locales=True,
-            bot_locales=[lex.CfnBot.BotLocaleProperty(locale_id=LOCALE, nlu_confidence_threshold=0.4, intents=intents)],
+            bot_locales=[
+                lex.CfnBot.BotLocaleProperty(locale_id=LOCALE, nlu_confidence_threshold=0.4, intents=_intents())
+            ],
             test_bot_alias_settings=lex.CfnBot.TestBotAliasSettingsProperty(
                 bot_alias_locale_settings=[
                     lex.CfnBot.BotAliasLocaleSettingsItemProperty(
                         locale_id=LOCALE,
                         bot_alias_locale_setting=lex.CfnBot.BotAliasLocaleSettingsProperty(
-                            enabled=True, code_hook_specification=code_hook
+                            enabled=True, code_hook_specification=self._code_hook()
                         ),
                     )
                 ]
             ),
         )
-        # A version snapshots the draft once: its id changes with the bot's definition, so a change
-        # publishes a new version and the alias moves to it.
+
+    def _version(self) -> lex.CfnBotVersion:
+        """The published version the alias runs.
+
+        A version snapshots the draft once: its id changes with the bot's definition, so a change
+        publishes a new version and the alias moves to it.
+        """
         definition = json.dumps(
             {"utterances": CHAT_UTTERANCES, "locale": LOCALE, "threshold": 0.4, "intents": ["Chat", "FallbackIntent"]},
             sort_keys=True,
         )
         digest = hashlib.sha256(definition.encode()).hexdigest()[:8]
-        self.version = lex.CfnBotVersion(
+        return lex.CfnBotVersion(
             self,
             f"BotVersion{digest}",
             bot_id=self.bot.attr_id,
@@ -218,7 +240,10 @@ class ChatbotStack(cdk.Stack):
                 )
             ],
         )
-        self.alias = lex.CfnBotAlias(
+
+    def _alias(self) -> lex.CfnBotAlias:
+        """The ``live`` alias on the published version, wired to the fulfillment Lambda."""
+        return lex.CfnBotAlias(
             self,
             "BotAlias",
             bot_id=self.bot.attr_id,
@@ -238,6 +263,9 @@ class ChatbotStack(cdk.Stack):
                 )
             ],
         )
+
+    def _allow_lex_to_invoke(self) -> None:
+        """Lex may invoke the function from the live alias and from the test alias (TSTALIASID)."""
         self.function.add_permission(
             "LexLiveAlias", principal=iam.ServicePrincipal("lexv2.amazonaws.com"), source_arn=self.alias.attr_arn
         )
@@ -248,9 +276,6 @@ class ChatbotStack(cdk.Stack):
                 service="lex", resource="bot-alias", resource_name=f"{self.bot.attr_id}/TSTALIASID"
             ),
         )
-        cdk.CfnOutput(self, "BotId", value=self.bot.attr_id)
-        cdk.CfnOutput(self, "BotAliasId", value=self.alias.attr_bot_alias_id)
-        cdk.CfnOutput(self, "GatewayKeySecret", value=self.gateway_key.secret_arn)
 
     def _code_hook(self) -> lex.CfnBot.CodeHookSpecificationProperty:
         return lex.CfnBot.CodeHookSpecificationProperty(
@@ -258,3 +283,21 @@ class ChatbotStack(cdk.Stack):
                 code_hook_interface_version="1.0", lambda_arn=self.function.function_arn
             )
         )
+
+
+def _intents() -> list[lex.CfnBot.IntentProperty]:
+    """Chat (greetings, so Lex builds the locale) and the fallback, both fulfilled by the code hook."""
+    return [
+        lex.CfnBot.IntentProperty(
+            name="Chat",
+            description="Greetings and open questions, answered by the gateway",
+            sample_utterances=[lex.CfnBot.SampleUtteranceProperty(utterance=text) for text in CHAT_UTTERANCES],
+            fulfillment_code_hook=lex.CfnBot.FulfillmentCodeHookSettingProperty(enabled=True),
+        ),
+        lex.CfnBot.IntentProperty(
+            name="FallbackIntent",
+            description="Everything else, answered by the gateway",
+            parent_intent_signature="AMAZON.FallbackIntent",
+            fulfillment_code_hook=lex.CfnBot.FulfillmentCodeHookSettingProperty(enabled=True),
+        ),
+    ]

@@ -49,11 +49,9 @@ class DataStack(cdk.Stack):
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        prefix = settings.prefix
         self.provider_secrets: dict[str, secretsmanager.ISecret] = {
             provider.key: self._provider_secret(settings, provider) for provider in provider_secrets
         }
-
         self.database = serverless_postgres(
             self,
             "Database",
@@ -66,12 +64,19 @@ class DataStack(cdk.Stack):
             max_acu=settings.sizes.database_max_acu,
             readers=settings.sizes.database_readers,
         )
+        self.database_url = self._database_url(settings.prefix)
+        self.master_key, self.salt_key = self._litellm_keys(settings.prefix)
+        self.cache_auth_token = self._cache_auth_token(settings.prefix)
+        self.cache = self._cache(settings, network)
+
+    def _database_url(self, prefix: str) -> secretsmanager.Secret:
+        """LiteLLM's ``DATABASE_URL``, assembled by CloudFormation from the generated credentials."""
         credentials = self.database.secret
         if credentials is None:  # pragma: no cover - from_generated_secret always makes one
             raise RuntimeError("the database cluster has no generated secret")
         password = credentials.secret_value_from_json("password").unsafe_unwrap()
         host = self.database.cluster_endpoint.hostname
-        self.database_url = secretsmanager.Secret(
+        database_url = secretsmanager.Secret(
             self,
             "DatabaseUrl",
             secret_name=f"{prefix}/litellm/database-url",
@@ -84,35 +89,40 @@ class DataStack(cdk.Stack):
             ),
         )
         acknowledge(
-            self.database_url,
+            database_url,
             "SMG4",
             "DATABASE_URL is derived from the cluster's generated credentials by CloudFormation; it changes only "
             "with them (see the credentials' acknowledgment), never on its own schedule.",
         )
+        return database_url
 
-        self.master_key = generated_key(
+    def _litellm_keys(self, prefix: str) -> tuple[secretsmanager.Secret, secretsmanager.Secret]:
+        """LiteLLM's master key and salt key, each ``sk-`` and a generated value."""
+        master_key = generated_key(
             self, "MasterKey", name=f"{prefix}/litellm/master-key", description="LiteLLM's master key (admin)"
         )
         acknowledge(
-            self.master_key,
+            master_key,
             "SMG4",
             "LiteLLM reads its master key once at start and has no rotation hook; it is rotated by putting a new "
             "sk- value and redeploying the gateway service (documented in the README).",
         )
-        self.salt_key = generated_key(
+        salt_key = generated_key(
             self,
             "SaltKey",
             name=f"{prefix}/litellm/salt-key",
             description="LiteLLM's salt key: encrypts stored credentials; never change it after the first start",
         )
         acknowledge(
-            self.salt_key,
+            salt_key,
             "SMG4",
             "LiteLLM encrypts the credentials it stores in its database with the salt key; rotating it would make "
             "them unreadable (LiteLLM's production guide: do not change it after adding a model).",
         )
+        return master_key, salt_key
 
-        self.cache_auth_token = secretsmanager.Secret(
+    def _cache_auth_token(self, prefix: str) -> secretsmanager.Secret:
+        token = secretsmanager.Secret(
             self,
             "CacheAuthToken",
             secret_name=f"{prefix}/valkey/auth-token",
@@ -122,11 +132,16 @@ class DataStack(cdk.Stack):
             ),
         )
         acknowledge(
-            self.cache_auth_token,
+            token,
             "SMG4",
             "ElastiCache takes a new AUTH token through a ROTATE/SET modification, not a Secrets Manager rotation "
             "Lambda; it is rotated by updating the secret and redeploying both stacks.",
         )
+        return token
+
+    def _cache(self, settings: DeploymentSettings, network: NetworkStack) -> elasticache.CfnReplicationGroup:
+        """Valkey in the private subnets: TLS required, encrypted at rest, AUTH token, failover with 2+ nodes."""
+        prefix = settings.prefix
         subnet_group = elasticache.CfnSubnetGroup(
             self,
             "CacheSubnets",
@@ -135,7 +150,7 @@ class DataStack(cdk.Stack):
             subnet_ids=network.vpc.select_subnets(subnet_type=network.private_subnets.subnet_type).subnet_ids,
         )
         nodes = settings.sizes.cache_nodes
-        self.cache = elasticache.CfnReplicationGroup(
+        cache = elasticache.CfnReplicationGroup(
             self,
             "Cache",
             replication_group_id=f"{prefix}-cache",
@@ -156,15 +171,16 @@ class DataStack(cdk.Stack):
             snapshot_retention_limit=1,
             auto_minor_version_upgrade=True,
         )
-        self.cache.apply_removal_policy(cdk.RemovalPolicy.DESTROY)
+        cache.apply_removal_policy(cdk.RemovalPolicy.DESTROY)
         if nodes == 1:
             acknowledge(
-                self.cache,
+                cache,
                 "AEC4",
                 "cache_nodes is 1 in this environment's settings: a failed node is replaced by ElastiCache within "
                 "minutes and Valkey holds only rate-limit counters and cached answers, an accepted risk outside "
                 "production (production settings use 2 or more nodes).",
             )
+        return cache
 
     def _provider_secret(self, settings: DeploymentSettings, provider: ProviderSecret) -> secretsmanager.Secret:
         secret = secretsmanager.Secret(

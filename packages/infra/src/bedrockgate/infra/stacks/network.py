@@ -47,16 +47,43 @@ class NetworkStack(cdk.Stack):
     def __init__(self, scope: Construct, construct_id: str, *, settings: DeploymentSettings, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
         self.settings = settings
-        retention = logs.RetentionDays[settings.log_retention]
+        self.vpc = self._vpc(settings)
+        self.private_subnets = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)
+        self.public_subnets = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PUBLIC)
 
+        self.alb_sg = self._group("Alb", "The gateway ALB: from clients or CloudFront, to the services")
+        self.gateway_sg = self._group("Gateway", "LiteLLM tasks: from the ALB and the chatbot", outbound=True)
+        self.phoenix_sg = self._group("Phoenix", "Phoenix tasks: from the ALB and the gateway", outbound=True)
+        self.database_sg = self._group("Database", "LiteLLM Aurora PostgreSQL: from the gateway only")
+        self.phoenix_database_sg = self._group("PhoenixDatabase", "Phoenix Aurora PostgreSQL: from Phoenix only")
+        self.cache_sg = self._group("Cache", "Valkey: from the gateway only")
+        self.chatbot_sg = self._group("Chatbot", "The Lex fulfillment Lambda: to the gateway and the endpoints only")
+        self.endpoints_sg = self._group("Endpoints", "Interface VPC endpoints: HTTPS from inside the VPC")
+        self._client_ingress()
+        self._internal_paths()
+        self._endpoints()
+
+        self.namespace = servicediscovery.PrivateDnsNamespace(
+            self, "Namespace", name=f"{settings.prefix}.internal", vpc=self.vpc, description="bedrockgate services"
+        )
+        self.cluster = ecs.Cluster(
+            self,
+            "Cluster",
+            cluster_name=settings.prefix,
+            vpc=self.vpc,
+            container_insights_v2=ecs.ContainerInsights.ENABLED,
+        )
+
+    def _vpc(self, settings: DeploymentSettings) -> ec2.Vpc:
+        """Two zones of public and private subnets, NAT as the settings size it, every flow logged."""
         flow_logs = logs.LogGroup(
             self,
             "FlowLogs",
             log_group_name=f"/{settings.prefix}/vpc-flow-logs",
-            retention=retention,
+            retention=logs.RetentionDays[settings.log_retention],
             removal_policy=cdk.RemovalPolicy.DESTROY,
         )
-        self.vpc = ec2.Vpc(
+        return ec2.Vpc(
             self,
             "Vpc",
             vpc_name=settings.prefix,
@@ -76,19 +103,9 @@ class NetworkStack(cdk.Stack):
                 )
             },
         )
-        self.private_subnets = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)
-        self.public_subnets = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PUBLIC)
 
-        self.alb_sg = self._group("Alb", "The gateway ALB: from clients or CloudFront, to the services")
-        self.gateway_sg = self._group("Gateway", "LiteLLM tasks: from the ALB and the chatbot", outbound=True)
-        self.phoenix_sg = self._group("Phoenix", "Phoenix tasks: from the ALB and the gateway", outbound=True)
-        self.database_sg = self._group("Database", "LiteLLM Aurora PostgreSQL: from the gateway only")
-        self.phoenix_database_sg = self._group("PhoenixDatabase", "Phoenix Aurora PostgreSQL: from Phoenix only")
-        self.cache_sg = self._group("Cache", "Valkey: from the gateway only")
-        self.chatbot_sg = self._group("Chatbot", "The Lex fulfillment Lambda: to the gateway and the endpoints only")
-        self.endpoints_sg = self._group("Endpoints", "Interface VPC endpoints: HTTPS from inside the VPC")
-
-        self._client_ingress()
+    def _internal_paths(self) -> None:
+        """Every path inside the VPC, drawn here once: each service reaches exactly what it uses."""
         _allow(self.alb_sg, self.gateway_sg, GATEWAY_PORT, "ALB to LiteLLM's proxy")
         _allow(self.alb_sg, self.phoenix_sg, PHOENIX_PORT, "ALB to Phoenix (/phoenix/*)")
         _allow(self.gateway_sg, self.database_sg, DATABASE_PORT, "LiteLLM to its database")
@@ -99,6 +116,8 @@ class NetworkStack(cdk.Stack):
         _allow(self.chatbot_sg, self.endpoints_sg, 443, "The chatbot's Lambda to Secrets Manager's endpoint")
         self.endpoints_sg.add_ingress_rule(ec2.Peer.ipv4(VPC_CIDR), ec2.Port.tcp(443), "AWS APIs from inside the VPC")
 
+    def _endpoints(self) -> None:
+        """S3 and the interface endpoints the tasks call (Bedrock, Secrets Manager, ECR, Logs), private DNS on."""
         self.vpc.add_gateway_endpoint("S3", service=ec2.GatewayVpcEndpointAwsService.S3)
         for name, service in (
             ("BedrockRuntime", ec2.InterfaceVpcEndpointAwsService.BEDROCK_RUNTIME),
@@ -115,17 +134,6 @@ class NetworkStack(cdk.Stack):
                 subnets=self.private_subnets,
                 open=False,
             )
-
-        self.namespace = servicediscovery.PrivateDnsNamespace(
-            self, "Namespace", name=f"{settings.prefix}.internal", vpc=self.vpc, description="bedrockgate services"
-        )
-        self.cluster = ecs.Cluster(
-            self,
-            "Cluster",
-            cluster_name=settings.prefix,
-            vpc=self.vpc,
-            container_insights_v2=ecs.ContainerInsights.ENABLED,
-        )
 
     def _group(self, name: str, description: str, *, outbound: bool = False) -> ec2.SecurityGroup:
         return ec2.SecurityGroup(

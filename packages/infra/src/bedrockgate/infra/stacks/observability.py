@@ -90,22 +90,42 @@ class ObservabilityStack(cdk.Stack):
         self.settings = settings
         self.model_groups = list(model_groups)
         self.log_group = log_group
-        metrics = settings.metrics
         self.application_errors = self._application_errors(log_group)
-        self.queries = {
+        self.queries = self._queries(log_group)
+        self.topic = self._alarm_topic()
+        notify = actions.SnsAction(self.topic)
+        self.alarms: list[cloudwatch.Alarm] = []
+        for group in self.model_groups:
+            self._model_group_alarms(group, notify)
+        self._gateway_alarms(notify)
+        self.dashboard = cloudwatch.Dashboard(
+            self,
+            "Dashboard",
+            dashboard_name=settings.prefix,
+            default_interval=cdk.Duration.hours(6),
+            widgets=self._widgets(service, load_balancer, target_group),
+        )
+        cdk.CfnOutput(self, "AlarmTopic", value=self.topic.topic_arn)
+
+    def _queries(self, log_group: logs.ILogGroup) -> dict[str, logs.QueryDefinition]:
+        """The saved Logs Insights queries over the gateway's log group, by name."""
+        return {
             name: logs.QueryDefinition(
                 self,
-                construct_id_,
-                query_definition_name=f"{settings.prefix}/{name}",
+                construct_id,
+                query_definition_name=f"{self.settings.prefix}/{name}",
                 query_string=query,
                 log_groups=[log_group],
             )
-            for construct_id_, name, query in (
+            for construct_id, name, query in (
                 ("TopErrorsQuery", "top-errors", TOP_ERRORS_QUERY),
                 ("SlowestRequestsQuery", "slowest-requests-per-model-group", SLOWEST_REQUESTS_QUERY),
             )
         }
 
+    def _alarm_topic(self) -> sns.Topic:
+        """The KMS-encrypted topic every alarm notifies, with the settings' e-mail subscribed."""
+        settings = self.settings
         key = kms.Key(
             self,
             "AlarmTopicKey",
@@ -122,35 +142,39 @@ class ObservabilityStack(cdk.Stack):
                 conditions={"StringEquals": {"aws:SourceAccount": settings.account}},
             )
         )
-        self.topic = sns.Topic(self, "Alarms", topic_name=f"{settings.prefix}-alarms", master_key=key, enforce_ssl=True)
+        topic = sns.Topic(self, "Alarms", topic_name=f"{settings.prefix}-alarms", master_key=key, enforce_ssl=True)
         if settings.alarms.email:
-            self.topic.add_subscription(subscriptions.EmailSubscription(settings.alarms.email))
-        notify = actions.SnsAction(self.topic)
+            topic.add_subscription(subscriptions.EmailSubscription(settings.alarms.email))
+        return topic
 
-        self.alarms: list[cloudwatch.Alarm] = []
-        for group in self.model_groups:
-            error_rate = self._error_rate(group)
-            self._alarm(
-                f"ErrorRate{_id(group)}",
-                error_rate,
-                settings.alarms.error_rate_percent,
-                f"{group}: more than {settings.alarms.error_rate_percent:g}% of requests failed for 15 minutes",
-                notify,
-            )
-            self._alarm(
-                f"LatencyP95{_id(group)}",
-                self._metric("ResponseTimeMs", group, "p95"),
-                settings.alarms.p95_latency_ms,
-                f"{group}: p95 latency above {settings.alarms.p95_latency_ms:g} ms for 15 minutes",
-                notify,
-            )
-            self._alarm(
-                f"LatencyP99{_id(group)}",
-                self._metric("ResponseTimeMs", group, "p99"),
-                settings.alarms.p99_latency_ms,
-                f"{group}: p99 latency above {settings.alarms.p99_latency_ms:g} ms for 15 minutes",
-                notify,
-            )
+    def _model_group_alarms(self, group: str, notify: cloudwatch.IAlarmAction) -> None:
+        """One model group's error rate, p95 and p99 latency alarms."""
+        alarms = self.settings.alarms
+        self._alarm(
+            f"ErrorRate{_id(group)}",
+            self._error_rate(group),
+            alarms.error_rate_percent,
+            f"{group}: more than {alarms.error_rate_percent:g}% of requests failed for 15 minutes",
+            notify,
+        )
+        self._alarm(
+            f"LatencyP95{_id(group)}",
+            self._metric("ResponseTimeMs", group, "p95"),
+            alarms.p95_latency_ms,
+            f"{group}: p95 latency above {alarms.p95_latency_ms:g} ms for 15 minutes",
+            notify,
+        )
+        self._alarm(
+            f"LatencyP99{_id(group)}",
+            self._metric("ResponseTimeMs", group, "p99"),
+            alarms.p99_latency_ms,
+            f"{group}: p99 latency above {alarms.p99_latency_ms:g} ms for 15 minutes",
+            notify,
+        )
+
+    def _gateway_alarms(self, notify: cloudwatch.IAlarmAction) -> None:
+        """The whole gateway's alarms: ERROR lines in its logs and the hourly model cost."""
+        settings = self.settings
         self._alarm(
             "ApplicationErrors",
             self.application_errors,
@@ -160,9 +184,9 @@ class ObservabilityStack(cdk.Stack):
             notify,
         )
         hourly_cost = cloudwatch.Metric(
-            namespace=metrics.namespace,
+            namespace=settings.metrics.namespace,
             metric_name="ResponseCostUSD",
-            dimensions_map={metrics.service_dimension: settings.metrics_service},
+            dimensions_map={settings.metrics.service_dimension: settings.metrics_service},
             statistic="Sum",
             period=cdk.Duration.hours(1),
             label="Cost over the last hour (USD)",
@@ -175,15 +199,6 @@ class ObservabilityStack(cdk.Stack):
             notify,
             periods=1,
         )
-
-        self.dashboard = cloudwatch.Dashboard(
-            self,
-            "Dashboard",
-            dashboard_name=settings.prefix,
-            default_interval=cdk.Duration.hours(6),
-            widgets=self._widgets(service, load_balancer, target_group),
-        )
-        cdk.CfnOutput(self, "AlarmTopic", value=self.topic.topic_arn)
 
     def _application_errors(self, log_group: logs.ILogGroup) -> cloudwatch.Metric:
         """The metric filter counting the proxy's ERROR lines, and its metric (0 in a period without one)."""
@@ -272,6 +287,18 @@ class ObservabilityStack(cdk.Stack):
         load_balancer: elbv2.IApplicationLoadBalancer,
         target_group: elbv2.IApplicationTargetGroup,
     ) -> list[list[cloudwatch.IWidget]]:
+        """The dashboard, top to bottom: the model groups' traffic, latency, tokens and cost, then the gateway's."""
+        rows = [*self._model_group_rows(), *self._usage_rows()]
+        if self.settings.metrics.key_dimensions:
+            metrics = self.settings.metrics
+            rows.append(
+                [self._top(metrics.key_alias_dimension, "key alias"), self._top(metrics.team_dimension, "team")]
+            )
+        rows.extend(self._gateway_rows(service, load_balancer, target_group))
+        return rows
+
+    def _model_group_rows(self) -> list[list[cloudwatch.IWidget]]:
+        """The heading, requests and error rate per model group, and one latency graph per model group."""
         groups = self.model_groups
         metrics = self.settings.metrics
         rows: list[list[cloudwatch.IWidget]] = [
@@ -300,7 +327,12 @@ class ObservabilityStack(cdk.Stack):
             for group in groups
         ]
         rows.extend(latency[index : index + 2] for index in range(0, len(latency), 2))
-        rows.append(
+        return rows
+
+    def _usage_rows(self) -> list[list[cloudwatch.IWidget]]:
+        """Tokens and cost per model group: per 5 minutes, then per request."""
+        groups = self.model_groups
+        return [
             [
                 _graph(
                     "Tokens per 5 minutes (input | output)",
@@ -308,9 +340,7 @@ class ObservabilityStack(cdk.Stack):
                     + [self._metric("OutputTokens", group, "Sum", f"{group} out") for group in groups],
                 ),
                 _graph("Cost per 5 minutes (USD)", [self._metric("ResponseCostUSD", group, "Sum") for group in groups]),
-            ]
-        )
-        rows.append(
+            ],
             [
                 _graph(
                     "Tokens per request (input + output)",
@@ -319,28 +349,28 @@ class ObservabilityStack(cdk.Stack):
                 _graph(
                     "Cost per request (USD)", [self._per_request(group, "ResponseCostUSD", group) for group in groups]
                 ),
-            ]
-        )
-        if metrics.key_dimensions:
-            rows.append(
-                [self._top(metrics.key_alias_dimension, "key alias"), self._top(metrics.team_dimension, "team")]
-            )
-        rows.append(
+            ],
+        ]
+
+    def _gateway_rows(
+        self,
+        service: ecs.FargateService,
+        load_balancer: elbv2.IApplicationLoadBalancer,
+        target_group: elbv2.IApplicationTargetGroup,
+    ) -> list[list[cloudwatch.IWidget]]:
+        """The gateway as a whole: ALB requests, ERROR lines, the saved queries, CPU and memory, 5xx and latency."""
+        return [
             [
                 _graph(
                     "ALB: requests per 5 minutes",
                     [load_balancer.metrics.request_count(period=PERIOD, statistic="Sum", label="requests")],
                 ),
                 _graph(f"{APPLICATION_ERRORS}: ERROR lines in the gateway's logs", [self.application_errors]),
-            ]
-        )
-        rows.append(
+            ],
             [
                 self._table("Top errors (gateway logs)", TOP_ERRORS_QUERY),
                 self._table("Slowest requests per model group (ms)", SLOWEST_REQUESTS_QUERY),
-            ]
-        )
-        rows.append(
+            ],
             [
                 _graph(
                     "Gateway service: CPU and memory (%)",
@@ -364,9 +394,8 @@ class ObservabilityStack(cdk.Stack):
                         target_group.metrics.target_response_time(period=PERIOD, statistic="p99", label="p99 (s)"),
                     ],
                 ),
-            ]
-        )
-        return rows
+            ],
+        ]
 
     def _table(self, title: str, query: logs.QueryString) -> cloudwatch.LogQueryWidget:
         """A Logs Insights query over the gateway's log group, shown as a table."""
