@@ -71,16 +71,7 @@ def serverless_postgres(
         vpc_subnets=subnets,
         security_groups=[security_group],
     )
-    # The export's log group, created here with a retention (RDS would create it without one, and a
-    # LogRetention custom resource would add a Lambda to the stack).
-    log_group = logs.LogGroup(
-        scope,
-        f"{construct_id}Logs",
-        log_group_name=f"/aws/rds/cluster/{identifier}/postgresql",
-        retention=logs.RetentionDays[settings.log_retention],
-        removal_policy=cdk.RemovalPolicy.DESTROY,
-    )
-    cluster.node.add_dependency(log_group)
+    cluster.node.add_dependency(_postgresql_log_group(scope, construct_id, settings, identifier))
     acknowledge(cluster, "SMG4", NO_ROTATION_DATABASE)
     if not settings.deletion_protection:
         acknowledge(
@@ -90,6 +81,22 @@ def serverless_postgres(
             "is torn down routinely); production settings keep the default, true.",
         )
     return cluster
+
+
+def _postgresql_log_group(
+    scope: Construct, construct_id: str, settings: DeploymentSettings, identifier: str
+) -> logs.LogGroup:
+    """The cluster's postgresql log export's log group, created here with a retention.
+
+    RDS would create it without one, and a LogRetention custom resource would add a Lambda to the stack.
+    """
+    return logs.LogGroup(
+        scope,
+        f"{construct_id}Logs",
+        log_group_name=f"/aws/rds/cluster/{identifier}/postgresql",
+        retention=logs.RetentionDays[settings.log_retention],
+        removal_policy=cdk.RemovalPolicy.DESTROY,
+    )
 
 
 def generated_key(

@@ -78,26 +78,7 @@ class EdgeStack(cdk.Stack):
         domain = settings.domain
         internal = self.exposure == "internal"
 
-        self.access_logs = s3.Bucket(
-            self,
-            "AccessLogs",
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            enforce_ssl=True,
-            # CloudFront's standard logs are written with ACLs; the ALB's work either way.
-            object_ownership=(
-                s3.ObjectOwnership.BUCKET_OWNER_PREFERRED if domain else s3.ObjectOwnership.BUCKET_OWNER_ENFORCED
-            ),
-            lifecycle_rules=[s3.LifecycleRule(expiration=cdk.Duration.days(90))],
-            removal_policy=cdk.RemovalPolicy.RETAIN,
-        )
-        acknowledge(
-            self.access_logs,
-            "S1",
-            "This bucket receives the ALB's and CloudFront's access logs; logging its own access would need a second "
-            "bucket that logs nowhere, and nothing but the log-delivery services writes here.",
-        )
-
+        self.access_logs = self._access_logs(settings)
         self.alb = elbv2.ApplicationLoadBalancer(
             self,
             "LoadBalancer",
@@ -135,6 +116,31 @@ class EdgeStack(cdk.Stack):
         cdk.CfnOutput(
             self, "Exposure", value=self.exposure, description="How clients reach the gateway (settings: exposure)"
         )
+
+    def _access_logs(self, settings: DeploymentSettings) -> s3.Bucket:
+        """The bucket the ALB's (and CloudFront's) access logs go to, kept 90 days."""
+        bucket = s3.Bucket(
+            self,
+            "AccessLogs",
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            # CloudFront's standard logs are written with ACLs; the ALB's work either way.
+            object_ownership=(
+                s3.ObjectOwnership.BUCKET_OWNER_PREFERRED
+                if settings.domain
+                else s3.ObjectOwnership.BUCKET_OWNER_ENFORCED
+            ),
+            lifecycle_rules=[s3.LifecycleRule(expiration=cdk.Duration.days(90))],
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+        )
+        acknowledge(
+            bucket,
+            "S1",
+            "This bucket receives the ALB's and CloudFront's access logs; logging its own access would need a second "
+            "bucket that logs nowhere, and nothing but the log-delivery services writes here.",
+        )
+        return bucket
 
     def guard_route(self, rule: elbv2.ApplicationListenerRule) -> None:
         """Make a route of this listener forward only requests that came through CloudFront.
@@ -221,23 +227,7 @@ class EdgeStack(cdk.Stack):
             record_name=domain.origin,
             target=route53.RecordTarget.from_alias(targets.LoadBalancerTarget(self.alb)),
         )
-        self.origin_secret = secretsmanager.Secret(
-            self,
-            "OriginVerify",
-            secret_name=f"{settings.prefix}/edge/origin-verify",
-            description=f"The {ORIGIN_HEADER} header CloudFront adds and the ALB's routes require",
-            # Letters and digits only: an ALB header condition treats * and ? as wildcards (128 chars at most).
-            generate_secret_string=secretsmanager.SecretStringGenerator(
-                exclude_punctuation=True, include_space=False, password_length=64
-            ),
-        )
-        acknowledge(
-            self.origin_secret,
-            "SMG4",
-            "CloudFront's origin header and the ALB's listener rules take this value at deploy time (a dynamic "
-            "reference), so no rotation Lambda can change it in place: it is rotated by putting a new value and "
-            "redeploying the edge, gateway and Phoenix stacks.",
-        )
+        self.origin_secret = self._origin_secret(settings.prefix)
         certificate = stack.certificate
         if certificate is None:
             arn = domain.cloudfront_certificate_arn
@@ -255,6 +245,27 @@ class EdgeStack(cdk.Stack):
             )
         self.endpoint = f"https://{domain.name}"
         return listener
+
+    def _origin_secret(self, prefix: str) -> secretsmanager.Secret:
+        """The value of the header CloudFront adds and the ALB's routes require."""
+        secret = secretsmanager.Secret(
+            self,
+            "OriginVerify",
+            secret_name=f"{prefix}/edge/origin-verify",
+            description=f"The {ORIGIN_HEADER} header CloudFront adds and the ALB's routes require",
+            # Letters and digits only: an ALB header condition treats * and ? as wildcards (128 chars at most).
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                exclude_punctuation=True, include_space=False, password_length=64
+            ),
+        )
+        acknowledge(
+            secret,
+            "SMG4",
+            "CloudFront's origin header and the ALB's listener rules take this value at deploy time (a dynamic "
+            "reference), so no rotation Lambda can change it in place: it is rotated by putting a new value and "
+            "redeploying the edge, gateway and Phoenix stacks.",
+        )
+        return secret
 
     def _distribution(
         self,

@@ -56,6 +56,22 @@ BODY_SIZE_REASON: Final = (
 
 def web_acl(scope: Construct, settings: DeploymentSettings, *, waf_scope: WafScope) -> wafv2.CfnWebACL:
     """The web ACL, its IP sets and its logging, created in ``scope``'s stack (us-east-1 for CLOUDFRONT)."""
+    acl = wafv2.CfnWebACL(
+        scope,
+        "WebAcl",
+        name=settings.prefix,
+        scope=waf_scope,
+        description=WEB_ACL_DESCRIPTION,
+        default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
+        visibility_config=_visibility(settings.prefix),
+        rules=_rules(scope, settings, waf_scope),
+    )
+    _log_requests(scope, settings, acl)
+    return acl
+
+
+def _rules(scope: Construct, settings: DeploymentSettings, waf_scope: WafScope) -> list[wafv2.CfnWebACL.RuleProperty]:
+    """In priority order: the allow-list (when given), AWS's managed rule groups, the per-IP rate limit."""
     rules: list[wafv2.CfnWebACL.RuleProperty] = []
     allow_list = _allow_list(scope, settings, waf_scope)
     if allow_list is not None:
@@ -94,16 +110,11 @@ def web_acl(scope: Construct, settings: DeploymentSettings, *, waf_scope: WafSco
             action=wafv2.CfnWebACL.RuleActionProperty(block={}),
         )
     )
-    acl = wafv2.CfnWebACL(
-        scope,
-        "WebAcl",
-        name=settings.prefix,
-        scope=waf_scope,
-        description=WEB_ACL_DESCRIPTION,
-        default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
-        visibility_config=_visibility(settings.prefix),
-        rules=rules,
-    )
+    return rules
+
+
+def _log_requests(scope: Construct, settings: DeploymentSettings, acl: wafv2.CfnWebACL) -> None:
+    """The web ACL's request log (``aws-waf-logs-<prefix>``), with the clients' keys redacted."""
     log_group_name = f"aws-waf-logs-{settings.prefix}"
     log_group = logs.LogGroup(
         scope,
@@ -130,7 +141,6 @@ def web_acl(scope: Construct, settings: DeploymentSettings, *, waf_scope: WafSco
         ],
     )
     logging.node.add_dependency(log_group)
-    return acl
 
 
 def _allow_list(
