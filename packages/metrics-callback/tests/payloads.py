@@ -6,7 +6,7 @@ import copy
 import time
 from typing import Any
 
-from conftest import CANARY_API_KEY, CANARY_COMPLETION, CANARY_ERROR, CANARY_KEY_HASH, CANARY_PROMPT
+from metrics_helpers import CANARY_API_KEY, CANARY_COMPLETION, CANARY_ERROR, CANARY_KEY_HASH, CANARY_PROMPT
 
 
 def success_payload(**overrides: Any) -> dict[str, Any]:

@@ -10,9 +10,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from conftest import CANARIES
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
+from metrics_helpers import CANARIES
 
 PROPERTY = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

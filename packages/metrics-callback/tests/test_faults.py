@@ -23,12 +23,12 @@ import pytest
 from bedrockgate.metrics_callback import MetricsSettings
 from bedrockgate.metrics_callback import logger as logger_module
 from bedrockgate.metrics_callback.logger import MetricsLogger
-from conftest import LineCapture, Runner, settle
 from emf_spec import emf_problems
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from litellm.exceptions import InternalServerError
 from litellm.integrations.custom_logger import CustomLogger
+from metrics_helpers import LineCapture, Runner, settle
 from strategies import PROPERTY, payloads
 from test_sink import BlockingStream, RaisingStream
 

@@ -22,9 +22,9 @@ from bedrockgate.metrics_callback import (
     read_facts,
 )
 from bedrockgate.metrics_callback.emf import render_line
-from conftest import CANARIES
 from emf_spec import emf_problems
 from metric_filters import compile_filter, matches, metric_value
+from metrics_helpers import CANARIES
 from payloads import failure_payload, success_payload
 
 SETTINGS = MetricsSettings()

@@ -16,7 +16,13 @@ import litellm
 import pytest
 from bedrockgate.metrics_callback import MetricsSettings
 from bedrockgate.metrics_callback.logger import MetricsLogger
-from conftest import (
+from emf_spec import emf_problems
+from litellm.caching.caching import Cache
+from litellm.exceptions import InternalServerError, RateLimitError
+from litellm.integrations.custom_logger import CustomLogger
+from litellm.router import Router
+from litellm.types.caching import LiteLLMCacheType
+from metrics_helpers import (
     CANARIES,
     CANARY_API_KEY,
     CANARY_COMPLETION,
@@ -27,12 +33,6 @@ from conftest import (
     Runner,
     settle,
 )
-from emf_spec import emf_problems
-from litellm.caching.caching import Cache
-from litellm.exceptions import InternalServerError, RateLimitError
-from litellm.integrations.custom_logger import CustomLogger
-from litellm.router import Router
-from litellm.types.caching import LiteLLMCacheType
 
 MESSAGES: list[Any] = [{"role": "user", "content": f"Say hello. {CANARY_PROMPT}"}]
 KEY_METADATA = {

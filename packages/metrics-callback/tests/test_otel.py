@@ -10,9 +10,9 @@ import pytest
 from bedrockgate.metrics_callback import MetricsSettings
 from bedrockgate.metrics_callback.logger import MetricsLogger
 from bedrockgate.metrics_callback.otel import INSTRUMENT_NAMES
-from conftest import CANARIES, CANARY_API_KEY, CANARY_KEY_HASH, CANARY_PROMPT, LineCapture, Runner, settle
 from litellm.exceptions import InternalServerError
 from litellm.integrations.custom_logger import CustomLogger
+from metrics_helpers import CANARIES, CANARY_API_KEY, CANARY_KEY_HASH, CANARY_PROMPT, LineCapture, Runner, settle
 from opentelemetry import metrics as otel_metrics
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import HistogramDataPoint, InMemoryMetricReader, NumberDataPoint

@@ -17,11 +17,11 @@ from typing import Any
 from bedrockgate.metrics_callback import MetricsSettings, build_record, encode_record, read_facts
 from bedrockgate.metrics_callback.emf import render_line
 from bedrockgate.metrics_callback.logger import MetricsLogger
-from conftest import CANARIES, LineCapture
 from emf_spec import emf_problems
 from hypothesis import given
 from hypothesis import strategies as st
 from metric_filters import matches, metric_value
+from metrics_helpers import CANARIES, LineCapture
 from strategies import PROPERTY, handler_kwargs, payloads, start_times
 
 

@@ -23,9 +23,9 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import CANARIES, CANARY_API_KEY, CANARY_PROMPT
 from emf_spec import emf_problems
 from metric_filters import matches
+from metrics_helpers import CANARIES, CANARY_API_KEY, CANARY_PROMPT
 
 CONFIG = textwrap.dedent(
     """\

@@ -11,7 +11,7 @@ import time
 
 import pytest
 from bedrockgate.metrics_callback.sink import LineSink
-from conftest import LineCapture
+from metrics_helpers import LineCapture
 
 
 class BlockingStream:

@@ -23,17 +23,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bedrockgate.metrics_callback.emf import (
-    DIMENSION_KEYS,
-    METRICS,
-    REFERENCE_FIELDS,
-    MetricDefinition,
-    build_record,
-    encode_record,
-    format_record,
-)
+from bedrockgate.metrics_callback.emf import build_record, encode_record, format_record
 from bedrockgate.metrics_callback.exceptions import MetricsCallbackError, SettingsError
 from bedrockgate.metrics_callback.facts import RequestFacts, read_facts
+from bedrockgate.metrics_callback.fields import (
+    DIMENSION_KEYS,
+    FIELDS,
+    METRICS,
+    REFERENCE_FIELDS,
+    FieldRole,
+    MetricDefinition,
+    RecordField,
+)
 from bedrockgate.metrics_callback.settings import MetricsSettings
 from bedrockgate.metrics_callback.sink import SinkStats
 
@@ -42,13 +43,16 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DIMENSION_KEYS",
+    "FIELDS",
     "METRICS",
     "REFERENCE_FIELDS",
     "DeliveryStats",
+    "FieldRole",
     "MetricDefinition",
     "MetricsCallbackError",
     "MetricsLogger",
     "MetricsSettings",
+    "RecordField",
     "RequestFacts",
     "SettingsError",
     "SinkStats",

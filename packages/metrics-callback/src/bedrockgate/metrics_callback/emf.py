@@ -10,18 +10,29 @@ is a custom metric CloudWatch bills for. So each metric is published by ``Servic
 ``Service`` + ``ModelGroup``, and, when the request carries them, by ``Service`` + ``KeyAlias``
 and ``Service`` + ``Team`` (per-agent usage) — never by request, user or key hash. A dimension
 set is only listed when each of its keys is present, as the specification requires.
+
+Everything here is built from ``fields.FIELDS``: the record, its directive, the fallback record
+and the line. The line is the standard library's JSON encoding of the record (compact, ASCII).
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
 from typing import Final
 
-from bedrockgate.metrics_callback.facts import RequestFacts, read_facts
+from bedrockgate.metrics_callback.facts import UNKNOWN, RequestFacts, read_facts
+from bedrockgate.metrics_callback.fields import (
+    DIMENSION_KEYS,
+    FIELDS,
+    METRICS,
+    REFERENCE_FIELDS,
+    FieldRole,
+    MetricDefinition,
+    RecordField,
+    Request,
+)
 from bedrockgate.metrics_callback.settings import MetricsSettings
 
 __all__ = [
@@ -29,6 +40,7 @@ __all__ = [
     "METRICS",
     "REFERENCE_FIELDS",
     "MetricDefinition",
+    "RecordLayout",
     "build_record",
     "encode_record",
     "fallback_record",
@@ -36,70 +48,23 @@ __all__ = [
     "render_line",
 ]
 
-
-@dataclass(frozen=True, slots=True)
-class MetricDefinition:
-    """One CloudWatch metric the record publishes."""
-
-    name: str
-    unit: str
-    description: str
-
-
-METRICS: Final = (
-    MetricDefinition("RequestCount", "Count", "1 per completed request, success or failure"),
-    MetricDefinition("RequestErrors", "Count", "1 when the request failed, else 0"),
-    MetricDefinition("InputTokens", "Count", "prompt tokens"),
-    MetricDefinition("OutputTokens", "Count", "completion tokens"),
-    MetricDefinition("TotalTokens", "Count", "prompt + completion tokens"),
-    MetricDefinition("ResponseCostUSD", "None", "LiteLLM's cost of the request in US dollars (0 on failure)"),
-    MetricDefinition("ResponseTimeMs", "Milliseconds", "from the request's start to its end"),
-    MetricDefinition("TimeToFirstTokenMs", "Milliseconds", "streamed requests only: start to first chunk"),
-    MetricDefinition("GuardrailInterventions", "Count", "1 when a guardrail blocked or changed the request"),
-    MetricDefinition("FallbackCount", "Count", "fallback hops before a model group served the request"),
-)
-"""Every metric, in record order. ``TimeToFirstTokenMs`` appears only on streamed requests."""
-
-DIMENSION_KEYS: Final = ("Service", "ModelGroup", "KeyAlias", "Team")
-
-REFERENCE_FIELDS: Final = (
-    "litellm_metric",
-    "model",
-    "provider_model",
-    "prompt_tokens",
-    "completion_tokens",
-    "total_tokens",
-    "response_cost",
-    "response_time_ms",
-    "status_code",
-    "timestamp",
-)
-"""The reference design's fields, all always present; ``error`` is added on failure."""
-
-_TTFT: Final = "TimeToFirstTokenMs"
 # One encoder for every record: json.dumps with options would build a new one per call.
+#
+# The line used to be written by hand (an f-string with the encoder's string quoting and repr for
+# numbers), a second copy of the record's layout. Measured on 2 shared cores (tests/bench_record.py
+# and ./dev nox -s bench_metrics, figures in the CHANGELOG): the hand-written line took about 10 us
+# and this encoding about 20 us of a request's ~50 us of callback CPU; next to the proxy's own work
+# per request that is under 0.5% of a core, inside the proxy benchmark's noise, so it is not worth a
+# second layout. orjson (locked, through LiteLLM's proxy extra) is faster still but not byte-identical:
+# it writes 1.35e-05 as 0.0000135, which metric filters read the same but the golden lines do not.
 _ENCODER: Final = json.JSONEncoder(separators=(",", ":"), allow_nan=False, ensure_ascii=True)
-# The encoder's own string quoting (the C implementation), for the hand-written line.
-_quote: Final[Callable[[str], str]] = json.encoder.encode_basestring_ascii
 # CloudWatch accepts metric timestamps from two weeks ago to two hours ahead.
 _MAX_AGE_S: Final = 14 * 24 * 3600 - 3600
 _MAX_AHEAD_S: Final = 2 * 3600 - 60
 
 
-# The directive's parts are the same for every record of a kind: built once, shared (read-only).
-@functools.cache
-def _metric_definitions(streamed: bool) -> tuple[dict[str, str], ...]:
-    return tuple({"Name": m.name, "Unit": m.unit} for m in METRICS if streamed or m.name != _TTFT)
-
-
-@functools.cache
-def _dimension_sets(by_key: bool, by_team: bool) -> tuple[tuple[str, ...], ...]:
-    sets: list[tuple[str, ...]] = [("Service",), ("Service", "ModelGroup")]
-    if by_key:
-        sets.append(("Service", "KeyAlias"))
-    if by_team:
-        sets.append(("Service", "Team"))
-    return tuple(sets)
+_Plan = tuple[tuple[str, Callable[[Request], object], bool], ...]
+_DirectiveParts = tuple[tuple[tuple[str, ...], ...], tuple[dict[str, str], ...]]
 
 
 def _metric_time(end_time: float, now: float) -> float:
@@ -107,147 +72,113 @@ def _metric_time(end_time: float, now: float) -> float:
     return end_time if now - _MAX_AGE_S <= end_time <= now + _MAX_AHEAD_S else now
 
 
-@functools.lru_cache(maxsize=4)
-def _utc_second(whole: int) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole))
+def _fallback_facts(failed: bool, at: float) -> RequestFacts:
+    """A request of an unknown model with no figures: what the fallback record reports."""
+    return RequestFacts(
+        failed=failed, model_group=UNKNOWN, provider_model=UNKNOWN, model_id=None, provider=None, call_type=None,
+        key_alias=None, team=None, prompt_tokens=0, completion_tokens=0, total_tokens=0, cost_usd=0.0,
+        response_time_ms=0.0, time_to_first_token_ms=None, end_time=at, stream=False, cache_hit=False, fallbacks=0,
+        retries=0, guardrail_status=None, guardrail_intervened=False, status_code=500 if failed else 200,
+        error_class="UnknownError" if failed else None, error_category=None, trace_id=None, call_id=None,
+        event_key=None,
+    )  # fmt: skip
 
 
-def _iso(epoch: float) -> str:
-    """ISO 8601 in UTC with milliseconds, e.g. ``2026-05-01T12:00:00.123+00:00``."""
-    whole = int(epoch)
-    return f"{_utc_second(whole)}.{int((epoch - whole) * 1000):03d}+00:00"
+class RecordLayout:
+    """Builds records from a tuple of field definitions (``FIELDS`` for every record written).
+
+    Args:
+        fields: the record's fields in record order; the fallback record takes those marked
+            ``fallback``.
+
+    """
+
+    def __init__(self, fields: Iterable[RecordField]) -> None:
+        self.fields: Final = tuple(fields)
+        # (name, value, optional) of each field: what building a record reads, without attribute lookups.
+        self._plan: Final = tuple((field.name, field.value, field.optional) for field in self.fields)
+        self._fallback_plan: Final = tuple((f.name, f.value, f.optional) for f in self.fields if f.fallback)
+        self._units: Final = {field.name: field.unit for field in self.fields if field.unit is not None}
+        self._dimensions: Final = frozenset(f.name for f in self.fields if f.role is FieldRole.DIMENSION)
+        # The directive's parts are the same for every record with the same members: built once,
+        # shared (read-only).
+        self._directive_parts: dict[tuple[str, ...], _DirectiveParts] = {}
+        self._encoded_directives: dict[tuple[str, tuple[str, ...]], str] = {}
+
+    def build(self, facts: RequestFacts, settings: MetricsSettings, *, now: float | None = None) -> dict[str, object]:
+        """The record of one request, as a JSON-ready dict.
+
+        The ``_aws`` directive's inner parts are shared between records: treat the result as read-only.
+        """
+        at = _metric_time(facts.end_time, time.time() if now is None else now)
+        return self._record(self._plan, Request(facts, settings, at))
+
+    def fallback(self, *, failed: bool, settings: MetricsSettings, now: float | None = None) -> dict[str, object]:
+        """The fallback record: the ``fallback`` fields of a request of an unknown model with no figures."""
+        at = time.time() if now is None else now
+        return self._record(self._fallback_plan, Request(_fallback_facts(failed, at), settings, at))
+
+    def line(self, facts: RequestFacts, settings: MetricsSettings, *, now: float | None = None) -> str:
+        """``encode_record(self.build(...))``, with the directive's JSON encoded once per kind of record."""
+        at = _metric_time(facts.end_time, time.time() if now is None else now)
+        body = self._body(self._plan, Request(facts, settings, at))
+        directive = self._directive_json(settings.namespace, tuple(body))
+        # The encoding of {"_aws": ..., **body}, spliced: what json writes for a dict is its members
+        # in order, so this is that encoding character for character (a property test holds them equal).
+        return f'{{"_aws":{{"Timestamp":{int(at * 1000)},"CloudWatchMetrics":{directive}}},{_ENCODER.encode(body)[1:]}'
+
+    def _record(self, plan: _Plan, request: Request) -> dict[str, object]:
+        body = self._body(plan, request)
+        directive = self._directive(request.settings.namespace, tuple(body))
+        return {"_aws": {"Timestamp": int(request.at * 1000), "CloudWatchMetrics": directive}, **body}
+
+    @staticmethod
+    def _body(plan: _Plan, request: Request) -> dict[str, object]:
+        body: dict[str, object] = {}
+        for name, value_of, optional in plan:
+            value = value_of(request)
+            if value is not None or not optional:
+                body[name] = value
+        return body
+
+    def _directive(self, namespace: str, names: tuple[str, ...]) -> list[dict[str, object]]:
+        parts = self._directive_parts.get(names)
+        if parts is None:  # the members vary only with the optional fields: few combinations
+            parts = self._directive_parts.setdefault(names, self._parts_of(names))
+        return [{"Namespace": namespace, "Dimensions": parts[0], "Metrics": parts[1]}]
+
+    def _directive_json(self, namespace: str, names: tuple[str, ...]) -> str:
+        key = (namespace, names)
+        encoded = self._encoded_directives.get(key)
+        if encoded is None:  # encoding the metric definitions is half a line's encoding time: once
+            encoded = self._encoded_directives.setdefault(key, _ENCODER.encode(self._directive(namespace, names)))
+        return encoded
+
+    def _parts_of(self, names: tuple[str, ...]) -> _DirectiveParts:
+        """Each present dimension with the first (``Service``) as a set of its own, and the present metrics."""
+        keys = [name for name in names if name in self._dimensions]
+        sets = ((keys[0],), *((keys[0], key) for key in keys[1:])) if keys else ()
+        metrics = tuple({"Name": name, "Unit": self._units[name]} for name in names if name in self._units)
+        return sets, metrics
 
 
-def _directive(settings: MetricsSettings, by_key: bool, by_team: bool, streamed: bool) -> list[dict[str, object]]:
-    return [
-        {
-            "Namespace": settings.namespace,
-            "Dimensions": _dimension_sets(by_key, by_team),
-            "Metrics": _metric_definitions(streamed),
-        }
-    ]
-
-
-@functools.lru_cache(maxsize=64)
-def _directive_json(settings: MetricsSettings, by_key: bool, by_team: bool, streamed: bool) -> str:
-    # Encoding the ten metric definitions is most of a record's encoding time, and they are the
-    # same for every record of a kind: encode them once.
-    return _ENCODER.encode(_directive(settings, by_key, by_team, streamed))
-
-
-def _body(facts: RequestFacts, settings: MetricsSettings, at: float, by_key: bool, by_team: bool) -> dict[str, object]:
-    """Every member of the record but ``_aws``, in record order."""
-    record: dict[str, object] = {"Service": settings.service, "ModelGroup": facts.model_group}
-    if by_key:
-        record["KeyAlias"] = facts.key_alias
-    if by_team:
-        record["Team"] = facts.team
-    record["RequestCount"] = 1
-    record["RequestErrors"] = 1 if facts.failed else 0
-    record["InputTokens"] = facts.prompt_tokens
-    record["OutputTokens"] = facts.completion_tokens
-    record["TotalTokens"] = facts.total_tokens
-    record["ResponseCostUSD"] = facts.cost_usd
-    record["ResponseTimeMs"] = facts.response_time_ms
-    if facts.time_to_first_token_ms is not None:
-        record[_TTFT] = facts.time_to_first_token_ms
-    record["GuardrailInterventions"] = 1 if facts.guardrail_intervened else 0
-    record["FallbackCount"] = facts.fallbacks
-    # The reference design's line, field for field.
-    record["litellm_metric"] = True
-    record["model"] = facts.model_group
-    record["provider_model"] = facts.provider_model
-    record["prompt_tokens"] = facts.prompt_tokens
-    record["completion_tokens"] = facts.completion_tokens
-    record["total_tokens"] = facts.total_tokens
-    record["response_cost"] = facts.cost_usd
-    record["response_time_ms"] = round(facts.response_time_ms)
-    record["status_code"] = facts.status_code
-    record["timestamp"] = _iso(at)
-    if facts.failed:
-        record["error"] = facts.error_class or "UnknownError"
-    # Context for Logs Insights: names and flags only, and only when known.
-    record["status"] = "failure" if facts.failed else "success"
-    optional: Mapping[str, object] = {
-        "provider": facts.provider,
-        "model_id": facts.model_id,
-        "call_type": facts.call_type,
-        "guardrail_status": facts.guardrail_status,
-        "error_category": facts.error_category,
-        "trace_id": facts.trace_id,
-        "litellm_call_id": facts.call_id,
-    }
-    record.update((name, value) for name, value in optional.items() if value is not None)
-    record["stream"] = facts.stream
-    record["cache_hit"] = facts.cache_hit
-    record["retries"] = facts.retries
-    return record
+_LAYOUT: Final = RecordLayout(FIELDS)
 
 
 def build_record(facts: RequestFacts, settings: MetricsSettings, *, now: float | None = None) -> dict[str, object]:
-    """The record of one request, as a JSON-ready dict (``render_line`` writes the same, faster).
+    """The record of one request, as a JSON-ready dict; ``render_line`` is its line.
 
     The ``_aws`` directive's inner parts are shared between records: treat the result as read-only.
     """
-    at = _metric_time(facts.end_time, time.time() if now is None else now)
-    by_key = settings.key_dimensions and facts.key_alias is not None
-    by_team = settings.key_dimensions and facts.team is not None
-    streamed = facts.time_to_first_token_ms is not None
-    return {
-        "_aws": {"Timestamp": int(at * 1000), "CloudWatchMetrics": _directive(settings, by_key, by_team, streamed)},
-        **_body(facts, settings, at, by_key, by_team),
-    }
+    return _LAYOUT.build(facts, settings, now=now)
 
 
 def render_line(facts: RequestFacts, settings: MetricsSettings, *, now: float | None = None) -> str:
-    """``encode_record(build_record(facts, settings))``, character for character, in a third of the time.
+    """The line the callback writes: ``encode_record(build_record(facts, settings))``, character for character.
 
-    It writes the JSON itself, with the encoder's own string quoting and ``repr`` for numbers, as
-    ``json`` does; a property test holds the two equal. ``facts`` must come from ``read_facts``
-    (whose figures are finite and correctly typed).
+    ``facts`` must come from ``read_facts`` (whose figures are finite and correctly typed).
     """
-    at = _metric_time(facts.end_time, time.time() if now is None else now)
-    by_key = settings.key_dimensions and facts.key_alias is not None
-    by_team = settings.key_dimensions and facts.team is not None
-    ttft = facts.time_to_first_token_ms
-    failed = facts.failed
-    model_group = _quote(facts.model_group)
-    directive = _directive_json(settings, by_key, by_team, ttft is not None)
-    optional = "".join(
-        f',"{name}":{_quote(value)}'
-        for name, value in (
-            ("provider", facts.provider),
-            ("model_id", facts.model_id),
-            ("call_type", facts.call_type),
-            ("guardrail_status", facts.guardrail_status),
-            ("error_category", facts.error_category),
-            ("trace_id", facts.trace_id),
-            ("litellm_call_id", facts.call_id),
-        )
-        if value is not None
-    )
-    key_alias = f',"KeyAlias":{_quote(facts.key_alias)}' if by_key and facts.key_alias is not None else ""
-    team = f',"Team":{_quote(facts.team)}' if by_team and facts.team is not None else ""
-    first_token = f',"TimeToFirstTokenMs":{ttft!r}' if ttft is not None else ""
-    error = f',"error":{_quote(facts.error_class or "UnknownError")}' if failed else ""
-    status = "failure" if failed else "success"
-    stream = "true" if facts.stream else "false"
-    cache_hit = "true" if facts.cache_hit else "false"
-    return (
-        f'{{"_aws":{{"Timestamp":{int(at * 1000)},"CloudWatchMetrics":{directive}}}'
-        f',"Service":{_quote(settings.service)},"ModelGroup":{model_group}{key_alias}{team}'
-        f',"RequestCount":1,"RequestErrors":{1 if failed else 0}'
-        f',"InputTokens":{facts.prompt_tokens},"OutputTokens":{facts.completion_tokens}'
-        f',"TotalTokens":{facts.total_tokens},"ResponseCostUSD":{facts.cost_usd!r}'
-        f',"ResponseTimeMs":{facts.response_time_ms!r}{first_token}'
-        f',"GuardrailInterventions":{1 if facts.guardrail_intervened else 0},"FallbackCount":{facts.fallbacks}'
-        f',"litellm_metric":true,"model":{model_group},"provider_model":{_quote(facts.provider_model)}'
-        f',"prompt_tokens":{facts.prompt_tokens},"completion_tokens":{facts.completion_tokens}'
-        f',"total_tokens":{facts.total_tokens},"response_cost":{facts.cost_usd!r}'
-        f',"response_time_ms":{round(facts.response_time_ms)},"status_code":{facts.status_code}'
-        f',"timestamp":"{_iso(at)}"{error},"status":"{status}"{optional}'
-        f',"stream":{stream},"cache_hit":{cache_hit},"retries":{facts.retries}}}'
-    )
+    return _LAYOUT.line(facts, settings, now=now)
 
 
 def encode_record(record: Mapping[str, object]) -> str:
@@ -264,37 +195,10 @@ def fallback_record(*, failed: bool, settings: MetricsSettings, now: float | Non
     """The least record there is: a request of an unknown model, counted, with no other figure.
 
     Written when a record cannot be built from the payload, so that the request is still counted
-    (and the failure to build is counted in ``DeliveryStats.build_errors``).
+    (and the failure to build is counted in ``DeliveryStats.build_errors``). Its fields are those
+    ``FIELDS`` marks ``fallback``.
     """
-    at = time.time() if now is None else now
-    return {
-        "_aws": {
-            "Timestamp": int(at * 1000),
-            "CloudWatchMetrics": [
-                {
-                    "Namespace": settings.namespace,
-                    "Dimensions": [["Service"], ["Service", "ModelGroup"]],
-                    "Metrics": [{"Name": "RequestCount", "Unit": "Count"}, {"Name": "RequestErrors", "Unit": "Count"}],
-                }
-            ],
-        },
-        "Service": settings.service,
-        "ModelGroup": "unknown",
-        "RequestCount": 1,
-        "RequestErrors": 1 if failed else 0,
-        "litellm_metric": True,
-        "model": "unknown",
-        "provider_model": "unknown",
-        "prompt_tokens": 0,
-        "completion_tokens": 0,
-        "total_tokens": 0,
-        "response_cost": 0.0,
-        "response_time_ms": 0,
-        "status_code": 500 if failed else 200,
-        "timestamp": _iso(at),
-        **({"error": "UnknownError"} if failed else {}),
-        "status": "failure" if failed else "success",
-    }
+    return _LAYOUT.fallback(failed=failed, settings=settings, now=now)
 
 
 def format_record(payload: object, *, failed: bool = False, settings: MetricsSettings | None = None) -> str:

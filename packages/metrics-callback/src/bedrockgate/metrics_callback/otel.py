@@ -7,7 +7,10 @@ provider makes every call here free.
 Names: ``gen_ai.client.token.usage`` (histogram, ``{token}``, by ``gen_ai.token.type``),
 ``gen_ai.client.operation.duration`` (histogram, ``s``, with ``error.type`` on failure) and
 ``gen_ai.client.operation.time_to_first_chunk`` (histogram, ``s``, streamed requests) come from
-the conventions, with their recommended bucket boundaries. The conventions have no name for
+the conventions, with their recommended bucket boundaries. Names, attribute keys and their well-known
+values are the constants of ``opentelemetry-semantic-conventions`` (its ``_incubating`` GenAI
+modules: the GenAI conventions are still in development, and in 0.66b2 they are marked as moved to
+their own repository; the values are unchanged). The conventions have no name for
 requests, cost, guardrail interventions or fallbacks, so those are ``bedrockgate.gateway.*``
 counters. Attributes are the conventions' ``gen_ai.operation.name``, ``gen_ai.provider.name``,
 ``gen_ai.request.model`` (the model group) and ``gen_ai.response.model`` (the deployment), plus
@@ -20,6 +23,22 @@ from typing import Final
 
 from bedrockgate.metrics_callback.facts import RequestFacts
 from opentelemetry import metrics
+from opentelemetry.semconv._incubating.attributes.gen_ai_attributes import (
+    GEN_AI_OPERATION_NAME,
+    GEN_AI_PROVIDER_NAME,
+    GEN_AI_REQUEST_MODEL,
+    GEN_AI_RESPONSE_MODEL,
+    GEN_AI_TOKEN_TYPE,
+    GenAiOperationNameValues,
+    GenAiProviderNameValues,
+    GenAiTokenTypeValues,
+)
+from opentelemetry.semconv._incubating.metrics.gen_ai_metrics import (
+    GEN_AI_CLIENT_OPERATION_DURATION,
+    GEN_AI_CLIENT_OPERATION_TIME_TO_FIRST_CHUNK,
+    GEN_AI_CLIENT_TOKEN_USAGE,
+)
+from opentelemetry.semconv.attributes.error_attributes import ERROR_TYPE
 
 __all__ = ["INSTRUMENT_NAMES", "OtelMetrics"]
 
@@ -28,49 +47,56 @@ _TOKEN_BUCKETS: Final = (1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 10
 _SECONDS_BUCKETS: Final = (0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92)
 
 INSTRUMENT_NAMES: Final = (
-    "gen_ai.client.token.usage",
-    "gen_ai.client.operation.duration",
-    "gen_ai.client.operation.time_to_first_chunk",
+    GEN_AI_CLIENT_TOKEN_USAGE,
+    GEN_AI_CLIENT_OPERATION_DURATION,
+    GEN_AI_CLIENT_OPERATION_TIME_TO_FIRST_CHUNK,
     "bedrockgate.gateway.requests",
     "bedrockgate.gateway.cost",
     "bedrockgate.gateway.guardrail.interventions",
     "bedrockgate.gateway.fallbacks",
 )
 
+_CHAT, _TEXT, _EMBEDDINGS = (
+    GenAiOperationNameValues.CHAT.value,
+    GenAiOperationNameValues.TEXT_COMPLETION.value,
+    GenAiOperationNameValues.EMBEDDINGS.value,
+)
 # LiteLLM's call types, as the conventions' gen_ai.operation.name; others pass through as they are.
 _OPERATIONS: Final = {
-    "completion": "chat",
-    "acompletion": "chat",
-    "responses": "chat",
-    "aresponses": "chat",
-    "anthropic_messages": "chat",
-    "text_completion": "text_completion",
-    "atext_completion": "text_completion",
-    "embedding": "embeddings",
-    "aembedding": "embeddings",
+    "completion": _CHAT,
+    "acompletion": _CHAT,
+    "responses": _CHAT,
+    "aresponses": _CHAT,
+    "anthropic_messages": _CHAT,
+    "text_completion": _TEXT,
+    "atext_completion": _TEXT,
+    "embedding": _EMBEDDINGS,
+    "aembedding": _EMBEDDINGS,
 }
+_P = GenAiProviderNameValues
 # LiteLLM's provider names, as the conventions' well-known gen_ai.provider.name values.
 _PROVIDERS: Final = {
-    "bedrock": "aws.bedrock",
-    "bedrock_converse": "aws.bedrock",
-    "sagemaker": "aws.sagemaker",
-    "openai": "openai",
-    "text-completion-openai": "openai",
-    "azure": "azure.ai.openai",
-    "azure_ai": "azure.ai.inference",
-    "anthropic": "anthropic",
-    "vertex_ai": "gcp.vertex_ai",
-    "vertex_ai_beta": "gcp.vertex_ai",
-    "gemini": "gcp.gemini",
-    "cohere": "cohere",
-    "cohere_chat": "cohere",
-    "mistral": "mistral_ai",
-    "groq": "groq",
-    "deepseek": "deepseek",
-    "xai": "x_ai",
-    "perplexity": "perplexity",
-    "watsonx": "ibm.watsonx.ai",
+    "bedrock": _P.AWS_BEDROCK.value,
+    "bedrock_converse": _P.AWS_BEDROCK.value,
+    "sagemaker": "aws.sagemaker",  # not (yet) a well-known value of the conventions: kept as it was
+    "openai": _P.OPENAI.value,
+    "text-completion-openai": _P.OPENAI.value,
+    "azure": _P.AZURE_AI_OPENAI.value,
+    "azure_ai": _P.AZURE_AI_INFERENCE.value,
+    "anthropic": _P.ANTHROPIC.value,
+    "vertex_ai": _P.GCP_VERTEX_AI.value,
+    "vertex_ai_beta": _P.GCP_VERTEX_AI.value,
+    "gemini": _P.GCP_GEMINI.value,
+    "cohere": _P.COHERE.value,
+    "cohere_chat": _P.COHERE.value,
+    "mistral": _P.MISTRAL_AI.value,
+    "groq": _P.GROQ.value,
+    "deepseek": _P.DEEPSEEK.value,
+    "xai": _P.X_AI.value,
+    "perplexity": _P.PERPLEXITY.value,
+    "watsonx": _P.IBM_WATSONX_AI.value,
 }
+_INPUT, _OUTPUT = GenAiTokenTypeValues.INPUT.value, GenAiTokenTypeValues.OUTPUT.value
 
 
 class OtelMetrics:
@@ -88,19 +114,19 @@ class OtelMetrics:
         meter = provider.get_meter("bedrockgate.metrics_callback")
         self._key_dimensions = key_dimensions
         self._tokens = meter.create_histogram(
-            "gen_ai.client.token.usage",
+            GEN_AI_CLIENT_TOKEN_USAGE,
             unit="{token}",
             description="Number of input and output tokens used.",
             explicit_bucket_boundaries_advisory=_TOKEN_BUCKETS,
         )
         self._duration = meter.create_histogram(
-            "gen_ai.client.operation.duration",
+            GEN_AI_CLIENT_OPERATION_DURATION,
             unit="s",
             description="GenAI operation duration.",
             explicit_bucket_boundaries_advisory=_SECONDS_BUCKETS,
         )
         self._first_chunk = meter.create_histogram(
-            "gen_ai.client.operation.time_to_first_chunk",
+            GEN_AI_CLIENT_OPERATION_TIME_TO_FIRST_CHUNK,
             unit="s",
             description="Time to receive the first chunk of a streamed response.",
             explicit_bucket_boundaries_advisory=_SECONDS_BUCKETS,
@@ -125,20 +151,20 @@ class OtelMetrics:
     def record(self, facts: RequestFacts) -> None:
         """Record one request on every instrument that applies to it."""
         attributes: dict[str, str] = {
-            "gen_ai.operation.name": _OPERATIONS.get(facts.call_type or "", facts.call_type or "chat"),
-            "gen_ai.provider.name": _PROVIDERS.get(facts.provider or "", facts.provider or "unknown"),
-            "gen_ai.request.model": facts.model_group,
-            "gen_ai.response.model": facts.provider_model,
+            GEN_AI_OPERATION_NAME: _OPERATIONS.get(facts.call_type or "", facts.call_type or _CHAT),
+            GEN_AI_PROVIDER_NAME: _PROVIDERS.get(facts.provider or "", facts.provider or "unknown"),
+            GEN_AI_REQUEST_MODEL: facts.model_group,
+            GEN_AI_RESPONSE_MODEL: facts.provider_model,
         }
         if self._key_dimensions and facts.key_alias is not None:
             attributes["bedrockgate.key_alias"] = facts.key_alias
         if self._key_dimensions and facts.team is not None:
             attributes["bedrockgate.team"] = facts.team
         if facts.failed:
-            attributes["error.type"] = facts.error_class or "UnknownError"
+            attributes[ERROR_TYPE] = facts.error_class or "UnknownError"
         else:
-            self._tokens.record(facts.prompt_tokens, {**attributes, "gen_ai.token.type": "input"})
-            self._tokens.record(facts.completion_tokens, {**attributes, "gen_ai.token.type": "output"})
+            self._tokens.record(facts.prompt_tokens, {**attributes, GEN_AI_TOKEN_TYPE: _INPUT})
+            self._tokens.record(facts.completion_tokens, {**attributes, GEN_AI_TOKEN_TYPE: _OUTPUT})
             if facts.cost_usd > 0:
                 self._cost.add(facts.cost_usd, attributes)
         self._duration.record(facts.response_time_ms / 1000.0, attributes)
