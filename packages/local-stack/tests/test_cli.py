@@ -14,7 +14,7 @@ import pytest
 from bedrockgate.local_stack.cli import banner, main
 from bedrockgate.local_stack.processes import ManagedProcess, free_port, group_alive
 from bedrockgate.local_stack.stack import StackInfo
-from conftest import require_binaries
+from local_stack_helpers import require_binaries
 
 
 def test_down_without_a_running_stack_says_how_to_start_one(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

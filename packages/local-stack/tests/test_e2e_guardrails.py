@@ -15,8 +15,8 @@ import httpx
 import pytest
 from bedrockgate.local_stack.guardrail import DEFAULT_BLOCKED_MESSAGE
 from bedrockgate.local_stack.stack import LocalStack
-from conftest import MASTER_KEY, auth, phoenix_spans, proxy_url, received
 from e2e_config import ANSWER_EMAIL, ANSWER_PHONE, CONTACT_TRIGGER, FAST_ID, INPUT_GUARD, OUTPUT_GUARD, STORY_TRIGGER
+from local_stack_helpers import MASTER_KEY, auth, phoenix_spans, proxy_url, received
 from openai import OpenAI
 
 MASKED_ANSWER = f"[{FAST_ID}] Write to {{EMAIL}} or call {{PHONE}} any time."

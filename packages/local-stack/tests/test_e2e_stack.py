@@ -16,7 +16,15 @@ from pathlib import Path
 import httpx
 import pytest
 from bedrockgate.local_stack.stack import LocalStack
-from conftest import (
+from e2e_config import (
+    EMBEDDING_ALIAS,
+    FALLBACK_ID,
+    FAST_ID,
+    LIMITED_ALIAS,
+    LIMITED_RPM,
+    PRIMARY_ID,
+)
+from local_stack_helpers import (
     MASTER_KEY,
     auth,
     clear_faults,
@@ -25,14 +33,6 @@ from conftest import (
     received,
     set_faults,
     wait_for_records,
-)
-from e2e_config import (
-    EMBEDDING_ALIAS,
-    FALLBACK_ID,
-    FAST_ID,
-    LIMITED_ALIAS,
-    LIMITED_RPM,
-    PRIMARY_ID,
 )
 from openai import OpenAI
 

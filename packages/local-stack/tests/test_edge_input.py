@@ -25,10 +25,10 @@ from typing import Any
 
 import httpx
 from bedrockgate.local_stack.stack import LocalStack
-from conftest import MASTER_KEY, auth, proxy_url
 from edge_cases import SERVER_REJECTION, Case, generate
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from local_stack_helpers import MASTER_KEY, auth, proxy_url
 
 SEED = 16
 TOTAL = 1000

@@ -41,9 +41,9 @@ from bedrockgate.local_stack.steadyload import (
     percentile,
     summarise,
 )
-from conftest import require_binaries
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from local_stack_helpers import require_binaries
 
 SHORT_RATE = 3.0
 

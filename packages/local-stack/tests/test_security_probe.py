@@ -32,8 +32,8 @@ import httpx
 import yaml
 from bedrockgate.local_stack.containers import podman_environment
 from bedrockgate.local_stack.stack import LocalStack
-from conftest import MASTER_KEY, auth, proxy_url
 from litellm.proxy._types import LiteLLMRoutes
+from local_stack_helpers import MASTER_KEY, auth, proxy_url
 
 WRONG_KEY = "sk-probe-wrong-key-0123456789"
 CONCURRENCY = 8

@@ -18,9 +18,9 @@ from bedrockgate.local_stack.exceptions import LifelineError, StopRequested
 from bedrockgate.local_stack.interrupts import Interrupts
 from bedrockgate.local_stack.lifeline import Lifeline, Watched, message
 from bedrockgate.local_stack.processes import STOP_SIGNALS, ManagedProcess, group_alive
-from conftest import require_binaries
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from local_stack_helpers import require_binaries
 from stack_signals import SETTLE_S, run_case
 
 NAMES = st.from_regex(r"[a-z][a-z0-9_.-]{0,30}", fullmatch=True)
