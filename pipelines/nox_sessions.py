@@ -18,28 +18,20 @@ import sys
 from pathlib import Path
 
 import nox
+from bedrockgate_pipeline import dagger_lock as dagger_lock_
+from bedrockgate_pipeline.affected import changed_files, plan_for, workspace_graph
+from bedrockgate_pipeline.audit import verdict as audit_verdict
+from bedrockgate_pipeline.deploy import bootstrap as bootstrap_command
+from bedrockgate_pipeline.deploy import deploy_context, guarded_deploy, infra, published_image, settings_path
+from bedrockgate_pipeline.deploy import registry as registry_command
+from bedrockgate_pipeline.errors import PipelineError
+from bedrockgate_pipeline.eval_gate import run_and_gate
+from bedrockgate_pipeline.gates import profile, read_records, require_gates, source_commit, source_id, write_record
+from bedrockgate_pipeline.image import podman as podman_
+from bedrockgate_pipeline.nox_env import sync
+from bedrockgate_pipeline.stages import ci_stages
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "pipelines" / "dagger" / "src"))
-
-from bedrockgate_pipeline import dagger_lock as dagger_lock_  # noqa: E402
-from bedrockgate_pipeline.affected import changed_files, plan_for, workspace_graph  # noqa: E402 -- path set above
-from bedrockgate_pipeline.audit import verdict as audit_verdict  # noqa: E402 -- path set above
-from bedrockgate_pipeline.deploy import bootstrap as bootstrap_command  # noqa: E402
-from bedrockgate_pipeline.deploy import deploy_context, guarded_deploy, infra, published_image, settings_path  # noqa: E402
-from bedrockgate_pipeline.deploy import registry as registry_command  # noqa: E402
-from bedrockgate_pipeline.errors import PipelineError  # noqa: E402
-from bedrockgate_pipeline.eval_gate import run_and_gate  # noqa: E402
-from bedrockgate_pipeline.gates import (  # noqa: E402
-    profile,
-    read_records,
-    require_gates,
-    source_commit,
-    source_id,
-    write_record,
-)
-from bedrockgate_pipeline.image import podman as podman_  # noqa: E402
-from bedrockgate_pipeline.stages import ci_stages  # noqa: E402
 
 PYTHON = "3.11"
 GATES = Path(os.environ.get("BEDROCKGATE_GATES_DIR") or ROOT / ".pipeline" / "gates")
@@ -47,17 +39,10 @@ GATES = Path(os.environ.get("BEDROCKGATE_GATES_DIR") or ROOT / ".pipeline" / "ga
 DIST = ROOT / "dist"
 
 
-def _sync(session: nox.Session, *args: str) -> None:
-    session.run_install(
-        "uv", "sync", "--frozen", "--exact", *args,
-        env={"UV_PROJECT_ENVIRONMENT": session.virtualenv.location}, silent=True, external=True,
-    )  # fmt: skip
-
-
 @nox.session(python=PYTHON)
 def pipeline(session: nox.Session) -> None:
     """The pipeline's own tests: stage parity, affected packages, gates, the lock, Dagger graphs without an engine."""
-    _sync(session, "--only-group", "pipelines", "--only-group", "rehearsal")  # the emulator tests need moto
+    sync(session, "--only-group", "pipelines", "--only-group", "rehearsal")  # the emulator tests need moto
     session.run("pytest", str(ROOT / "pipelines" / "tests"), *session.posargs)
 
 
@@ -75,8 +60,8 @@ def affected(session: nox.Session) -> None:
 
 def _image_session(session: nox.Session, *args: str) -> None:
     """Build, check and smoke-test the gateway image (``python -m bedrockgate_pipeline.image build``)."""
-    _sync(session, "--all-packages", "--all-groups")
-    env = {"PYTHONPATH": str(ROOT / "pipelines" / "dagger" / "src"), "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+    sync(session, "--all-packages", "--all-groups")
+    env = {"LITELLM_LOCAL_MODEL_COST_MAP": "True"}  # the pipeline's code is in the venv (the pipelines group)
     if session.posargs[:1] == ["context"]:  # what the Dagger function asks for: contexts only, it builds them
         arches = [arg for arch in session.posargs[1:] for arg in ("--arch", arch)]
         session.run("python", "-m", "bedrockgate_pipeline.image", "context", *arches, env=env)
@@ -180,7 +165,7 @@ def _evaluated_image(session: nox.Session) -> str:
 def evaluate(session: nox.Session) -> None:
     """The gateway image on the local stack, judged against the committed baseline (``eval_gate``); recorded."""
     image = _evaluated_image(session)  # the gate measures the artefact: the proxy runs from the gateway image
-    _sync(session, "--package", "bedrockgate-local-stack", "--package", "bedrockgate-evals", "--extra", "models")
+    sync(session, "--package", "bedrockgate-local-stack", "--package", "bedrockgate-evals", "--extra", "models")
     source = _source_or_dirty()
     out = DIST / "evaluate"
     port = "4700"
@@ -367,7 +352,7 @@ def supply_chain(session: nox.Session) -> None:
     data) the audit did not run: the session says so and records the ``audit`` gate as not passed,
     so a production deploy of this source refuses; it is never reported as a pass.
     """
-    _sync(session, "--only-group", "pipelines")
+    sync(session, "--only-group", "pipelines")
     sbom_dir = DIST / "sbom"
     sbom_dir.mkdir(parents=True, exist_ok=True)
     packages = sorted(f"bedrockgate-{p.parent.name}" for p in (ROOT / "packages").glob("*/pyproject.toml"))

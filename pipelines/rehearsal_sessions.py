@@ -26,17 +26,14 @@ from pathlib import Path
 
 import nox
 import yaml
+from bedrockgate_pipeline.deploy import cdk, deploy_context, guard, published_image
+from bedrockgate_pipeline.eval_gate import run_and_gate
+from bedrockgate_pipeline.gates import source_commit, source_id, write_record
+from bedrockgate_pipeline.nox_env import sync
+from bedrockgate_pipeline.rehearsal import coverage, readback
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "pipelines" / "dagger" / "src"))
-
-from bedrockgate_pipeline.deploy import cdk, deploy_context, guard, published_image  # noqa: E402 -- path set above
-from bedrockgate_pipeline.eval_gate import run_and_gate  # noqa: E402
-from bedrockgate_pipeline.gates import source_commit, source_id, write_record  # noqa: E402
-from bedrockgate_pipeline.rehearsal import coverage, readback  # noqa: E402
-
 PYTHON = "3.11"
-PIPELINE_SRC = ROOT / "pipelines" / "dagger" / "src"
 WORK = ROOT / ".pipeline" / "rehearsal"
 OUT = ROOT / "dist" / "rehearsal"
 CDK_OUT = ROOT / "packages" / "infra" / "cdk.out"
@@ -51,13 +48,6 @@ ADDED_GROUP = "claude-rehearsal-added"
 VERIFY_PORT = 4710
 VERIFY_KEY = "sk-rehearsal-verify"
 NO_LEX = "the emulator runs no Lex bot (moto has no Lex V2 runtime)"
-
-
-def _sync(session: nox.Session, *args: str) -> None:
-    session.run_install(
-        "uv", "sync", "--frozen", "--exact", *args,
-        env={"UV_PROJECT_ENVIRONMENT": session.virtualenv.location}, silent=True, external=True,
-    )  # fmt: skip
 
 
 def emulator_env(port: int, gates: Path) -> dict[str, str]:
@@ -75,7 +65,7 @@ def emulator_env(port: int, gates: Path) -> dict[str, str]:
 @contextmanager
 def _emulator(session: nox.Session, port: int, log: Path) -> Iterator[None]:
     """Moto's server with the shim, on loopback, for the duration of the block."""
-    env = os.environ | {"PYTHONPATH": str(PIPELINE_SRC)}
+    env = dict(os.environ)
     argv = [str(Path(session.bin) / "python"), "-m", "bedrockgate_pipeline.rehearsal.emulator", "--port", str(port)]
     with log.open("w", encoding="utf-8") as sink:
         process = subprocess.Popen(argv, env=env, stdout=sink, stderr=subprocess.STDOUT)  # noqa: S603 -- fixed argv
@@ -102,8 +92,7 @@ def _nox(session: nox.Session, env: Mapping[str, str], *args: str) -> None:
 def _modelled_types(session: nox.Session) -> frozenset[str]:
     """The types the emulator really creates, asked of the session's venv (where moto is; nox itself has none)."""
     printed = session.run("python", "-c", "import json; from bedrockgate_pipeline.rehearsal import emulator; "
-                          "print(json.dumps(sorted(emulator.modelled_types())))",
-                          env={"PYTHONPATH": str(PIPELINE_SRC)}, silent=True)  # fmt: skip
+                          "print(json.dumps(sorted(emulator.modelled_types())))", silent=True)  # fmt: skip
     return frozenset(json.loads(str(printed).strip().splitlines()[-1]))
 
 
@@ -121,7 +110,7 @@ def _passes(session: nox.Session, module: str, *args: str, env: Mapping[str, str
     """
     done = subprocess.run(  # noqa: S603 -- this venv's interpreter and a fixed module
         [str(Path(session.bin) / "python"), "-m", module, *args],
-        env=os.environ | dict(env) | {"PYTHONPATH": str(PIPELINE_SRC)}, check=False, timeout=1800,
+        env=os.environ | dict(env), check=False, timeout=1800,
     )  # fmt: skip
     return done.returncode == 0
 
@@ -172,8 +161,7 @@ class Rehearsal:
         """The amd64 image built and pushed to the local registry, recorded for this source: (reference, id)."""
         with self.step("image (amd64, built and pushed to the local registry)"):
             self.session.run("python", "-m", "bedrockgate_pipeline.image", "build", "--arch", "amd64", "--push",
-                             "--out", str(WORK / "image"), env={"PYTHONPATH": str(PIPELINE_SRC),
-                             "LITELLM_LOCAL_MODEL_COST_MAP": "True"})  # fmt: skip
+                             "--out", str(WORK / "image"), env={"LITELLM_LOCAL_MODEL_COST_MAP": "True"})  # fmt: skip
             figures = json.loads((WORK / "image" / "figures.json").read_text(encoding="utf-8"))
             image = published_image(str(figures["pushed"]))
             write_record(self.gates, "gateway_image", source, passed=True, detail=image)
@@ -233,7 +221,7 @@ class Rehearsal:
 @nox.session(python=PYTHON, default=False)
 def rehearse(session: nox.Session) -> None:
     """Bootstrap, deploy, read back, verify, update in place, destroy against moto; prints the coverage table."""
-    _sync(session, "--all-packages", "--all-groups")
+    sync(session, "--all-packages", "--all-groups")
 
     for folder in (WORK, OUT):
         shutil.rmtree(folder, ignore_errors=True)
@@ -284,5 +272,5 @@ def verify(session: nox.Session) -> None:
     Health, one chat per model group, the guardrail, the Lex round trip; then run the eval gate
     against the same endpoint (``gateway-evals run --dataset squad`` for a real one).
     """
-    _sync(session, "--only-group", "pipelines", "--only-group", "rehearsal")
-    session.run("python", "-m", "bedrockgate_pipeline.verify", *session.posargs, env={"PYTHONPATH": str(PIPELINE_SRC)})
+    sync(session, "--only-group", "pipelines", "--only-group", "rehearsal")
+    session.run("python", "-m", "bedrockgate_pipeline.verify", *session.posargs)

@@ -12,29 +12,19 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 
 import nox
+from bedrockgate_pipeline.errors import PipelineError
+from bedrockgate_pipeline.nox_env import sync
+from bedrockgate_pipeline.publish import build, rehearse, resolve
+from bedrockgate_pipeline.releases import check_release
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT / "pipelines" / "dagger" / "src") not in sys.path:
-    sys.path.insert(0, str(ROOT / "pipelines" / "dagger" / "src"))
-
-from bedrockgate_pipeline.errors import PipelineError  # noqa: E402 -- path set above
-from bedrockgate_pipeline.publish import build, rehearse, resolve  # noqa: E402
-from bedrockgate_pipeline.releases import check_release  # noqa: E402
 
 PYTHON = "3.11"
 RELEASE_FILES = ROOT / "dist" / "release"
-
-
-def _sync(session: nox.Session, *args: str) -> None:
-    session.run_install(
-        "uv", "sync", "--frozen", "--exact", *args,
-        env={"UV_PROJECT_ENVIRONMENT": session.virtualenv.location}, silent=True, external=True,
-    )  # fmt: skip
 
 
 @nox.session(python=PYTHON, default=False)
@@ -43,7 +33,7 @@ def release(session: nox.Session) -> None:
     if not session.posargs:
         session.error("name the package: nox -s release -- gateway-config")
     package = session.posargs[0]
-    _sync(session, "--only-group", "pipelines")
+    sync(session, "--only-group", "pipelines")
     report = check_release(ROOT, package)
     for line in report.problems:
         session.warn(line)
@@ -92,7 +82,7 @@ def publish(session: nox.Session) -> None:
         session.error(
             f"bad arguments ({why}): nox -s publish -- <package or tag> [--out DIR] [--offline] [--rehearse-only]"
         )
-    _sync(session, "--only-group", "pipelines")
+    sync(session, "--only-group", "pipelines")
     try:
         package, tag = resolve(ROOT, args.target)
         report = check_release(ROOT, package.folder, publishing=tag)

@@ -16,6 +16,7 @@ import subprocess
 from pathlib import Path
 
 import nox
+from bedrockgate_pipeline.nox_env import sync
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = "3.11"
@@ -37,10 +38,7 @@ def _image_present() -> bool:
 @nox.session(python=PYTHON, default=False)
 def stack_signals(session: nox.Session) -> None:
     """Every stop signal in every phase of ``local-stack up``: nothing of the stack may be left (a table)."""
-    session.run_install(
-        "uv", "sync", "--frozen", "--exact", "--package", "bedrockgate-local-stack", "--no-default-groups",
-        "--group", "test", env={"UV_PROJECT_ENVIRONMENT": session.virtualenv.location}, silent=True, external=True,
-    )  # fmt: skip
+    sync(session, "--package", "bedrockgate-local-stack", "--no-default-groups", "--group", "test")
     image = ["--image", IMAGE] if _image_present() else []
     if not image:
         session.log(f"{IMAGE} is not in podman's storage: the image mode is skipped (nox -s gateway_image_amd64)")

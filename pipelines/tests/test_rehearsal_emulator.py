@@ -7,14 +7,12 @@ Each test deploys a small hand-written template the way ``cdk deploy`` does (a c
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import boto3  # type: ignore[import-untyped]  # boto3 ships no type information
@@ -23,7 +21,6 @@ from bedrockgate_pipeline.rehearsal import emulator
 from bedrockgate_pipeline.rehearsal.emulator import Emulator, EmulatorError
 
 CDK_CHANGE_SET = "cdk-deploy-change-set"
-SRC = Path(__file__).resolve().parents[1] / "dagger" / "src"
 Client = Callable[[str], Any]
 
 
@@ -400,9 +397,9 @@ def test_another_moto_release_is_refused() -> None:
 
 
 def test_the_command_prints_ready_answers_and_stops_on_sigterm() -> None:
-    env = os.environ | {"PYTHONPATH": str(SRC)}
+    # The pipeline's code is installed in the test's venv (the pipelines group): no path to add.
     argv = [sys.executable, "-m", "bedrockgate_pipeline.rehearsal.emulator", "--port", "0"]
-    with subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True) as process:
+    with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True) as process:
         assert process.stdout is not None
         line = process.stdout.readline().strip()
         assert line.startswith("emulator ready on http://127.0.0.1:")

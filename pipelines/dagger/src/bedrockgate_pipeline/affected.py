@@ -12,6 +12,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+
+from bedrockgate_pipeline.errors import PipelineError
 from bedrockgate_pipeline.git import run_git
 
 DISTRIBUTION_PREFIX = "bedrockgate-"
@@ -21,11 +25,14 @@ BUILD_EDGES: dict[str, set[str]] = {"infra": {"lex-fulfillment"}}
 """Dependencies no pyproject declares: infra packages lex-fulfillment's code into the Lambda zip it deploys."""
 
 
-def _dependency_name(requirement: str) -> str:
-    name = requirement.split(";", maxsplit=1)[0]
-    for stop in "[<>=!~ (":
-        name = name.split(stop)[0]
-    return name.strip().lower()
+def _dependency_name(requirement: str, where: Path) -> str:
+    """The requirement's distribution name, normalised (PEP 503), as ``packaging`` parses it."""
+    try:
+        return canonicalize_name(Requirement(requirement).name)
+    except InvalidRequirement as error:
+        raise PipelineError(
+            f"{where}: {requirement!r} is not a valid requirement ({error}); fix it in that file"
+        ) from error
 
 
 def workspace_graph(root: Path) -> dict[str, set[str]]:
@@ -33,14 +40,15 @@ def workspace_graph(root: Path) -> dict[str, set[str]]:
     folders = {p.parent.name for p in (root / "packages").glob("*/pyproject.toml")}
     graph: dict[str, set[str]] = {}
     for folder in sorted(folders):
-        document = tomllib.loads((root / "packages" / folder / "pyproject.toml").read_text(encoding="utf-8"))
+        pyproject = root / "packages" / folder / "pyproject.toml"
+        document = tomllib.loads(pyproject.read_text(encoding="utf-8"))
         project = document.get("project", {})
         requirements = list(project.get("dependencies", []))
         for extra in project.get("optional-dependencies", {}).values():
             requirements += extra
         for group in document.get("dependency-groups", {}).values():
             requirements += [r for r in group if isinstance(r, str)]
-        names = {_dependency_name(r) for r in requirements}
+        names = {_dependency_name(r, pyproject) for r in requirements}
         graph[folder] = {
             n.removeprefix(DISTRIBUTION_PREFIX)
             for n in names
