@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import nox
+from bedrockgate_pipeline.nox_env import sync
 
 PACKAGE = Path(__file__).resolve().parent
 
@@ -16,20 +17,7 @@ PACKAGE = Path(__file__).resolve().parent
 @nox.session(python="3.11", default=False)
 def bench_evals(session: nox.Session) -> None:
     """Benchmark figures for the SQuAD scorer and the runner (see packages/evals/tests/bench_evals.py)."""
-    session.run_install(
-        "uv",
-        "sync",
-        "--frozen",
-        "--exact",
-        "--package",
-        "bedrockgate-evals",
-        "--no-default-groups",
-        "--group",
-        "bench",
-        env={"UV_PROJECT_ENVIRONMENT": session.virtualenv.location},
-        silent=True,
-        external=True,
-    )
+    sync(session, "--package", "bedrockgate-evals", "--no-default-groups", "--group", "bench")
     # No network: the Hugging Face libraries must use what is on disk, or say they cannot.
     offline = {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "HF_EVALUATE_OFFLINE": "1"}
     session.run("python", str(PACKAGE / "tests" / "bench_evals.py"), *session.posargs, env=offline)

@@ -16,6 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import nox
+from bedrockgate_pipeline.nox_env import sync
 
 PACKAGE = Path(__file__).parent
 
@@ -23,20 +24,7 @@ PACKAGE = Path(__file__).parent
 @nox.session(python="3.11", default=False)
 def synth(session: nox.Session) -> None:
     """Synthesize the CDK app offline; print nag, cfn-lint, resources and the cost estimate."""
-    session.run_install(
-        "uv",
-        "sync",
-        "--frozen",
-        "--exact",
-        "--package",
-        "bedrockgate-infra",
-        "--no-default-groups",
-        "--group",
-        "synth",
-        env={"UV_PROJECT_ENVIRONMENT": session.virtualenv.location},
-        silent=True,
-        external=True,
-    )
+    sync(session, "--package", "bedrockgate-infra", "--no-default-groups", "--group", "synth")
     session.chdir(PACKAGE)
     session.run(
         "bedrockgate-infra",

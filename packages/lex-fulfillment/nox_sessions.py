@@ -14,6 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import nox
+from bedrockgate_pipeline.nox_env import sync
 
 PACKAGE = Path(__file__).resolve().parent
 ROOT = PACKAGE.parents[1]
@@ -23,18 +24,7 @@ PYTHON = "3.11"
 
 def _sync_package_alone(session: nox.Session) -> None:
     """Install this package from the lock into the session's venv, and nothing else (``--exact``)."""
-    session.run_install(
-        "uv",
-        "sync",
-        "--frozen",
-        "--exact",
-        "--package",
-        DISTRIBUTION,
-        "--no-default-groups",
-        env={"UV_PROJECT_ENVIRONMENT": session.virtualenv.location},
-        silent=True,
-        external=True,
-    )
+    sync(session, "--package", DISTRIBUTION, "--no-default-groups")
 
 
 @nox.session(python=PYTHON, default=False)

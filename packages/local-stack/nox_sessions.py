@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import nox
+from bedrockgate_pipeline.nox_env import sync
 
 PACKAGE = Path(__file__).parent
 
@@ -16,22 +17,14 @@ def load(session: nox.Session) -> None:
     ``./dev nox -s load`` runs 20 users for 30 s at 50 ms backend latency; pass
     ``-- --users N --duration 60s --backend-latency-ms 100`` to change that.
     """
-    session.run_install(
-        "uv", "sync", "--frozen", "--exact", "--package", "bedrockgate-local-stack",
-        "--no-default-groups", "--group", "load",
-        env={"UV_PROJECT_ENVIRONMENT": session.virtualenv.location}, silent=True, external=True,
-    )  # fmt: skip
+    sync(session, "--package", "bedrockgate-local-stack", "--no-default-groups", "--group", "load")
     session.run("python", str(PACKAGE / "load" / "run_load.py"), *session.posargs,
                 env={"LITELLM_LOCAL_MODEL_COST_MAP": "True"})  # fmt: skip
 
 
 def _sync_stack(session: nox.Session) -> None:
     """The package with Phoenix, no embedded models (the scripted backend answers): from the lock."""
-    session.run_install(
-        "uv", "sync", "--frozen", "--exact", "--package", "bedrockgate-local-stack",
-        "--no-default-groups", "--extra", "phoenix",
-        env={"UV_PROJECT_ENVIRONMENT": session.virtualenv.location}, silent=True, external=True,
-    )  # fmt: skip
+    sync(session, "--package", "bedrockgate-local-stack", "--no-default-groups", "--extra", "phoenix")
 
 
 @nox.session(python="3.11", default=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import nox
+from bedrockgate_pipeline.nox_env import sync
 
 PACKAGE = Path(__file__).parent
 
@@ -19,11 +20,7 @@ def bench_metrics(session: nox.Session) -> None:
     callback, this callback) at concurrency 16, in 10 rounds of rotating order; pass
     ``-- --requests N --concurrency C --rounds R`` to change that.
     """
-    session.run_install(
-        "uv", "sync", "--frozen", "--exact", "--package", "bedrockgate-metrics-callback",
-        "--no-default-groups", "--group", "bench",
-        env={"UV_PROJECT_ENVIRONMENT": session.virtualenv.location}, silent=True, external=True,
-    )  # fmt: skip
+    sync(session, "--package", "bedrockgate-metrics-callback", "--no-default-groups", "--group", "bench")
     session.run("python", str(PACKAGE / "tests" / "bench_record.py"))
     session.run(
         "python",
