@@ -6,22 +6,11 @@ import json
 import subprocess
 import sys
 import zipfile
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
+from pipeline_helpers import ROOT, Synthesized
 
-ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "pipelines" / "dagger" / "src"))
-
-
-@dataclass(frozen=True)
-class Synthesized:
-    """The app synthesized by the deploy's own command (synth-only: no AWS), and what it was given."""
-
-    out: Path
-    image: str
-    commit: str
 
 
 @pytest.fixture(scope="session")

@@ -14,8 +14,8 @@ from bedrockgate_pipeline.errors import UnpinnedImageError
 from bedrockgate_pipeline.images import IMAGES, UNPINNED, Images, Pin
 from bedrockgate_pipeline.main import Bedrockgate
 from bedrockgate_pipeline.stages import STAGES, ci_stages, stage
-from conftest import ROOT
 from dagger import dag
+from pipeline_helpers import ROOT
 
 DIGEST = "sha256:" + "ab" * 32
 PINNED = Images(python=Pin(f"docker.io/library/python:3.11-slim-bookworm@{DIGEST}", "https://example.org/record"))

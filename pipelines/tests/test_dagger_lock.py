@@ -5,9 +5,9 @@ from __future__ import annotations
 import tomllib
 
 from bedrockgate_pipeline import dagger_lock
-from conftest import ROOT
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pipeline_helpers import ROOT
 
 MODULE_LOCK = ROOT / "pipelines" / "dagger" / "uv.lock"
 

@@ -8,9 +8,9 @@ import re
 import pytest
 from bedrockgate_pipeline import deploy
 from bedrockgate_pipeline.errors import PipelineError
-from conftest import ROOT, Synthesized
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pipeline_helpers import ROOT, Synthesized
 
 HEX = st.text("0123456789abcdef", min_size=64, max_size=64)
 HOSTS = st.sampled_from(["127.0.0.1:5555", "123456789012.dkr.ecr.eu-west-1.amazonaws.com", "registry.example"])

@@ -16,10 +16,10 @@ from bedrockgate_pipeline import containers, harness
 from bedrockgate_pipeline.image import podman as podman_
 from bedrockgate_pipeline.images import IMAGES
 from bedrockgate_pipeline.stages import STAGES, stage
-from conftest import ROOT
 from dagger import dag
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pipeline_helpers import ROOT
 
 if not (ROOT / ".git").exists():
     pytest.skip(

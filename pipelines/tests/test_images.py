@@ -6,7 +6,7 @@ import json
 import re
 
 from bedrockgate_pipeline.images import IMAGES
-from conftest import ROOT
+from pipeline_helpers import ROOT
 
 IMAGES_PY = ROOT / "pipelines" / "dagger" / "src" / "bedrockgate_pipeline" / "images.py"
 

@@ -6,7 +6,7 @@ import json
 import re
 import tomllib
 
-from conftest import ROOT
+from pipeline_helpers import ROOT
 
 COMPROMISED = {"1.82.7", "1.82.8"}
 

@@ -22,10 +22,10 @@ from bedrockgate_pipeline.publish import (
     workspace_packages,
 )
 from bedrockgate_pipeline.releases import check_release, parse_release_tag, release_tag
-from conftest import ROOT
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from packaging.version import Version
+from pipeline_helpers import ROOT
 
 WORKFLOW = ROOT / ".github" / "workflows" / "release.yml"
 

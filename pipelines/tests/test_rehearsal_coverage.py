@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 from bedrockgate_pipeline.rehearsal import coverage, readback
-from conftest import Synthesized
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pipeline_helpers import Synthesized
 
 TYPES = st.sets(st.from_regex(r"AWS::[A-Z][a-z]{1,6}::[A-Z][a-z]{1,6}", fullmatch=True), max_size=12)
 

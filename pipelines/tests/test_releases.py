@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from bedrockgate_pipeline.releases import check_release, release_problems, tagged_versions
-from conftest import ROOT
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from packaging.version import Version
+from pipeline_helpers import ROOT
 
 versions = st.tuples(st.integers(0, 3), st.integers(0, 12), st.integers(0, 12)).map(
     lambda v: Version(".".join(map(str, v)))

@@ -10,7 +10,7 @@ import sys
 import pytest
 from bedrockgate_pipeline.main import Bedrockgate
 from bedrockgate_pipeline.stages import COMPOSITE, STAGES, ci_stages, dagger_names, nox_names, stage
-from conftest import ROOT
+from pipeline_helpers import ROOT
 
 
 def _nox_sessions() -> set[str]:

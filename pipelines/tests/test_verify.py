@@ -11,9 +11,9 @@ from typing import Any, ClassVar
 
 import pytest
 from bedrockgate_pipeline import verify
-from conftest import ROOT
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pipeline_helpers import ROOT
 
 GROUPS = ("claude-primary", "claude-fallback", "claude-fast")
 EMBEDDING_GROUPS = frozenset({"embeddings"})

@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 import yaml
-from conftest import ROOT
+from pipeline_helpers import ROOT
 
 WORKFLOWS = ROOT / ".github" / "workflows"
 
