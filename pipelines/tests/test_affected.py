@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import re
 import subprocess
 from pathlib import Path
 
+import pytest
 from bedrockgate_pipeline.affected import GLOBAL_FILES, changed_files, dependants, plan_for, workspace_graph
+from bedrockgate_pipeline.errors import PipelineError
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pipeline_helpers import ROOT
@@ -100,3 +104,34 @@ def test_the_plan_diffs_from_the_merge_base_not_from_where_main_is_now(tmp_path:
     _git(tmp_path, "commit", "-qm", "theirs")
     _git(tmp_path, "checkout", "-q", "feature")
     assert changed_files(tmp_path, "main") == ["mine.txt"]
+
+
+def _two_packages(root: Path, requirement: str) -> Path:
+    """A workspace whose package ``a`` declares ``requirement``; ``b`` declares nothing."""
+    for name, requirements in (("a", [requirement]), ("b", [])):
+        folder = root / "packages" / name
+        folder.mkdir(parents=True)
+        listed = ", ".join(json.dumps(r) for r in requirements)  # a JSON string is a TOML basic string
+        (folder / "pyproject.toml").write_text(f"[project]\nname = 'bedrockgate-{name}'\ndependencies = [{listed}]\n")
+    return root / "packages" / "a" / "pyproject.toml"
+
+
+@pytest.mark.parametrize(
+    "requirement",
+    ["bedrockgate-b", "Bedrockgate_B[extra]>=0.1,<0.2", "bedrockgate.b ; python_version >= '3.11'",
+     "bedrockgate-b @ file:///somewhere/b", "BEDROCKGATE--B (>=0.1)"],
+)  # fmt: skip
+def test_a_dependency_counts_however_its_requirement_is_spelled(tmp_path: Path, requirement: str) -> None:
+    _two_packages(tmp_path, requirement)
+    assert workspace_graph(tmp_path) == {"a": {"b"}, "b": set()}
+
+
+def test_a_name_that_only_starts_like_a_package_is_not_one(tmp_path: Path) -> None:
+    _two_packages(tmp_path, "bedrockgate-bee>=1")
+    assert workspace_graph(tmp_path) == {"a": set(), "b": set()}
+
+
+def test_an_invalid_requirement_is_an_error_naming_its_file(tmp_path: Path) -> None:
+    pyproject = _two_packages(tmp_path, "bedrockgate-b >= >= 1")
+    with pytest.raises(PipelineError, match=re.escape(str(pyproject))):
+        workspace_graph(tmp_path)
