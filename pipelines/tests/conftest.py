@@ -1,23 +1,19 @@
-"""The pipeline's code is imported from its Dagger module's source folder, as the noxfile does."""
+"""The pipeline tests' fixtures. The pipeline's code is installed in their venv (the ``pipelines`` group)."""
 
 from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import zipfile
 
 import pytest
+from bedrockgate_pipeline.deploy import cdk, deploy_context
 from pipeline_helpers import ROOT, Synthesized
-
-sys.path.insert(0, str(ROOT / "pipelines" / "dagger" / "src"))
 
 
 @pytest.fixture(scope="session")
 def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     """One synth for every test that reads the templates (each synth costs tens of seconds)."""
-    from bedrockgate_pipeline.deploy import cdk, deploy_context  # noqa: PLC0415 -- after the path insert above
-
     folder = tmp_path_factory.mktemp("synth")
     lambda_zip = folder / "lambda.zip"
     with zipfile.ZipFile(lambda_zip, "w") as archive:

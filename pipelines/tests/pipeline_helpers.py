@@ -1,7 +1,7 @@
 """What several test modules share: the repository's root and the synthesized app's description.
 
-Imported as a module (``from pipeline_helpers import ...``); conftest.py keeps only the fixtures (and
-the path to the pipeline's source, which must be set before any test module imports it).
+Imported as a module (``from pipeline_helpers import ...``); conftest.py keeps only the fixtures. The
+pipeline's code is installed in the tests' venv (the ``pipelines`` group), so no path is set.
 """
 
 from __future__ import annotations
