@@ -128,3 +128,9 @@ def test_the_record_time_is_the_end_time_and_the_fallback_time_is_now() -> None:
     fallback = fallback_record(failed=False, settings=SETTINGS, now=NOW)
     assert fallback["timestamp"] == time.strftime("%Y-%m-%dT%H:%M:%S.500+00:00", time.gmtime(NOW))
     assert fallback["_aws"]["Timestamp"] == int(NOW * 1000)  # type: ignore[index]
+
+
+def test_a_layout_whose_records_could_be_empty_is_refused() -> None:
+    optional = RecordField("Maybe", FieldRole.CONTEXT, lambda r: None, "-", "-", optional=True)
+    with pytest.raises(ValueError, match="needs a field that is always present"):
+        RecordLayout((optional,))

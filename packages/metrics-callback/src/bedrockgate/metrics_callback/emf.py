@@ -51,12 +51,13 @@ __all__ = [
 # One encoder for every record: json.dumps with options would build a new one per call.
 #
 # The line used to be written by hand (an f-string with the encoder's string quoting and repr for
-# numbers), a second copy of the record's layout. Measured on 2 shared cores (tests/bench_record.py
-# and ./dev nox -s bench_metrics, figures in the CHANGELOG): the hand-written line took about 10 us
-# and this encoding about 20 us of a request's ~50 us of callback CPU; next to the proxy's own work
-# per request that is under 0.5% of a core, inside the proxy benchmark's noise, so it is not worth a
-# second layout. orjson (locked, through LiteLLM's proxy extra) is faster still but not byte-identical:
-# it writes 1.35e-05 as 0.0000135, which metric filters read the same but the golden lines do not.
+# numbers): a second copy of the record's layout. Measured on 2 shared, loaded cores (issue 17): the
+# hand-written line took 7-11 us, this encoding (with the directive's JSON cached) 17-24 us, best of
+# interleaved rounds; the whole callback 40.6 us CPU per event before and 42.9 us after
+# (./dev nox -s bench_metrics), 0.16% and 0.12% of a core at the proxy's measured throughput, whose
+# end-to-end ratios moved by more than that between runs (0.92-1.05). It does not matter, so there is
+# one layout. orjson (locked, through LiteLLM's proxy extra) encodes in 2-5 us but is not
+# byte-identical: it writes 1.35e-05 as 0.0000135 (metric filters read both; the golden lines differ).
 _ENCODER: Final = json.JSONEncoder(separators=(",", ":"), allow_nan=False, ensure_ascii=True)
 # CloudWatch accepts metric timestamps from two weeks ago to two hours ahead.
 _MAX_AGE_S: Final = 14 * 24 * 3600 - 3600
@@ -91,10 +92,15 @@ class RecordLayout:
         fields: the record's fields in record order; the fallback record takes those marked
             ``fallback``.
 
+    Raises:
+        ValueError: every field is optional, so a record could be empty.
+
     """
 
     def __init__(self, fields: Iterable[RecordField]) -> None:
         self.fields: Final = tuple(fields)
+        if all(field.optional for field in self.fields):
+            raise ValueError("a record layout needs a field that is always present (a record is never empty)")
         # (name, value, optional) of each field: what building a record reads, without attribute lookups.
         self._plan: Final = tuple((field.name, field.value, field.optional) for field in self.fields)
         self._fallback_plan: Final = tuple((f.name, f.value, f.optional) for f in self.fields if f.fallback)
