@@ -19,7 +19,15 @@ from bedrockgate_pipeline.errors import PipelineError
 from bedrockgate_pipeline.git import run_git
 
 DISTRIBUTION_PREFIX = "bedrockgate-"
-GLOBAL_FILES = ("uv.lock", "pyproject.toml", "noxfile.py", ".python-version", "dagger.json", "dev")
+GLOBAL_FILES = (
+    "uv.lock",
+    "pyproject.toml",
+    "coverage-floors.toml",
+    "noxfile.py",
+    ".python-version",
+    "dagger.json",
+    "dev",
+)
 GLOBAL_DIRS = ("pipelines/", "scripts/", ".ci/", ".github/")
 BUILD_EDGES: dict[str, set[str]] = {"infra": {"lex-fulfillment"}}
 """Dependencies no pyproject declares: infra packages lex-fulfillment's code into the Lambda zip it deploys."""

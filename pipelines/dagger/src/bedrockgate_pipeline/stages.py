@@ -41,8 +41,9 @@ class Stage:
         return self.ci_variant or self.name
 
 
-_WORKSPACE = ("pyproject.toml", "uv.lock", "packages", "examples")
-"""What every package's code and tests read: ``examples`` is the root symlink to gateway-config's example configs."""
+_WORKSPACE = ("pyproject.toml", "uv.lock", "coverage-floors.toml", "packages", "examples")
+"""What every package's code and tests read: ``examples`` is the root symlink to gateway-config's example configs;
+``coverage-floors.toml`` holds the floor each package's tests session checks."""
 _PIPELINE = (*_WORKSPACE, "pipelines", "noxfile.py", "scripts")
 
 STAGES: tuple[Stage, ...] = (
