@@ -91,7 +91,8 @@ def tests(session: nox.Session, package: str) -> None:
     # package's code. `bedrockgate` is first-party: which sibling a package may import is import-linter's rule.
     with session.chdir(base):
         session.run("deptry", "src", "--known-first-party", "bedrockgate")
-    report = Path(session.create_tmp()) / "coverage.json"
+    # In the venv's folder, not session.create_tmp(): that sets TMPDIR, and the tests' tmp_path would be in the repo.
+    report = Path(session.virtualenv.location) / "coverage.json"
     report.unlink(missing_ok=True)
     session.run(
         "pytest",
