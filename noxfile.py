@@ -164,8 +164,8 @@ def demo(session: nox.Session) -> None:
     """Validate every example config and print what the first one needs from the environment."""
     sync(session, "--package", _distribution("gateway-config"))
     examples = sorted(str(path) for path in (ROOT / "examples").glob("*.yaml"))
-    session.run("gateway-config", "validate", *examples)
-    session.run("gateway-config", "env", "--format", "text", *examples)
+    session.run("bedrockgate-gateway-config", "validate", *examples)
+    session.run("bedrockgate-gateway-config", "env", "--format", "text", *examples)
 
 
 @nox.session(venv_backend="none", default=False)

@@ -58,12 +58,12 @@ def _endpoint(session: nox.Session, options: dict[str, str], name: str, port: st
     if gateway != "venv" and not gateway.startswith("image"):
         session.error(f"--gateway {gateway}: use venv (the default) or image=REF")
     state = str(ROOT / ".pipeline" / f"{name}-stack")
-    session.run("local-stack", "up", "--detach", "--no-phoenix", "--port", port, "--state-dir", state, "--ask", "",
-                "--gateway", gateway, env=STACK_ENV)  # fmt: skip
+    session.run("bedrockgate-local-stack", "up", "--detach", "--no-phoenix", "--port", port, "--state-dir", state,
+                "--ask", "", "--gateway", gateway, env=STACK_ENV)  # fmt: skip
     try:
         yield f"http://127.0.0.1:{port}/v1", "LITELLM_MASTER_KEY"
     finally:
-        session.run("local-stack", "down", "--state-dir", state)
+        session.run("bedrockgate-local-stack", "down", "--state-dir", state)
 
 
 @nox.session(python=PYTHON, default=False)
@@ -82,22 +82,22 @@ def baseline(session: nox.Session) -> None:
                       "[--endpoint URL --api-key-env VAR]")  # fmt: skip
     _sync(session)
     gates = Path(options["--gates"]).resolve()
-    printed = session.run("gateway-evals", "gate", "--gates", str(gates), "--print-run-args", silent=True)
+    printed = session.run("bedrockgate-evals", "gate", "--gates", str(gates), "--print-run-args", silent=True)
     run_args = shlex.split(str(printed))
     baseline_file = Path(
-        str(session.run("gateway-evals", "gate", "--gates", str(gates), "--print-baseline", silent=True)).strip()
+        str(session.run("bedrockgate-evals", "gate", "--gates", str(gates), "--print-baseline", silent=True)).strip()
     )
     out = DIST / "baseline" / gates.stem
     with _endpoint(session, options, f"baseline-{gates.stem}", "4710") as (endpoint, key):
-        session.run("gateway-evals", "run", "--endpoint", endpoint, "--api-key-env", key, *run_args, "--out", str(out),
-                    "--progress", "plain", "--no-phoenix", "--fresh", env=STACK_ENV)  # fmt: skip
+        session.run("bedrockgate-evals", "run", "--endpoint", endpoint, "--api-key-env", key, *run_args,
+                    "--out", str(out), "--progress", "plain", "--no-phoenix", "--fresh", env=STACK_ENV)  # fmt: skip
     new = out / "results.json"
     if baseline_file.exists():
         session.log(f"the old baseline ({baseline_file.relative_to(ROOT)}) against the new run:")
-        session.run("gateway-evals", "compare", str(baseline_file), str(new), success_codes=[0, 1])
+        session.run("bedrockgate-evals", "compare", str(baseline_file), str(new), success_codes=[0, 1])
     baseline_file.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(new, baseline_file)
-    session.run("gateway-evals", "gate", "--gates", str(gates), "--results", str(new))  # the new file is usable
+    session.run("bedrockgate-evals", "gate", "--gates", str(gates), "--results", str(new))  # the new file is usable
     session.log(
         f"replaced {baseline_file.relative_to(ROOT)}: review `git diff` and commit it (the commit is the review)"
     )

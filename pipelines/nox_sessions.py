@@ -171,14 +171,14 @@ def evaluate(session: nox.Session) -> None:
     port = "4700"
     env = {"LITELLM_MASTER_KEY": "sk-evaluate-stage", "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
     state = str(ROOT / ".pipeline" / "evaluate-stack")
-    session.run("local-stack", "up", "--detach", "--no-phoenix", "--port", port, "--state-dir", state, "--ask", "",
-                "--gateway", f"image={image}", env=env)  # fmt: skip
+    session.run("bedrockgate-local-stack", "up", "--detach", "--no-phoenix", "--port", port, "--state-dir", state,
+                "--ask", "", "--gateway", f"image={image}", env=env)  # fmt: skip
     passed = False
     try:
         run_and_gate(session, endpoint=f"http://127.0.0.1:{port}/v1", key_env="LITELLM_MASTER_KEY", out=out, env=env)
         passed = True
     finally:
-        session.run("local-stack", "down", "--state-dir", state)
+        session.run("bedrockgate-local-stack", "down", "--state-dir", state)
         if source:
             write_record(GATES, "evaluate", source, passed=passed)
 

@@ -247,8 +247,8 @@ def _verify(session: nox.Session, image_id: str) -> list[str]:
     state = str(WORK / "verify-stack")
     env = {"LITELLM_MASTER_KEY": VERIFY_KEY, "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
     config = str(ROOT / "examples" / "agents-gateway.yaml")
-    session.run("local-stack", "up", "--detach", "--no-phoenix", "--port", str(VERIFY_PORT), "--state-dir", state,
-                "--ask", "", "--gateway", f"image={image_id}", env=env)  # fmt: skip
+    session.run("bedrockgate-local-stack", "up", "--detach", "--no-phoenix", "--port", str(VERIFY_PORT),
+                "--state-dir", state, "--ask", "", "--gateway", f"image={image_id}", env=env)  # fmt: skip
     try:
         passed = _passes(session, "bedrockgate_pipeline.verify", "--endpoint", f"http://127.0.0.1:{VERIFY_PORT}",
                          "--api-key-env", "LITELLM_MASTER_KEY", "--config", config,
@@ -261,7 +261,7 @@ def _verify(session: nox.Session, image_id: str) -> list[str]:
             env=env,
         )
     finally:
-        session.run("local-stack", "down", "--state-dir", state)
+        session.run("bedrockgate-local-stack", "down", "--state-dir", state)
     return [] if passed else ["verify: a check failed (table above)"]
 
 

@@ -8,7 +8,13 @@ import zipfile
 
 import pytest
 from bedrockgate_pipeline.deploy import cdk, deploy_context
+from hypothesis import settings
 from pipeline_helpers import ROOT, Synthesized
+
+# Timing is the benchmarks' job, never a test's: on a loaded 2-core CI machine hypothesis's default 200 ms
+# deadline per example fails correct code (it did, in pipelines/tests/test_publish.py).
+settings.register_profile("bedrockgate", deadline=None)
+settings.load_profile("bedrockgate")
 
 
 @pytest.fixture(scope="session")

@@ -39,13 +39,13 @@ versions = st.builds(
 )
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 @given(distribution=names, version=versions)
 def test_every_release_tag_parses_back_to_its_distribution_and_version(distribution: str, version: str) -> None:
     assert parse_release_tag(release_tag(distribution, version)) == (distribution, version)
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 @given(tag=st.one_of(st.text(max_size=40), st.builds("{}/v{}".format, st.text(max_size=12), st.text(max_size=8))))
 def test_any_text_is_a_release_tag_or_an_error_that_names_it(tag: str) -> None:
     try:
@@ -82,7 +82,7 @@ def _trigger_patterns() -> list[re.Pattern[str]]:
     return [_glob(p) for p in on["push"]["tags"]]
 
 
-@settings(max_examples=200)
+@settings(max_examples=200, deadline=None)
 @given(folder=st.sampled_from(sorted(workspace_packages(ROOT))), version=versions)
 def test_the_workflow_runs_on_every_workspace_release_tag(folder: str, version: str) -> None:
     distribution = workspace_packages(ROOT)[folder].distribution
@@ -154,7 +154,7 @@ STRAYS = ["bedrockgate_evals-0.9.0-py3-none-any.whl", "bedrockgate_evals-1.0.0.z
           "bedrockgate_evals-0.9.0.tar.gz", "notes.txt"]  # fmt: skip
 
 
-@settings(max_examples=150)
+@settings(max_examples=150, deadline=None)
 @given(present=st.sets(st.sampled_from([*WHEELS, SDIST, *STRAYS])))
 def test_the_release_folder_holds_exactly_one_wheel_and_one_sdist(tmp_path_factory: Any, present: set[str]) -> None:
     out = tmp_path_factory.mktemp("out")

@@ -19,6 +19,12 @@ from bedrockgate.evals.dataset import Question, SquadDataset
 from bedrockgate.evals.sampling import select
 from bedrockgate.evals.sources import load_file, load_sample
 from bedrockgate.evals.testing import FakeOpenAI, Script, serve
+from hypothesis import settings
+
+# Timing is the benchmarks' job, never a test's: on a loaded 2-core CI machine hypothesis's default 200 ms
+# deadline per example fails correct code (it did, in pipelines/tests/test_publish.py).
+settings.register_profile("bedrockgate", deadline=None)
+settings.load_profile("bedrockgate")
 
 # Before anything imports datasets or huggingface_hub (they read these once, at import).
 _HF_HOME = tempfile.mkdtemp(prefix="bedrockgate-evals-hf-")

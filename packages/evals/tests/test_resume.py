@@ -174,11 +174,11 @@ def test_ctrl_c_stops_with_exit_2_and_the_answers_kept(
     process = subprocess.Popen(
         [sys.executable, "-m", "bedrockgate.evals", *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 120  # bounds, not timing claims: a loaded CI machine once needed more than 30 s
     while time.monotonic() < deadline and not ((out / "checkpoint.jsonl").exists() and len(answered_ids(out)) >= 5):
         time.sleep(0.02)
     process.send_signal(signal.SIGINT)
-    stdout, stderr = process.communicate(timeout=30)
+    stdout, stderr = process.communicate(timeout=120)
     assert process.returncode == 2
     assert stdout == ""
     kept = len(answered_ids(out))

@@ -13,6 +13,12 @@ from collections.abc import Iterator
 
 import pytest
 from gateway_config_helpers import RedisServer
+from hypothesis import settings
+
+# Timing is the benchmarks' job, never a test's: on a loaded 2-core CI machine hypothesis's default 200 ms
+# deadline per example fails correct code (it did, in pipelines/tests/test_publish.py).
+settings.register_profile("bedrockgate", deadline=None)
+settings.load_profile("bedrockgate")
 
 # LiteLLM fetches its price map from the network unless told to use its bundled copy.
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")

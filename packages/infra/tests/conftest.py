@@ -22,6 +22,12 @@ from typing import Any, Final
 import pytest
 from bedrockgate.infra import resolve_settings, use_bundled_node
 from bedrockgate.infra.settings import DeploymentSettings
+from hypothesis import settings
+
+# Timing is the benchmarks' job, never a test's: on a loaded 2-core CI machine hypothesis's default 200 ms
+# deadline per example fails correct code (it did, in pipelines/tests/test_publish.py).
+settings.register_profile("bedrockgate", deadline=None)
+settings.load_profile("bedrockgate")
 
 # jsii starts its Node.js when aws_cdk is first imported (report, below): the wheel's, as the CLI does.
 use_bundled_node()

@@ -12,7 +12,13 @@ import pytest
 from bedrockgate.local_stack.settings import EmulatorSettings
 from bedrockgate.local_stack.stack import LocalStack, StackOptions
 from e2e_config import EMULATOR_RULES, SCRIPTED_REPLIES, write_e2e_config
+from hypothesis import settings
 from local_stack_helpers import MASTER_KEY, require_binaries
+
+# Timing is the benchmarks' job, never a test's: on a loaded 2-core CI machine hypothesis's default 200 ms
+# deadline per example fails correct code (it did, in pipelines/tests/test_publish.py).
+settings.register_profile("bedrockgate", deadline=None)
+settings.load_profile("bedrockgate")
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 

@@ -25,8 +25,8 @@ def run_and_gate(
     session: nox.Session, *, endpoint: str, key_env: str, out: Path, env: Mapping[str, str], gates: Path = LOCAL_GATES
 ) -> None:
     """``gateway-evals run`` against ``endpoint`` with the gates file's settings, then ``gateway-evals gate``."""
-    printed = session.run("gateway-evals", "gate", "--gates", str(gates), "--print-run-args", silent=True)
+    printed = session.run("bedrockgate-evals", "gate", "--gates", str(gates), "--print-run-args", silent=True)
     run_args = shlex.split(str(printed).strip().splitlines()[-1])
-    session.run("gateway-evals", "run", "--endpoint", endpoint, "--api-key-env", key_env, *run_args, "--out", str(out),
-                "--progress", "plain", "--no-phoenix", "--fresh", *FLOOR, env=dict(env))  # fmt: skip
-    session.run("gateway-evals", "gate", "--gates", str(gates), "--results", str(out), env=dict(env))
+    session.run("bedrockgate-evals", "run", "--endpoint", endpoint, "--api-key-env", key_env, *run_args,
+                "--out", str(out), "--progress", "plain", "--no-phoenix", "--fresh", *FLOOR, env=dict(env))  # fmt: skip
+    session.run("bedrockgate-evals", "gate", "--gates", str(gates), "--results", str(out), env=dict(env))
