@@ -270,7 +270,7 @@ def verify(session: nox.Session) -> None:
     """After a deploy: ``nox -s verify -- --endpoint URL --api-key-env VAR --config PATH [--lex BOT/ALIAS]``.
 
     Health, one chat per model group, the guardrail, the Lex round trip; then run the eval gate
-    against the same endpoint (``gateway-evals run --dataset squad`` for a real one).
+    against the same endpoint (``bedrockgate-evals run --dataset squad`` for a real one).
     """
     sync(session, "--only-group", "pipelines", "--only-group", "rehearsal")
     session.run("python", "-m", "bedrockgate_pipeline.verify", *session.posargs)

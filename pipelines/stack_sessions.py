@@ -1,6 +1,6 @@
 """The local stack's orphan matrix: ``nox -s stack_signals`` (not a default session: about 10 minutes per mode).
 
-``local-stack up`` is sent SIGINT, SIGTERM, SIGHUP and SIGKILL while starting, while asking its
+``bedrockgate-local-stack up`` is sent SIGINT, SIGTERM, SIGHUP and SIGKILL while starting, while asking its
 first question and while serving; the session prints, per signal and phase, what of the stack is
 left 15 s later (processes, and containers in image mode) and how long it took to be clean, and
 fails if any cell is not zero. Phoenix is on (``-- --no-phoenix`` leaves it out). When podman holds
@@ -37,7 +37,7 @@ def _image_present() -> bool:
 
 @nox.session(python=PYTHON, default=False)
 def stack_signals(session: nox.Session) -> None:
-    """Every stop signal in every phase of ``local-stack up``: nothing of the stack may be left (a table)."""
+    """Every stop signal in every phase of ``bedrockgate-local-stack up``: nothing of the stack may be left."""
     sync(session, "--package", "bedrockgate-local-stack", "--no-default-groups", "--group", "test")
     image = ["--image", IMAGE] if _image_present() else []
     if not image:

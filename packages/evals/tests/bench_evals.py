@@ -1,7 +1,7 @@
 """Benchmark figures for bedrockgate-evals (printed, never asserted): ``./dev nox -s bench_evals``.
 
 1. Scoring the full SQuAD v1.1 dev set (10,570 questions, 34,726 references) with the vendored
-   official scorer, in process and through ``gateway-evals score``; and, in the same run, HF
+   official scorer, in process and through ``bedrockgate-evals score``; and, in the same run, HF
    ``evaluate``'s squad metric when it can be loaded without network (its loader fetches the metric
    script from the Hub, so on a machine without network and without a cached copy it cannot, and
    this says so).
@@ -81,7 +81,7 @@ def bench_scoring(dev_set_path: Path, repeats: int) -> None:
         predictions_path.write_text(json.dumps(predictions), encoding="utf-8")
         argv = ["score", "--dataset", str(dev_set_path), "--predictions", str(predictions_path)]
         cli_best, cli_median = _best(repeats, lambda: cli_main(argv, stdout=io.StringIO(), stderr=io.StringIO()))
-    print(f"  gateway-evals score (read gzip JSON + score): best {cli_best:.3f} s, median {cli_median:.3f} s")
+    print(f"  bedrockgate-evals score (read gzip JSON + score): best {cli_best:.3f} s, median {cli_median:.3f} s")
     _bench_hf_evaluate(dataset, predictions, best)
 
 

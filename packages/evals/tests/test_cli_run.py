@@ -1,4 +1,4 @@
-"""``gateway-evals run``: reports, exit codes 0/1/2, gates, and numbers the official script agrees with."""
+"""``bedrockgate-evals run``: reports, exit codes 0/1/2, gates, and numbers the official script agrees with."""
 
 from __future__ import annotations
 
@@ -169,7 +169,7 @@ def test_a_run_that_cannot_be_made_exits_2_with_one_line(
     code, stdout, stderr = run_cli(*run_args(fake.url, tmp_path / "run", *extra))
     assert code == 2
     assert stdout == ""
-    assert stderr.startswith("gateway-evals: error: ")
+    assert stderr.startswith("bedrockgate-evals: error: ")
     assert stderr.count("\n") == 1
     assert message in stderr
     assert not fake.seen

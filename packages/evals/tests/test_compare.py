@@ -1,4 +1,4 @@
-"""``gateway-evals compare``: a paired test that blocks a regression (exit 1) and lets an equal run pass."""
+"""``bedrockgate-evals compare``: a paired test that blocks a regression (exit 1) and lets an equal run pass."""
 
 from __future__ import annotations
 
@@ -102,7 +102,7 @@ def test_unusable_results_exit_2(tmp_path: Path) -> None:
     code, stdout, stderr = run_cli("compare", str(tmp_path / "x.json"), str(tmp_path / "x.json"))
     assert code == 2
     assert stdout == ""
-    assert "not a results.json written by gateway-evals run" in stderr
+    assert "not a results.json written by bedrockgate-evals run" in stderr
     code, _, stderr = run_cli("compare", str(tmp_path / "missing.json"), str(tmp_path / "x.json"))
     assert code == 2
     assert "cannot read the file" in stderr

@@ -1,4 +1,4 @@
-"""``gateway-evals gate``: the verdict of each check, refusals of runs that are not comparable, and properties.
+"""``bedrockgate-evals gate``: the verdict of each check, refusals of runs that are not comparable, and properties.
 
 Properties (>= 100 examples each):
 
@@ -247,7 +247,7 @@ def test_gate_exits_2_with_the_reason(tmp_path: Path) -> None:
     code, _, stderr = run_cli("gate", "--gates", str(gates))
     assert (code, stderr) == (
         2,
-        "gateway-evals: error: gate: --results DIR_OR_JSON is required (or --print-run-args, --print-baseline)\n",
+        "bedrockgate-evals: error: gate: --results DIR_OR_JSON is required (or --print-run-args, --print-baseline)\n",
     )
     code, _, stderr = run_cli("gate", "--gates", str(tmp_path / "none.toml"), "--results", candidate)
     assert code == 2

@@ -68,7 +68,7 @@ def test_a_valid_file_loads_with_every_value(tmp_path: Path) -> None:
         ("alpha = 0.05", "alpah = 0.05", "unknown key(s) alpah in [tolerances]"),
         ("seed = 0\n", "", "[baseline] lacks seed; every key is required"),
         ('environment = "test"\n', "", "the top level lacks environment"),
-        ("gates/v1", "gates/v9", "this version of gateway-evals reads 'bedrockgate-evals/gates/v1'"),
+        ("gates/v1", "gates/v9", "this version of bedrockgate-evals reads 'bedrockgate-evals/gates/v1'"),
         ('backend = "emulator"', 'backend = "aws"', "backend = 'aws': use 'bedrock' (real models) or 'emulator'"),
         ('backend = "emulator"', 'backend = "bedrock"', 'set dataset = "squad"'),
         ('dataset = "sample"', 'dataset = "auto"', "it may fall back to the sample"),

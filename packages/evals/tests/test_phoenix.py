@@ -201,7 +201,8 @@ def test_an_unreachable_phoenix_warns_and_leaves_the_exit_code_alone(
         "90",
     ]
     assert main(argv, stdout=out, stderr=err) == 0
-    assert f"gateway-evals: warning: Phoenix upload to http://127.0.0.1:{port} failed: ConnectError" in err.getvalue()
+    warning = f"bedrockgate-evals: warning: Phoenix upload to http://127.0.0.1:{port} failed: ConnectError"
+    assert warning in err.getvalue()
     results = json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))
     assert results["phoenix"]["error"].startswith("Phoenix upload")
 

@@ -253,7 +253,10 @@ def _edited(tmp_path: Path, edit: Any) -> Path:
         (lambda d: d["gates"].update(passed=False), "gates.passed: expected true (what the other fields give)"),
         (lambda d: d["config"].update(concurrency=0), "config.concurrency: expected a whole number of at least 1"),
         (lambda d: d.update(phoenix={"base_url": "x"}), "phoenix.dataset_id: missing"),
-        (lambda d: d.update(schema="bedrockgate-evals/results/v0"), "not a results.json written by gateway-evals run"),
+        (
+            lambda d: d.update(schema="bedrockgate-evals/results/v0"),
+            "not a results.json written by bedrockgate-evals run",
+        ),
     ],
 )
 def test_malformed_files_are_refused_at_the_field(tmp_path: Path, edit: Any, message: str) -> None:
@@ -267,13 +270,14 @@ def test_the_cli_names_the_flag_the_file_came_from(tmp_path: Path) -> None:
     bad = _edited(tmp_path, lambda d: d["examples"][3].update(f1="x"))
     code, stdout, stderr = run_cli("gate", "--gates", str(BASELINE.parents[1] / "local.toml"), "--results", str(bad))
     assert (code, stdout) == (2, "")
-    assert stderr == f"gateway-evals: error: --results {bad}: examples[3].f1: expected a number from 0 to 1, got 'x'\n"
+    expected = f"--results {bad}: examples[3].f1: expected a number from 0 to 1, got 'x'\n"
+    assert stderr == f"bedrockgate-evals: error: {expected}"
     code, _, stderr = run_cli("gate", "--gates", str(BASELINE.parents[1] / "local.toml"), "--results", str(tmp_path))
     assert code == 2
-    assert stderr.startswith(f"gateway-evals: error: --results {tmp_path}: {bad}: examples[3].f1: expected")
+    assert stderr.startswith(f"bedrockgate-evals: error: --results {tmp_path}: {bad}: examples[3].f1: expected")
     code, _, stderr = run_cli("compare", str(BASELINE), str(bad))
     assert code == 2
-    assert stderr.startswith(f"gateway-evals: error: B (candidate) {bad}: examples[3].f1: expected a number")
+    assert stderr.startswith(f"bedrockgate-evals: error: B (candidate) {bad}: examples[3].f1: expected a number")
 
 
 def test_each_subcommand_names_the_flag_whose_input_is_at_fault(tmp_path: Path) -> None:
@@ -293,4 +297,4 @@ def test_each_subcommand_names_the_flag_whose_input_is_at_fault(tmp_path: Path) 
     for argv, message in cases:
         code, stdout, stderr = run_cli(*argv)
         assert (code, stdout) == (2, ""), argv
-        assert stderr.startswith(f"gateway-evals: error: {message}"), (argv, stderr)
+        assert stderr.startswith(f"bedrockgate-evals: error: {message}"), (argv, stderr)

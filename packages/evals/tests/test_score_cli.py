@@ -1,4 +1,4 @@
-"""``gateway-evals score`` prints what the official script prints, for any dataset and predictions."""
+"""``bedrockgate-evals score`` prints what the official script prints, for any dataset and predictions."""
 
 from __future__ import annotations
 
@@ -162,7 +162,7 @@ def test_unusable_inputs_exit_2_with_one_line(tmp_path: Path, dataset: Any, pred
     code, stdout, stderr = score(dataset_path, tmp_path / "pred.json")
     assert code == 2
     assert stdout == ""
-    assert stderr.startswith("gateway-evals: error: ")
+    assert stderr.startswith("bedrockgate-evals: error: ")
     assert message in stderr
     assert stderr.count("\n") == 1
 

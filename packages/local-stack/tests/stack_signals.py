@@ -1,4 +1,4 @@
-"""The orphan matrix: ``local-stack up`` stopped by each signal in each phase, and what of its stack is left.
+"""The orphan matrix: ``bedrockgate-local-stack up`` stopped by each signal in each phase, and what is left.
 
 ``run_case`` starts a real ``up`` (scripted models), waits for the phase, sends the signal to ``up``
 alone (as a terminal does: its children are in sessions of their own) and watches for up to 15 s
@@ -235,7 +235,8 @@ def main(argv: list[str] | None = None) -> int:
                       f"{result.containers} containers left, clean after {result.clean_s} s", flush=True)  # fmt: skip
                 results.append(result)
         mode = f"proxy from the image {image}" if image else "proxy from the venv"
-        print(table(results, f"\nlocal-stack up, {mode}, Phoenix {'off' if args.no_phoenix else 'on'}:"), flush=True)
+        phoenix = "off" if args.no_phoenix else "on"
+        print(table(results, f"\nbedrockgate-local-stack up, {mode}, Phoenix {phoenix}:"), flush=True)
         failed = failed or not all(r.clean for r in results)
     return 1 if failed else 0
 

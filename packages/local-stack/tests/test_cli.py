@@ -19,7 +19,7 @@ from local_stack_helpers import require_binaries
 
 def test_down_without_a_running_stack_says_how_to_start_one(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["down", "--state-dir", str(tmp_path)]) == 1
-    assert "start one with `local-stack up`" in capsys.readouterr().err
+    assert "start one with `bedrockgate-local-stack up`" in capsys.readouterr().err
 
 
 def test_up_with_an_invalid_config_names_the_problem_and_starts_nothing(

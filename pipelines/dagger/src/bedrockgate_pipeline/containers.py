@@ -80,9 +80,10 @@ def evaluate_stage(
 ) -> dagger.Container:
     """The eval gate on the gateway image built in the same run, loaded from its archive into a nested podman.
 
-    The stage starts the local stack with the proxy in that image (``local-stack up --gateway image=...``), so
-    its exec needs root's capabilities in the container; images inside are stored with vfs
-    (``NESTED_STORAGE``: overlay on the container's overlay root does not mount).
+    The stage starts the local stack with the proxy in that image
+    (``bedrockgate-local-stack up --gateway image=...``), so its exec needs root's capabilities in the
+    container; images inside are stored with vfs (``NESTED_STORAGE``: overlay on the container's overlay
+    root does not mount).
     """
     loaded = runner(source, images, stage_inputs(stage)).with_file(f"{WORKDIR}/{IMAGE_ARCHIVE}", image_archive)
     return _with_nested_podman(loaded, stage_command(stage, "--image-archive", IMAGE_ARCHIVE))

@@ -1,8 +1,8 @@
 """The release gate by comparison, as the pipeline's sessions run it: the eval made as the gates file pins, then judged.
 
 ``packages/evals/gates/<env>.toml`` names the baseline and the run settings (dataset, sample, seed,
-model, temperature, max tokens, concurrency); ``gateway-evals gate --print-run-args`` prints them, so
-a stage never restates them, and ``gateway-evals gate`` compares the run with the baseline (exit 1:
+model, temperature, max tokens, concurrency); ``bedrockgate-evals gate --print-run-args`` prints them, so
+a stage never restates them, and ``bedrockgate-evals gate`` compares the run with the baseline (exit 1:
 a significant drop or a tolerance exceeded; exit 2: a run that cannot be compared).
 """
 
@@ -24,7 +24,7 @@ FLOOR = ("--max-error-rate", "0", "--min-f1", "5")
 def run_and_gate(
     session: nox.Session, *, endpoint: str, key_env: str, out: Path, env: Mapping[str, str], gates: Path = LOCAL_GATES
 ) -> None:
-    """``gateway-evals run`` against ``endpoint`` with the gates file's settings, then ``gateway-evals gate``."""
+    """``bedrockgate-evals run`` against ``endpoint`` with the gates file's settings, then its ``gate``."""
     printed = session.run("bedrockgate-evals", "gate", "--gates", str(gates), "--print-run-args", silent=True)
     run_args = shlex.split(str(printed).strip().splitlines()[-1])
     session.run("bedrockgate-evals", "run", "--endpoint", endpoint, "--api-key-env", key_env, *run_args,

@@ -111,7 +111,8 @@ HARNESS_ENDPOINT = "http://127.0.0.1:9"
 STEP_TIMEOUT_S = 3600.0
 INIT = '["/usr/bin/tini", "--"]'
 """PID 1 of every step: the base's tini reaps what a step leaves detached, as an init under Dagger's execs does
-(with the step itself as PID 1, the stack's detached servers stay zombies and ``local-stack down`` sees them)."""
+(with the step itself as PID 1, the stack's detached servers stay zombies and
+``bedrockgate-local-stack down`` sees them)."""
 
 Kind = Literal["file", "directory", "image-archive"]
 

@@ -5,7 +5,7 @@ completion, or an embedding for a group whose ``model_info.mode`` is ``embedding
 intervention when the config defines a guardrail (a prompt carrying an e-mail address that the
 model is asked to repeat: a masked address never comes back); a Lex round trip (RecognizeText)
 when a bot is named. The eval gate against the same endpoint is the caller's last step
-(``gateway-evals run``), so this module stays free of the evals package.
+(``bedrockgate-evals run``), so this module stays free of the evals package.
 
 Plain ``urllib``: the checks are four requests, and the pipeline's environment carries no HTTP client.
 """

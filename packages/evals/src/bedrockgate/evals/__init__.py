@@ -1,6 +1,6 @@
 """The SQuAD evaluation suite and release gate for any OpenAI-compatible endpoint.
 
-``gateway-evals run`` asks SQuAD v1.1 questions (with their passages) through the OpenAI chat API,
+``bedrockgate-evals run`` asks SQuAD v1.1 questions (with their passages) through the OpenAI chat API,
 scores the answers exactly as the official SQuAD v1.1 script does, measures semantic similarity,
 latency, tokens, cost and errors, writes ``results.json``, ``report.html`` and ``summary.md``, and
 exits 0, 1 or 2 so that a pipeline can gate a release on it. ``score`` is the official script;

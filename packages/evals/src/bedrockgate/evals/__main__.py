@@ -1,4 +1,4 @@
-"""``python -m bedrockgate.evals``: the same as the ``gateway-evals`` command."""
+"""``python -m bedrockgate.evals``: the same as the ``bedrockgate-evals`` command."""
 
 from bedrockgate.evals.cli import main
 

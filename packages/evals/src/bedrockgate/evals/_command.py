@@ -1,4 +1,4 @@
-"""What the ``gateway-evals`` subcommands share: the exit codes, and library errors told in flags.
+"""What the ``bedrockgate-evals`` subcommands share: the exit codes, and library errors told in flags.
 
 The library names what is wrong by file and field (``results.json: examples[3].f1: expected a
 number``); a user typed a flag, so the command line tells it as that flag (``--results DIR:

@@ -75,8 +75,8 @@ class Fields:
         missing = [key for key in keys if key not in value]
         if missing:
             raise ResultsError(
-                f"{self.at(missing[0])}: missing (a results.json of another gateway-evals version, or edited: "
-                "make it again with `gateway-evals run`)"
+                f"{self.at(missing[0])}: missing (a results.json of another bedrockgate-evals version, or edited: "
+                "make it again with `bedrockgate-evals run`)"
             )
         unknown = sorted(set(value) - set(keys))
         if unknown:

@@ -1,4 +1,4 @@
-"""``gateway-evals run``: check the options, ask the questions, score them, write the reports, apply the gates.
+"""``bedrockgate-evals run``: check the options, ask the questions, score them, write the reports, apply the gates.
 
 The steps, in order: the options are checked before anything is loaded or asked (:func:`_plan`);
 the dataset is loaded and sampled; the runner asks what the checkpoint lacks; every question is
@@ -77,7 +77,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     with told_as(Input("--dataset", args.dataset)):
         dataset = load_source(args.dataset, revision=args.dataset_revision, split=args.split)
     if dataset.info.note:
-        err.write(f"gateway-evals: note: {dataset.info.note}\n")
+        err.write(f"bedrockgate-evals: note: {dataset.info.note}\n")
     questions = select(dataset.questions, samples=args.samples, offset=args.offset, seed=args.seed)
     with told_as(Input("--out", args.out, str(plan.out / "checkpoint.jsonl"))):
         checkpoint = Checkpoint.open(plan.out / "checkpoint.jsonl", plan.settings.fingerprint(), fresh=args.fresh)
@@ -201,7 +201,7 @@ def _phoenix(
     digest = hashlib.sha256(json.dumps(uploaded, sort_keys=True).encode()).hexdigest()
     previous = _previous_upload(marker)
     if previous is not None and previous.digest == digest and previous.upload.base_url == plan.phoenix_url:
-        err.write(f"gateway-evals: Phoenix: this run is already experiment {previous.upload.experiment_id}\n")
+        err.write(f"bedrockgate-evals: Phoenix: this run is already experiment {previous.upload.experiment_id}\n")
         return previous
     metrics = results.metrics
     try:
@@ -218,11 +218,11 @@ def _phoenix(
             },
         )
     except PhoenixError as error:
-        err.write(f"gateway-evals: warning: {error} (the run's results and exit code are unaffected)\n")
+        err.write(f"bedrockgate-evals: warning: {error} (the run's results and exit code are unaffected)\n")
         return PhoenixFailure(plan.phoenix_url, str(error))
     record = PhoenixRecord(upload, digest)
     write_atomically(marker, json.dumps(record.to_json(), indent=2) + "\n")
-    err.write(f"gateway-evals: Phoenix: dataset {upload.dataset_name}, experiment {upload.experiment_id}\n")
+    err.write(f"bedrockgate-evals: Phoenix: dataset {upload.dataset_name}, experiment {upload.experiment_id}\n")
     return record
 
 

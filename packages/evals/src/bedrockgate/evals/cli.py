@@ -1,4 +1,4 @@
-"""``gateway-evals``: evaluate an OpenAI-compatible endpoint on SQuAD, score predictions, compare runs.
+"""``bedrockgate-evals``: evaluate an OpenAI-compatible endpoint on SQuAD, score predictions, compare runs.
 
 Exit codes:
 
@@ -52,7 +52,7 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
             return _gate(args, out)
         return run(args, out, err)
     except EvalsError as error:
-        err.write(f"gateway-evals: error: {error}\n")
+        err.write(f"bedrockgate-evals: error: {error}\n")
         return EXIT_ERROR
 
 
@@ -141,7 +141,7 @@ def _samples(text: str) -> int | None:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="gateway-evals",
+        prog="bedrockgate-evals",
         description="SQuAD v1.1 evaluation and release gate for an OpenAI-compatible endpoint.",
     )
     commands = parser.add_subparsers(dest="command", required=True)

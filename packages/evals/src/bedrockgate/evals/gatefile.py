@@ -82,7 +82,7 @@ class BaselinePin:
         }
 
     def run_arguments(self) -> list[str]:
-        """The ``gateway-evals run`` options that make a comparable run.
+        """The ``bedrockgate-evals run`` options that make a comparable run.
 
         >>> pin = BaselinePin("sample", 30, 0, 0, "claude-primary", 0.0, 16, 1)
         >>> " ".join(pin.run_arguments()[:8])
@@ -143,7 +143,7 @@ def load_gates(path: Path) -> GatesFile:
     reader.known(document, "", _TOP_KEYS)
     schema = reader.string(document, "", "schema")
     if schema != SCHEMA:
-        raise GatesFileError(f"{path}: schema = {schema!r}: this version of gateway-evals reads {SCHEMA!r}")
+        raise GatesFileError(f"{path}: schema = {schema!r}: this version of bedrockgate-evals reads {SCHEMA!r}")
     backend = reader.string(document, "", "backend")
     if backend not in BACKENDS:
         raise GatesFileError(

@@ -134,7 +134,7 @@ def upload_run(
             dataset_id=dataset.id,
             dataset_version_id=dataset.version_id,
             experiment_name=experiment_name,
-            experiment_description="gateway-evals run",
+            experiment_description="bedrockgate-evals run",
             experiment_metadata=dict(metadata),
         )
         with ThreadPoolExecutor(max_workers=threads) as pool:

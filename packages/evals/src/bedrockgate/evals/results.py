@@ -243,7 +243,7 @@ class Results:
     def from_json(cls, document: Any) -> Results:
         """Check and type a parsed ``results.json``; a :class:`ResultsError` names the first bad field's path."""
         if not isinstance(document, dict) or document.get("schema") != SCHEMA:
-            raise ResultsError(f"not a results.json written by gateway-evals run (schema {SCHEMA!r} expected)")
+            raise ResultsError(f"not a results.json written by bedrockgate-evals run (schema {SCHEMA!r} expected)")
         top = Fields(document, "", ("schema", *(field.name for field in dataclasses.fields(cls))))
         dataset = top.object("dataset", (*names(DatasetInfo), "questions_in_source", "selected"))
         phoenix = top.raw("phoenix")

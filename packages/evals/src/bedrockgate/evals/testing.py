@@ -7,14 +7,14 @@ held back past the client's timeout, or a connection dropped without a reply. It
 request and the most requests it was handling at once, which is how the suite's own tests measure
 the concurrency bound. Embeddings are bags of words: equal word multisets get cosine 1.
 
-Not a model: use it to check that a pipeline wires ``gateway-evals`` and its exit codes correctly::
+Not a model: use it to check that a pipeline wires ``bedrockgate-evals`` and its exit codes correctly::
 
     python -m bedrockgate.evals.testing --latency 0.2 --answers answers.json
     # prints http://127.0.0.1:PORT/v1; serves until stdin closes
 
 For tests that judge results without making a run, :func:`example`, :func:`run_config` and
 :func:`dataset_record` build records whose unnamed fields say nothing a gate or an upload reads,
-and :func:`run_cli` runs ``gateway-evals`` in-process. (The suite's own tests share these from
+and :func:`run_cli` runs ``bedrockgate-evals`` in-process. (The suite's own tests share these from
 here rather than from each other or from ``conftest.py``.)
 """
 
@@ -324,7 +324,7 @@ def serve(fake: FakeOpenAI) -> Iterator[FakeOpenAI]:
 
 
 def run_cli(*argv: str) -> tuple[int, str, str]:
-    """``gateway-evals ARGV`` in this process: the exit code, stdout and stderr."""
+    """``bedrockgate-evals ARGV`` in this process: the exit code, stdout and stderr."""
     out, err = io.StringIO(), io.StringIO()
     code = cli_main(list(argv), stdout=out, stderr=err)
     return code, out.getvalue(), err.getvalue()

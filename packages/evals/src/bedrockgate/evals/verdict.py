@@ -99,7 +99,7 @@ def check_comparable(pin: BaselinePin, baseline: Results, candidate: Results, na
         fix = (
             "re-make the baseline with `nox -s baseline`"
             if role == "baseline"
-            else "rerun it with the gate's options (`gateway-evals gate --gates FILE --print-run-args`)"
+            else "rerun it with the gate's options (`bedrockgate-evals gate --gates FILE --print-run-args`)"
         )
         for key, pinned in pin.settings().items():
             found = config[key]

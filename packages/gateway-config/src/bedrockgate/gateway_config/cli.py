@@ -115,7 +115,7 @@ def _chosen_policies(args: argparse.Namespace) -> frozenset[Policy]:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="gateway-config",
+        prog="bedrockgate-gateway-config",
         description="Strict checks for LiteLLM proxy configs before they reach LiteLLM.",
     )
     commands = parser.add_subparsers(dest="command", required=True)

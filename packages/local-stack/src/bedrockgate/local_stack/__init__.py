@@ -2,7 +2,7 @@
 
 A Bedrock runtime emulator (Converse, ConverseStream, Titan embeddings, ApplyGuardrail, fault
 injection) backed by small embedded models, started with Redis, Phoenix and the real LiteLLM proxy
-by ``local-stack up`` or, in Python, by :class:`LocalStack`.
+by ``bedrockgate-local-stack up`` or, in Python, by :class:`LocalStack`.
 """
 
 from bedrockgate.local_stack.exceptions import LocalStackError

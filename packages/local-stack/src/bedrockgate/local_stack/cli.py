@@ -32,7 +32,9 @@ from bedrockgate.local_stack.stack import LocalStack, StackInfo, StackOptions, r
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="local-stack", description="The whole gateway on one machine, no AWS.")
+    parser = argparse.ArgumentParser(
+        prog="bedrockgate-local-stack", description="The whole gateway on one machine, no AWS."
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     up = commands.add_parser("up", help="start the emulator, Redis, Phoenix and the LiteLLM proxy")
@@ -187,7 +189,7 @@ def _up(args: argparse.Namespace) -> int:
             interrupts.shield()
             stack.detach()
             detached = True
-            _say(f"running in the background; stop it with: local-stack down --state-dir {args.state_dir}")
+            _say(f"running in the background; stop it with: bedrockgate-local-stack down --state-dir {args.state_dir}")
             return 0
         serving = True
         code = _serve(stack)

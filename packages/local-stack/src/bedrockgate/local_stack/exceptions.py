@@ -47,7 +47,7 @@ class LifelineError(LocalStackError):
 
 
 class StopRequested(BaseException):
-    """SIGINT, SIGTERM or SIGHUP reached ``local-stack up``: unwind whatever it is doing and stop the stack.
+    """SIGINT, SIGTERM or SIGHUP reached ``bedrockgate-local-stack up``: unwind whatever it is doing and stop the stack.
 
     A BaseException, as KeyboardInterrupt is, so no ``except Exception`` on the way swallows it.
     """
@@ -58,4 +58,4 @@ class StopRequested(BaseException):
 
 
 class StateError(LocalStackError):
-    """The background stack's state file is missing or unreadable (``local-stack down``)."""
+    """The background stack's state file is missing or unreadable (``bedrockgate-local-stack down``)."""

@@ -1,4 +1,4 @@
-"""SIGINT, SIGTERM and SIGHUP as one clean stop of ``local-stack up``, at any moment from before the first child.
+"""SIGINT, SIGTERM and SIGHUP as one clean stop of ``bedrockgate-local-stack up``, from before the first child on.
 
 The first stop signal raises ``StopRequested`` wherever ``up`` is (starting, asking its first
 question, serving), so the code unwinds through its ``finally`` blocks and stops the stack. Later

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 HealthCheck = Callable[[], bool]
 STOP_SIGNALS: Final = frozenset({signal.SIGINT, signal.SIGTERM, signal.SIGHUP})
-"""What stops ``local-stack up``: Ctrl-C, ``kill``, a closed terminal."""
+"""What stops ``bedrockgate-local-stack up``: Ctrl-C, ``kill``, a closed terminal."""
 _PR_SET_PDEATHSIG: Final = 1  # <linux/prctl.h>
 _LIBC: Final = ctypes.CDLL(None, use_errno=True) if sys.platform == "linux" else None
 _POLL_S = 0.1

@@ -180,7 +180,7 @@ def _environment(
     if missing:
         raise StackConfigError(
             f"{config_path} reads variables the local stack has no value for: {'; '.join(missing)}. "
-            "Export them before `local-stack up`."
+            "Export them before `bedrockgate-local-stack up`."
         )
     return environment
 

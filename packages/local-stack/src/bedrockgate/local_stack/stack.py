@@ -1,6 +1,6 @@
 """The local stack: the emulator, Redis, Phoenix and the real LiteLLM proxy, started and stopped as one.
 
-``LocalStack`` is what ``local-stack up`` and the end-to-end tests use. Children start in the
+``LocalStack`` is what ``bedrockgate-local-stack up`` and the end-to-end tests use. Children start in the
 order emulator, Redis, Phoenix, proxy, all at once (the proxy only needs their ports, and its
 import is the slow part), and are awaited healthy in that order. Stopping takes the proxies first,
 then the rest, each wave at once.
@@ -250,7 +250,7 @@ class LocalStack:
             self.lifeline = None
 
     def write_state(self) -> Path:
-        """Record the running stack for ``local-stack down`` and other tools."""
+        """Record the running stack for ``bedrockgate-local-stack down`` and other tools."""
         if self.info is None:
             raise StateError("the stack is not running")
         path = self.state_dir / STATE_FILE
@@ -344,7 +344,7 @@ def read_state(state_dir: Path) -> StackInfo:
         return StackInfo(**json.loads(path.read_text(encoding="utf-8")))
     except FileNotFoundError as error:
         raise StateError(
-            f"no stack is running from {state_dir} (no {path}); start one with `local-stack up`"
+            f"no stack is running from {state_dir} (no {path}); start one with `bedrockgate-local-stack up`"
         ) from error
     except (OSError, ValueError, TypeError) as error:
         raise StateError(f"{path} is unreadable ({error}); stop the processes by hand and delete it") from error

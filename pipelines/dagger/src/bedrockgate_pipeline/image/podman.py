@@ -1,7 +1,7 @@
 """Podman as this project runs it: one settings file for every call (``CONTAINERS_CONF``).
 
 The file is the local stack's (``bedrockgate/local_stack/data/containers.conf``): the image build,
-its smoke test and ``local-stack up --gateway image`` run containers with the same settings.
+its smoke test and ``bedrockgate-local-stack up --gateway image`` run containers with the same settings.
 """
 
 from __future__ import annotations
