@@ -171,9 +171,19 @@ def test_ctrl_c_stops_with_exit_2_and_the_answers_kept(
     fake = openai_server(answers=answers_for(small_sample), script=script)
     out = tmp_path / "run"
     argv = run_args(fake.url, out, "--samples", str(len(small_sample)), "--concurrency", "2")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bedrockgate.evals", *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
+    # A shell starts a background job with SIGINT ignored, and an ignored signal stays ignored across exec: run
+    # from such a job (a script's `cmd &`), the child would never see the Ctrl-C. A caught signal resets to the
+    # default at exec, so the child starts as it would from a terminal.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bedrockgate.evals", *argv],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+    finally:
+        signal.signal(signal.SIGINT, previous)
     deadline = time.monotonic() + 120  # bounds, not timing claims: a loaded CI machine once needed more than 30 s
     while time.monotonic() < deadline and not ((out / "checkpoint.jsonl").exists() and len(answered_ids(out)) >= 5):
         time.sleep(0.02)
