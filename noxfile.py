@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 import nox
-from bedrockgate_pipeline.nox_env import sync
+from bedrockgate_pipeline.nox_env import NOT_THE_PIPELINE, sync
 
 ROOT = Path(__file__).parent
 PACKAGES = sorted(path.name for path in (ROOT / "packages").iterdir() if (path / "pyproject.toml").is_file())
@@ -149,7 +149,7 @@ def _lock_constraints(session: nox.Session) -> str:
     """The lock's versions as pip constraints, so wheel installs resolve what the tests ran."""
     exported = session.run(
         "uv", "export", "--frozen", "--all-packages", "--all-groups", "--no-hashes",
-        "--no-emit-workspace", "--no-header", "--format", "requirements.txt",
+        "--no-emit-workspace", *NOT_THE_PIPELINE, "--no-header", "--format", "requirements.txt",
         silent=True, external=True,
     )  # fmt: skip
     if not isinstance(exported, str):

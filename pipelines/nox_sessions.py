@@ -28,7 +28,7 @@ from bedrockgate_pipeline.errors import PipelineError
 from bedrockgate_pipeline.eval_gate import run_and_gate
 from bedrockgate_pipeline.gates import profile, read_records, require_gates, source_commit, source_id, write_record
 from bedrockgate_pipeline.image import podman as podman_
-from bedrockgate_pipeline.nox_env import sync
+from bedrockgate_pipeline.nox_env import NOT_THE_PIPELINE, sync
 from bedrockgate_pipeline.stages import ci_stages
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -358,7 +358,7 @@ def supply_chain(session: nox.Session) -> None:
     packages = sorted(f"bedrockgate-{p.parent.name}" for p in (ROOT / "packages").glob("*/pyproject.toml"))
     _sbom(session, packages, sbom_dir / "wheels.cdx.json")
     exported = session.run("uv", "export", "--frozen", "--all-packages", "--all-groups", "--no-emit-workspace",
-                           "--format", "requirements.txt", silent=True, external=True)  # fmt: skip
+                           *NOT_THE_PIPELINE, "--format", "requirements.txt", silent=True, external=True)  # fmt: skip
     requirements = Path(session.create_tmp()) / "locked.txt"
     requirements.write_text(str(exported), encoding="utf-8")
     report = sbom_dir / "audit.json"

@@ -57,6 +57,7 @@ from bedrockgate_pipeline.image import build as image_build
 from bedrockgate_pipeline.image import podman as podman_
 from bedrockgate_pipeline.image import wheels as image_wheels
 from bedrockgate_pipeline.images import IMAGES
+from bedrockgate_pipeline.nox_env import NOT_THE_PIPELINE
 from bedrockgate_pipeline.stages import STAGES, stage
 
 ROOT = Path(__file__).resolve().parents[4]
@@ -757,7 +758,8 @@ def prefetch(caches: Caches, image: StageImage, *, architectures: Sequence[str],
         requirements = Path(scratch) / "locked.txt"
         requirements.write_text(
             _checked_output([_tool("uv"), "export", "--frozen", "--all-packages", "--all-groups", "--all-extras",
-                             "--no-emit-workspace", "--no-header", "--format", "requirements.txt"], cwd=ROOT),
+                             "--no-emit-workspace", *NOT_THE_PIPELINE, "--no-header", "--format",
+                             "requirements.txt"], cwd=ROOT),
             encoding="utf-8",
         )  # fmt: skip
         _checked_output([

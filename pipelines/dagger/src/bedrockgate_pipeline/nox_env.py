@@ -7,10 +7,16 @@ the workspace it needs (a package and its groups, or groups only), so a session 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 if TYPE_CHECKING:  # the Dagger module's runtime never imports this file; nox is the caller's
     import nox
+
+
+NOT_THE_PIPELINE: Final = ("--no-emit-package", "bedrockgate-pipeline")
+"""``uv export`` options that leave out the pipeline's own code (``pipelines/dagger``, an editable path in the
+dev groups): no package depends on it, and a requirements list that names it is not the lock's: pip constraints
+refuse an unnamed path and pip-audit a requirement without a hash (both failed ``build`` and ``supply_chain``)."""
 
 
 def sync(session: nox.Session, *selection: str) -> None:
