@@ -87,11 +87,12 @@ def image_proxy(
     port: int,
     environment: Mapping[str, str],
     name: str,
+    cpus: str | None = None,
 ) -> ImageProxy:
     """The ``podman run`` of the gateway image serving ``config`` on 127.0.0.1:``port``.
 
     Variables travel by name (``--env NAME``, value in podman's own environment), so no secret
-    appears in a process list.
+    appears in a process list. ``cpus``: the CPUs the container may use (``--cpuset-cpus``).
     """
     passed = dict(environment) | {"BEDROCKGATE_CONFIG_SHA256": hashlib.sha256(config.read_bytes()).hexdigest()}
     argv = [
@@ -100,6 +101,7 @@ def image_proxy(
         *(arg for path in WRITABLE_PATHS for arg in ("--tmpfs", f"{path}:rw,mode=1777,size=512m")),
         "--volume", f"{config.resolve()}:{RUNTIME_CONFIG}:ro",
         "--stop-timeout", "30",
+        *(["--cpuset-cpus", cpus] if cpus is not None else []),
         *(arg for key in sorted(passed) for arg in ("--env", key)),
         reference, "--config", RUNTIME_CONFIG, "--host", "127.0.0.1", "--port", str(port),
     ]  # fmt: skip

@@ -189,21 +189,38 @@ class LocalStack:
         )
         return self.info
 
-    def start_proxy(self, port: int | None = None, *, wait: bool = True) -> ManagedProcess:
-        """Start a LiteLLM proxy with the stack's config (a second one shares Redis with the first)."""
+    def start_proxy(
+        self,
+        port: int | None = None,
+        *,
+        wait: bool = True,
+        run_config: RunConfig | None = None,
+        cpus: str | None = None,
+    ) -> ManagedProcess:
+        """Start a LiteLLM proxy with the stack's config (a second one shares Redis with the first).
+
+        ``run_config``: another config for this proxy (the benchmark runs several side by side, each
+        derived with ``build_run_config`` from the stack's ``endpoints``); ``cpus``: the CPUs it may run
+        on (``taskset``/``--cpuset-cpus`` list such as ``0`` or ``0,1``), so a benchmark's load
+        generator never shares the proxy's core.
+        """
         if self.run_config is None:
             raise StartupError("start the stack before adding a proxy")
         port = port or free_port()
         name = "proxy" if not self.proxies else f"proxy-{len(self.proxies) + 1}"
         url = f"http://127.0.0.1:{port}"
         config = self.state_dir / "config.yaml"
+        if run_config is not None:
+            config = self.state_dir / f"{name}.yaml"
+            config.write_text(run_config.yaml_text, encoding="utf-8")
         log_path = self.state_dir / "logs" / f"{name}.log"
         health = http_ok(f"{url}/health/liveliness")
-        proxy_env = OFFLINE_LITELLM | self.run_config.environment | {"PYTHONUNBUFFERED": "1"} | self.options.proxy_env
+        environment = (run_config or self.run_config).environment
+        proxy_env = OFFLINE_LITELLM | environment | {"PYTHONUNBUFFERED": "1"} | self.options.proxy_env
         if self.options.gateway_image is not None:
             container = f"bedrockgate-{name}-{port}"
             spec = image_proxy(
-                self.options.gateway_image, config=config, port=port, environment=proxy_env, name=container
+                self.options.gateway_image, config=config, port=port, environment=proxy_env, name=container, cpus=cpus
             )
             proxy = ManagedProcess(
                 name=name,
@@ -218,6 +235,8 @@ class LocalStack:
         else:
             env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED} | proxy_env
             argv = [_script("litellm"), "--config", str(config), "--host", "127.0.0.1", "--port", str(port)]
+            if cpus is not None:
+                argv = [_taskset(), "--cpu-list", cpus, *argv]  # taskset execs the proxy: the pid stays the proxy's
             proxy = ManagedProcess(name=name, argv=argv, env=env, log_path=log_path, health=health, url=url)
         self.proxies.append(proxy)
         proxy.start(self.lifeline, outlive_parent=self.options.detached)
@@ -331,6 +350,14 @@ class LocalStack:
             health=http_ok(f"{url}/healthz"),
             url=url,
         )
+
+
+def _taskset() -> str:
+    """util-linux's taskset, which pins a proxy to the CPUs a benchmark gives it."""
+    path = shutil.which("taskset")
+    if path is None:
+        raise StackConfigError("pinning a proxy to CPUs needs taskset: apt-get install util-linux")
+    return path
 
 
 def _new_master_key() -> str:
