@@ -53,3 +53,18 @@ def soak(session: nox.Session) -> None:
     _sync_stack(session)
     session.run("python", str(PACKAGE / "load" / "run_soak.py"), *session.posargs,
                 env={"LITELLM_LOCAL_MODEL_COST_MAP": "True"})  # fmt: skip
+
+
+@nox.session(python="3.11", default=False)
+def bench_gateway(session: nox.Session) -> None:
+    """The gateway's cost per request: LiteLLM's own baseline, each feature alone, production, two workers.
+
+    The real proxy (the gateway image when built, else the workspace's), pinned to CPU 0, the
+    load on CPU 1; overhead header p50/p95/p99 and proxy CPU ms per request (500 sequential
+    requests), requests per proxy CPU-second (saturated), medians over 3 interleaved rounds
+    (about 15 minutes). ``-- --rounds 1 --requests 100`` for a quick look, ``-- --gateway venv``,
+    ``-- --json figures.json``.
+    """
+    _sync_stack(session)
+    session.run("python", str(PACKAGE / "load" / "run_bench.py"), *session.posargs,
+                env={"LITELLM_LOCAL_MODEL_COST_MAP": "True"})  # fmt: skip
