@@ -99,6 +99,7 @@ def tests(session: nox.Session, package: str) -> None:
         str(base / "tests"),
         f"--cov={_module(package)}",
         f"--cov-report=json:{report}",
+        f"--junitxml={report.with_name('junit.xml')}",  # read by the recap of a failed ./dev test
         *session.posargs,
         # COVERAGE_FILE: the data file in this session's folder, so that sessions running at once never share it.
         env={"LITELLM_LOCAL_MODEL_COST_MAP": "True", "COVERAGE_FILE": str(report.with_suffix(".data"))},

@@ -43,7 +43,8 @@ DIST = ROOT / "dist"
 def pipeline(session: nox.Session) -> None:
     """The pipeline's own tests: stage parity, affected packages, gates, the lock, Dagger graphs without an engine."""
     sync(session, "--only-group", "pipelines", "--only-group", "rehearsal")  # the emulator tests need moto
-    session.run("pytest", str(ROOT / "pipelines" / "tests"), *session.posargs)
+    junit = Path(session.virtualenv.location) / "junit.xml"  # read by the recap of a failed ./dev test
+    session.run("pytest", str(ROOT / "pipelines" / "tests"), f"--junitxml={junit}", *session.posargs)
 
 
 @nox.session(python=PYTHON, default=False)

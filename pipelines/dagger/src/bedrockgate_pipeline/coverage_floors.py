@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bedrockgate_pipeline.errors import PipelineError
+from bedrockgate_pipeline.recap import BELOW, FLOOR_NAME
 
 FLOORS_FILE = "coverage-floors.toml"
 """The floors' file, relative to the repository root."""
@@ -127,6 +128,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"coverage floor: {error}", file=sys.stderr)
         return 2
     print(line, file=sys.stdout if passed else sys.stderr)
+    # Beside the report, for the recap at the end of a failed run (bedrockgate_pipeline.recap).
+    args.report.with_name(FLOOR_NAME).write_text(f"{'ok' if passed else BELOW} {line}\n", encoding="utf-8")
     return 0 if passed else 1
 
 
