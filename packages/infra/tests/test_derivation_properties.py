@@ -89,6 +89,7 @@ ALWAYS_SET: Final = frozenset(
         "BEDROCKGATE_METRICS_SERVICE",
         "BEDROCKGATE_METRICS_KEY_DIMENSIONS",
         CONFIG_DIGEST_VARIABLE,
+        "NUM_WORKERS",
     }
 )
 """What the gateway container gets whatever its config reads (LiteLLM's production switches, the
@@ -100,7 +101,7 @@ PHOENIX_VARIABLES: Final = frozenset({"PHOENIX_COLLECTOR_HTTP_ENDPOINT", "PHOENI
 RESERVED: Final = (
     ALWAYS_SET
     | PHOENIX_VARIABLES
-    | {"LITELLM_MASTER_KEY", "DATABASE_URL", "REDIS_HOST", "REDIS_PORT", "REDIS_PASSWORD"}
+    | {"LITELLM_MASTER_KEY", "DATABASE_URL", "REDIS_HOST", "REDIS_PORT", "REDIS_PASSWORD", "DISABLE_SCHEMA_UPDATE"}
 )
 _SECRET_NAME: Final = re.compile(r"(KEY|SECRET|PASSWORD|PASSWD|TOKEN|CREDENTIAL|DATABASE_URL|REDIS_URL|SALT)", re.I)
 
@@ -289,6 +290,8 @@ def derive(generated: Generated, base: DeploymentSettings) -> tuple[Derivation, 
 
 def check_environment(generated: Generated, plain: set[str], secret: set[str]) -> None:
     always = ALWAYS_SET | (PHOENIX_VARIABLES if generated.phoenix else frozenset())
+    # A config with a database: no gateway task migrates it, the migration task does (once per deployment).
+    always |= {"DISABLE_SCHEMA_UPDATE"} if "DATABASE_URL" in generated.variables else frozenset()
     assert plain | secret == set(generated.variables) | always
     assert not plain & secret
     assert {variable.name for variable in required_env(generated.config) if variable.secret} <= secret

@@ -74,11 +74,11 @@ REVIEWED_STATELESS: Final = frozenset({
     "AWS::Lambda::Permission", "AWS::Lex::Bot", "AWS::Lex::BotAlias", "AWS::Lex::BotVersion",
     "AWS::Logs::MetricFilter", "AWS::Logs::QueryDefinition",
     "AWS::RDS::DBClusterParameterGroup", "AWS::RDS::DBSubnetGroup", "AWS::Route53::RecordSet",
-    "AWS::S3::BucketPolicy", "AWS::SNS::Topic", "AWS::SNS::TopicPolicy",
+    "AWS::S3::BucketPolicy", "AWS::SNS::Topic", "AWS::SNS::TopicPolicy", "AWS::StepFunctions::StateMachine",
     "AWS::SecretsManager::SecretTargetAttachment", "AWS::ServiceDiscovery::PrivateDnsNamespace",
     "AWS::ServiceDiscovery::Service", "AWS::WAFv2::IPSet", "AWS::WAFv2::LoggingConfiguration", "AWS::WAFv2::WebACL",
     "AWS::WAFv2::WebACLAssociation", "Custom::CrossRegionExportReader", "Custom::CrossRegionExportWriter",
-    "Custom::VpcRestrictDefaultSG",
+    "Custom::DatabaseMigration", "Custom::VpcRestrictDefaultSG",
 })  # fmt: skip
 """Every other type in our templates (dev and domain shapes; the CDK CLI adds ``AWS::CDK::Metadata``), each
 reviewed as holding nothing a redeploy cannot restore: its whole state is in the template."""
@@ -148,10 +148,16 @@ def test_adding_a_model_group_updates_in_place_and_passes(
     changes = {(diff.stack, change.logical_id): change for diff in verdict.diffs for change in diff.resources}
     assert {stack for stack, _ in changes} == {"bedrockgate-dev-gateway", "bedrockgate-dev-observability"}
     assert not any(is_stateful(change.old_type) or is_stateful(change.new_type) for change in changes.values())
-    # The task definition is replaced (ECS registers a new revision): stateless, so not refused.
-    [task] = [change for change in changes.values() if change.new_type == "AWS::ECS::TaskDefinition"]
-    assert task.impact is Impact.WILL_REPLACE
-    assert {change.impact for change in changes.values()} <= {
+    # The task definitions (the gateway's and the migration's, whose config digest changed) are replaced (ECS
+    # registers new revisions): stateless, so not refused. The migration runs again: its ConfigDigest changed.
+    tasks = [change for change in changes.values() if change.new_type == "AWS::ECS::TaskDefinition"]
+    assert len(tasks) == 2
+    assert {task.impact for task in tasks} == {Impact.WILL_REPLACE}
+    # (A custom resource's properties have no CloudFormation spec: the engine reports the change, not an impact.)
+    [migration] = [change for change in changes.values() if change.new_type == "Custom::DatabaseMigration"]
+    assert [prop.name for prop in migration.properties] == ["ConfigDigest"]
+    assert migration.impact is Impact.NO_CHANGE
+    assert {change.impact for change in changes.values() if change is not migration} <= {
         Impact.WILL_UPDATE,
         Impact.WILL_CREATE,
         Impact.WILL_REPLACE,

@@ -26,8 +26,15 @@ def only(resources: dict[str, dict[str, Any]]) -> dict[str, Any]:
     return next(iter(resources.values()))
 
 
+def task_definition(synth: Synthesized, stack: str) -> dict[str, Any]:
+    """The stack's service task definition (family <prefix>-<stack>; the gateway stack also has the migration's)."""
+    family = f"{synth.deployment.settings.prefix}-{stack}"
+    tasks = synth.resources(getattr(synth.deployment, stack), "AWS::ECS::TaskDefinition")
+    return only({name: task for name, task in tasks.items() if task["Properties"]["Family"] == family})
+
+
 def container(synth: Synthesized, stack: str) -> dict[str, Any]:
-    task = only(synth.resources(getattr(synth.deployment, stack), "AWS::ECS::TaskDefinition"))
+    task = task_definition(synth, stack)
     definitions: list[dict[str, Any]] = task["Properties"]["ContainerDefinitions"]
     assert len(definitions) == 1
     return definitions[0]
@@ -287,7 +294,7 @@ def test_gateway_runs_as_the_images_non_root_user_with_only_tmp_writable(dev: Sy
     assert litellm["ReadonlyRootFilesystem"] is True
     mount = {"ContainerPath": "/tmp", "ReadOnly": False, "SourceVolume": "writable-tmp"}  # noqa: S108  # in the container
     assert litellm["MountPoints"] == [mount]
-    task = only(dev.resources(dev.deployment.gateway, "AWS::ECS::TaskDefinition"))["Properties"]
+    task = task_definition(dev, "gateway")["Properties"]
     # A bare volume: no host path, no EFS, no Docker volume: Fargate's ephemeral storage.
     assert task["Volumes"] == [{"Name": "writable-tmp"}]
 
@@ -367,6 +374,14 @@ def _exported(synth: Synthesized, imported: dict[str, Any]) -> Any:
             if output.get("Export", {}).get("Name") == name:
                 return output["Value"]
     raise AssertionError(f"no stack exports {name}")
+
+
+def _gateway_log_group(synth: Synthesized) -> str:
+    """The gateway's log group (the stack also holds the migration runner's)."""
+    name = f"/{synth.deployment.settings.prefix}/gateway"
+    groups = synth.resources(synth.deployment.gateway, "AWS::Logs::LogGroup")
+    (logical_id,) = [key for key, group in groups.items() if group["Properties"].get("LogGroupName") == name]
+    return logical_id
 
 
 def _logical_id(synth: Synthesized, stack: str, kind: str) -> str:
@@ -748,7 +763,7 @@ def test_application_errors_come_from_the_json_logs_error_level(dev: Synthesized
         }
     ]
     # On the gateway's own log group.
-    log_group = _logical_id(dev, "gateway", "AWS::Logs::LogGroup")
+    log_group = _gateway_log_group(dev)
     assert _exported(dev, metric_filter["LogGroupName"]) == {"Ref": log_group}
 
 
@@ -771,7 +786,7 @@ def test_logs_insights_queries_find_top_errors_and_the_slowest_requests_per_mode
     assert "sort slowest_ms desc" in slowest
     for query in queries.values():
         (log_group,) = query["LogGroupNames"]
-        assert _exported(dev, log_group) == {"Ref": _logical_id(dev, "gateway", "AWS::Logs::LogGroup")}
+        assert _exported(dev, log_group) == {"Ref": _gateway_log_group(dev)}
 
 
 @pytest.mark.parametrize(

@@ -47,7 +47,9 @@ def other_modes(dev_settings: DeploymentSettings, tmp_path_factory: pytest.TempP
 
 
 def _gateway_container(synth: Synthesized) -> dict[str, Any]:
-    (task,) = synth.resources(synth.deployment.gateway, "AWS::ECS::TaskDefinition").values()
+    family = f"{synth.deployment.settings.prefix}-gateway"  # not the migration's
+    tasks = synth.resources(synth.deployment.gateway, "AWS::ECS::TaskDefinition").values()
+    (task,) = [task for task in tasks if task["Properties"]["Family"] == family]
     (container,) = task["Properties"]["ContainerDefinitions"]
     return dict(container)
 

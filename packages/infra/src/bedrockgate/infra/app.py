@@ -18,10 +18,12 @@ from dataclasses import dataclass, field
 from typing import Final
 
 import aws_cdk as cdk
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_secretsmanager as secretsmanager
 from bedrockgate.gateway_config import GatewayConfig
 from bedrockgate.infra.bedrock import BedrockAccess
+from bedrockgate.infra.constructs.database_migration import DatabaseMigrationRun
 from bedrockgate.infra.derivation import (
     CONFIG_POLICIES,
     INFRA_SECRETS,
@@ -36,6 +38,7 @@ from bedrockgate.infra.derivation import (
     require_gateway_image,
 )
 from bedrockgate.infra.environment import EnvironmentPlan
+from bedrockgate.infra.migration import migration_summary
 from bedrockgate.infra.nag import enable_checks
 from bedrockgate.infra.settings import DeploymentSettings, chatbot_lambda_zip
 from bedrockgate.infra.stacks.chatbot import ChatbotStack
@@ -50,6 +53,7 @@ from bedrockgate.infra.stacks.phoenix import PhoenixStack
 from bedrockgate.infra.stacks.registry import RegistryStack
 from bedrockgate.infra.timeouts import EdgeTimeouts
 from bedrockgate.infra.wiring import Wiring
+from bedrockgate.infra.workers import sizing_summary
 
 __all__ = [
     "CONFIG_POLICIES",
@@ -93,6 +97,8 @@ class Deployment:
     wiring: Wiring
     cloudfront: CloudFrontStack | None = None
     warnings: tuple[str, ...] = field(default=())
+    gateway_summary: tuple[str, ...] = field(default=())
+    """The gateway's workers and memory, and how its database is migrated: lines of the synth report."""
 
     @property
     def stacks(self) -> list[cdk.Stack]:
@@ -210,6 +216,10 @@ def build_app(
         wiring=derivation.wiring,
         cloudfront=cloudfront,
         warnings=warnings,
+        gateway_summary=(
+            sizing_summary(settings, derivation.workers),
+            migration_summary(settings, derivation.migration),
+        ),
     )
 
 
@@ -335,7 +345,31 @@ def _gateway_stack(
         timeouts=derivation.timeouts,
         description="bedrockgate: LiteLLM on ECS Fargate",
     )
+    if derivation.migration is not None:
+        _migration(gateway, derivation, derived, base.network)
     return gateway, derived
+
+
+def _migration(
+    gateway: GatewayStack, derivation: Derivation, derived: GatewayDerivation, network: NetworkStack
+) -> None:
+    """The database migration, run once per image and config before the service's new tasks start."""
+    if derivation.migration is None:  # pragma: no cover - the caller checks
+        return
+    run = DatabaseMigrationRun(
+        gateway,
+        "Migration",
+        settings=derivation.settings,
+        migration=derivation.migration,
+        plan=derived.plan,
+        secrets=gateway.task_secrets,
+        log_group=gateway.log_group,
+        cluster=network.cluster,
+        subnets=network.vpc.select_subnets(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS).subnet_ids,
+        security_group=network.gateway_sg,
+    )
+    gateway.service.node.add_dependency(run.resource)
+    gateway.migration = run
 
 
 def _chatbot_stack(

@@ -27,10 +27,12 @@ from bedrockgate.infra.bedrock import BedrockAccess, bedrock_access, guardrail_a
 from bedrockgate.infra.environment import EnvironmentPlan, FromSecret, Plain, Source, plan_environment
 from bedrockgate.infra.exceptions import ConfigMismatchError, SettingsError
 from bedrockgate.infra.image_contract import CONFIG_DIGEST_VARIABLE, check_image_database
+from bedrockgate.infra.migration import SCHEMA_UPDATE_VARIABLE, DatabaseMigration, database_migration
 from bedrockgate.infra.settings import DeploymentSettings, parse_gateway_image
 from bedrockgate.infra.stacks.chatbot import LEX_V2_REGIONS
 from bedrockgate.infra.timeouts import EdgeTimeouts, edge_timeouts
 from bedrockgate.infra.wiring import Wiring, derive_wiring
+from bedrockgate.infra.workers import WORKERS_VARIABLE, GatewayWorkers, check_workers, gateway_workers
 
 __all__ = [
     "CONFIG_POLICIES",
@@ -40,6 +42,7 @@ __all__ = [
     "Derivation",
     "GatewayDerivation",
     "chatbot_model_group",
+    "config_digest",
     "derive_deployment",
     "fixed_environment",
     "gateway_sources",
@@ -85,6 +88,10 @@ class Derivation:
     config: GatewayConfig
     wiring: Wiring
     timeouts: EdgeTimeouts
+    workers: GatewayWorkers
+    """The LiteLLM worker processes of each gateway task (:mod:`.workers`)."""
+    migration: DatabaseMigration | None
+    """The database migration run once per deployment; None without a database (:mod:`.migration`)."""
     fixed_environment: Mapping[str, Source]
     """The variables the gateway container always gets (:func:`fixed_environment`)."""
     model_groups: tuple[str, ...]
@@ -158,13 +165,18 @@ def derive_deployment(settings: DeploymentSettings, config: GatewayConfig) -> De
 
     Raises SettingsError without a gateway image or with a chatbot outside Lex V2's Regions,
     GatewayImageError for a config that uses a database the image lacks, ConfigMismatchError when
-    the settings and the config disagree (:mod:`.wiring`, the chatbot's model group), and
-    InconsistentTimeoutError when the edge cannot wait as long as the gateway.
+    the settings and the config disagree (:mod:`.wiring`, the chatbot's model group, more than one
+    worker without Redis in router_settings, a config that makes every task migrate the database),
+    SettingsError when the task's memory cannot hold its workers, and InconsistentTimeoutError when
+    the edge cannot wait as long as the gateway.
     """
     image = require_gateway_image(settings)
     check_image_database(settings.gateway_image_database, config, config_path=settings.gateway_config)
     wiring = derive_wiring(settings, config)  # a mismatch of settings and config fails here, before any stack
     _check_chatbot_region(settings)
+    workers = gateway_workers(settings)
+    check_workers(settings, config, workers)
+    migration = database_migration(settings, config)
     timeouts = edge_timeouts(
         config, cloudfront_read=settings.edge_read_timeout_seconds, has_cloudfront=settings.domain is not None
     )
@@ -173,6 +185,8 @@ def derive_deployment(settings: DeploymentSettings, config: GatewayConfig) -> De
         config=config,
         wiring=wiring,
         timeouts=timeouts,
+        workers=workers,
+        migration=migration,
         fixed_environment=fixed_environment(settings, config, wiring),
         model_groups=tuple(config.model_groups()),
         chatbot_model_group=chatbot_model_group(settings, config) if settings.chatbot.enabled else None,
@@ -190,8 +204,13 @@ def fixed_environment(settings: DeploymentSettings, config: GatewayConfig, wirin
     environment, not through the config), and the sha256 of the rendered config: the image's
     entrypoint refuses to start when it differs from the sha256 of the file passed with ``--config``,
     so a task never runs an image whose baked-in config is not the one this synth derived everything from.
+    Then the worker count (``NUM_WORKERS``: one per vCPU unless the settings say otherwise) and, when
+    the config uses a database, ``DISABLE_SCHEMA_UPDATE=true``: the migration task migrates once per
+    deployment, no gateway task does (:mod:`.migration`).
     """
     region = Plain(settings.region)
+    workers = gateway_workers(settings)
+    schema = {SCHEMA_UPDATE_VARIABLE: Plain("true")} if database_migration(settings, config) is not None else {}
     return {
         **wiring.phoenix.environment,
         "AWS_REGION": region,
@@ -207,8 +226,15 @@ def fixed_environment(settings: DeploymentSettings, config: GatewayConfig, wirin
         "BEDROCKGATE_METRICS_NAMESPACE": Plain(settings.metrics.namespace),
         "BEDROCKGATE_METRICS_SERVICE": Plain(settings.metrics_service),
         "BEDROCKGATE_METRICS_KEY_DIMENSIONS": Plain("true" if settings.metrics.key_dimensions else "false"),
-        CONFIG_DIGEST_VARIABLE: Plain(hashlib.sha256(render(config).encode()).hexdigest()),
+        CONFIG_DIGEST_VARIABLE: Plain(config_digest(config)),
+        WORKERS_VARIABLE: Plain(str(workers.count)),
+        **schema,
     }
+
+
+def config_digest(config: GatewayConfig) -> str:
+    """The sha256 (hex) of the rendered config: what the image's entrypoint checks its ``--config`` file against."""
+    return hashlib.sha256(render(config).encode()).hexdigest()
 
 
 def gateway_sources(

@@ -99,6 +99,8 @@ class SynthReport:
     costs: tuple[CostLine, ...]
     pricing: Pricing
     warnings: tuple[str, ...] = field(default=())
+    gateway: tuple[str, ...] = field(default=())
+    """The gateway's workers, memory and database migration (``Deployment.gateway_summary``)."""
 
     @property
     def lint_errors(self) -> list[LintMatch]:
@@ -117,6 +119,7 @@ class SynthReport:
         width = max(len(name) for name in self.resources)
         lines.extend(f"  {name:<{width}}  {count:>4}" for name, count in self.resources.items())
         lines.append(f"  {'total':<{width}}  {sum(self.resources.values()):>4}")
+        lines.extend(self.gateway)
         lines.append(f"cdk-nag {', '.join(PACKS)}: {len(self.findings)} unacknowledged findings")
         lines.extend(f"  {finding.rule} at {finding.path}" for finding in self.findings)
         lines.append(f"cdk-nag acknowledgments: {len(self.acknowledgments)}")
@@ -209,5 +212,6 @@ def synth_report(settings: DeploymentSettings, outdir: Path, *, lint: bool = Tru
         costs=tuple(estimate(settings, templates, model_groups=len(deployment.config.model_groups()), pricing=pricing)),
         pricing=pricing,
         warnings=deployment.warnings,
+        gateway=deployment.gateway_summary,
     )
     return report, deployment

@@ -243,6 +243,16 @@ class Sizes(_Model):
 
     gateway_cpu: Literal[256, 512, 1024, 2048, 4096] = 1024
     gateway_memory_mib: int = Field(default=2048, ge=512, le=30720)
+    gateway_workers: int | None = Field(
+        default=None,
+        ge=1,
+        le=16,
+        description=(
+            "LiteLLM worker processes per gateway task (NUM_WORKERS); default one per vCPU of gateway_cpu (256 and "
+            "512: one). More than one needs Redis in the config's router_settings, and the task's memory must hold "
+            "them (bedrockgate.infra.workers)."
+        ),
+    )
     gateway_min_tasks: int = Field(default=1, ge=1, le=100)
     gateway_max_tasks: int = Field(default=4, ge=1, le=100)
     gateway_cpu_target_percent: int = Field(default=60, ge=10, le=90)

@@ -16,8 +16,11 @@ From the config itself this stack derives:
 
 Health is the proxy's own liveness route on its port (4000; the litellm wheel has no separate
 health app), probed by ECS inside the container and by the ALB; a task is replaced only after
-three failed probes in a row. The start period and the service's grace period leave room for the
-database migrations LiteLLM runs at first start. Deployments roll back on failure (circuit breaker).
+three failed probes in a row. The start period and the service's grace period leave room for
+LiteLLM's start (its read-only schema check included: with a database, the migration itself runs
+once per deployment in its own task before the service's tasks start, see
+:mod:`bedrockgate.infra.migration`). Each task runs ``NUM_WORKERS`` worker processes
+(:mod:`bedrockgate.infra.workers`). Deployments roll back on failure (circuit breaker).
 """
 
 from __future__ import annotations
@@ -64,15 +67,19 @@ __all__ = [
     "HEALTH_CHECK_GRACE",
     "GatewayStack",
     "GatewayTask",
+    "acknowledge_image_pull",
+    "add_litellm_container",
     "attach_to_target_group",
     "container_image",
+    "container_secrets",
+    "mount_writable_paths",
     "writable_volume_name",
 ]
 
 CONTAINER_NAME: Final = "litellm"
 GATEWAY_ROUTE_PRIORITY: Final = 1000
 HEALTH_CHECK_GRACE: Final = cdk.Duration.minutes(10)
-"""LiteLLM migrates its database schema at first start (Prisma), which can take several minutes."""
+"""LiteLLM's start: its schema check against the database and N workers importing the proxy, on a cold task."""
 LOG_BUFFER: Final = cdk.Size.mebibytes(25)
 """What the log driver holds while CloudWatch Logs is slow or unreachable (the driver's own default is 1 MiB)."""
 
@@ -124,14 +131,7 @@ class GatewayTask(Construct):
             "guardrail id, config digest); every variable the config treats as secret is injected from Secrets "
             "Manager, which a test asserts.",
         )
-        if ECR_IMAGE.fullmatch(image):
-            acknowledge(
-                self.task_definition.obtain_execution_role(),
-                "IAM5",
-                "ecr:GetAuthorizationToken has no resource-level permissions (IAM requires Resource '*'); image pulls "
-                "themselves are granted on the one repository.",
-                findings=("Resource::*",),
-            )
+        acknowledge_image_pull(self.task_definition, image)
 
     def _grant_bedrock(self, access: BedrockAccess) -> None:
         """The task role may invoke exactly the config's models and apply exactly its guardrails."""
@@ -158,30 +158,14 @@ class GatewayTask(Construct):
         log_group: logs.ILogGroup,
     ) -> ecs.ContainerDefinition:
         """LiteLLM's container, run as the image contract says, with the planned environment."""
-        return self.task_definition.add_container(
-            CONTAINER_NAME,
-            container_name=CONTAINER_NAME,
+        return add_litellm_container(
+            self.task_definition,
             image=container_image(self, "Image", image),
             command=["--config", settings.gateway_config_path_in_image, "--port", str(GATEWAY_PORT)],
             environment=dict(plan.plain),
-            secrets={
-                name: ecs.Secret.from_secrets_manager(secrets[source.key], source.field)
-                for name, source in plan.secrets.items()
-            },
-            port_mappings=[ecs.PortMapping(container_port=GATEWAY_PORT, name="proxy")],
-            user=GATEWAY_USER,
-            readonly_root_filesystem=READONLY_ROOT_FILESYSTEM,
-            # Non-blocking: the proxy writes its JSON access log to stdout from the event loop, so a
-            # blocking driver that cannot reach CloudWatch stalls every request once the pipe is full
-            # (~64 KiB; `nox -s faults` reproduces it with a stdout nobody reads). A full buffer drops
-            # log lines instead; the EMF metrics lines go the same way, and the alarms still see the
-            # ALB's figures.
-            logging=ecs.LogDrivers.aws_logs(
-                stream_prefix=CONTAINER_NAME,
-                log_group=log_group,
-                mode=ecs.AwsLogDriverMode.NON_BLOCKING,
-                max_buffer_size=LOG_BUFFER,
-            ),
+            secrets=container_secrets(plan, secrets),
+            log_group=log_group,
+            stream_prefix=CONTAINER_NAME,
             health_check=ecs.HealthCheck(
                 # Exec form: no shell is assumed in the image, only Debian's python3.
                 command=["CMD", *HEALTH_CHECK_COMMAND],
@@ -190,17 +174,83 @@ class GatewayTask(Construct):
                 retries=3,
                 start_period=cdk.Duration.seconds(300),
             ),
-            stop_timeout=cdk.Duration.seconds(120),
         )
 
     def _mount_writable_paths(self) -> None:
-        for path in GATEWAY_WRITABLE_PATHS:
-            # No host and no EFS configuration: a bind mount on the task's ephemeral storage (Fargate
-            # has no tmpfs). It is writable by GATEWAY_USER only because the image declares the path
-            # as a VOLUME with that owner (see bedrockgate.infra.image_contract).
-            name = writable_volume_name(path)
-            self.task_definition.add_volume(name=name)
-            self.container.add_mount_points(ecs.MountPoint(container_path=path, source_volume=name, read_only=False))
+        mount_writable_paths(self.task_definition, self.container)
+
+
+def add_litellm_container(
+    task_definition: ecs.TaskDefinition,
+    *,
+    image: ecs.ContainerImage,
+    command: list[str],
+    environment: dict[str, str],
+    secrets: dict[str, ecs.Secret],
+    log_group: logs.ILogGroup,
+    stream_prefix: str,
+    health_check: ecs.HealthCheck | None,
+) -> ecs.ContainerDefinition:
+    """The gateway image's container (``CONTAINER_NAME``) as its contract says: user, read-only root, port, logs.
+
+    The gateway's task and the database migration's task (:mod:`bedrockgate.infra.constructs.database_migration`)
+    run it alike; only the command, the environment and the health check differ.
+    """
+    return task_definition.add_container(
+        CONTAINER_NAME,
+        container_name=CONTAINER_NAME,
+        image=image,
+        command=command,
+        environment=environment,
+        secrets=secrets,
+        port_mappings=[ecs.PortMapping(container_port=GATEWAY_PORT, name="proxy")],
+        user=GATEWAY_USER,
+        readonly_root_filesystem=READONLY_ROOT_FILESYSTEM,
+        # Non-blocking: the proxy writes its JSON access log to stdout from the event loop, so a
+        # blocking driver that cannot reach CloudWatch stalls every request once the pipe is full
+        # (~64 KiB; `nox -s faults` reproduces it with a stdout nobody reads). A full buffer drops
+        # log lines instead; the EMF metrics lines go the same way, and the alarms still see the
+        # ALB's figures.
+        logging=ecs.LogDrivers.aws_logs(
+            stream_prefix=stream_prefix,
+            log_group=log_group,
+            mode=ecs.AwsLogDriverMode.NON_BLOCKING,
+            max_buffer_size=LOG_BUFFER,
+        ),
+        health_check=health_check,
+        stop_timeout=cdk.Duration.seconds(120),
+    )
+
+
+def container_secrets(plan: EnvironmentPlan, secrets: Mapping[str, secretsmanager.ISecret]) -> dict[str, ecs.Secret]:
+    """The plan's secret variables, each injected by ECS from its Secrets Manager secret (and JSON field)."""
+    return {
+        name: ecs.Secret.from_secrets_manager(secrets[source.key], source.field)
+        for name, source in plan.secrets.items()
+    }
+
+
+def acknowledge_image_pull(task_definition: ecs.TaskDefinition, image: str) -> None:
+    """cdk-nag's IAM5 on the execution role that pulls an ECR image: the one grant IAM only allows on '*'."""
+    if ECR_IMAGE.fullmatch(image):
+        acknowledge(
+            task_definition.obtain_execution_role(),
+            "IAM5",
+            "ecr:GetAuthorizationToken has no resource-level permissions (IAM requires Resource '*'); image pulls "
+            "themselves are granted on the one repository.",
+            findings=("Resource::*",),
+        )
+
+
+def mount_writable_paths(task_definition: ecs.TaskDefinition, container: ecs.ContainerDefinition) -> None:
+    """A task volume mounted read-write at each of ``GATEWAY_WRITABLE_PATHS``, the container's only writable paths."""
+    for path in GATEWAY_WRITABLE_PATHS:
+        # No host and no EFS configuration: a bind mount on the task's ephemeral storage (Fargate
+        # has no tmpfs). It is writable by GATEWAY_USER only because the image declares the path
+        # as a VOLUME with that owner (see bedrockgate.infra.image_contract).
+        name = writable_volume_name(path)
+        task_definition.add_volume(name=name)
+        container.add_mount_points(ecs.MountPoint(container_path=path, source_volume=name, read_only=False))
 
 
 class GatewayStack(cdk.Stack):
@@ -226,6 +276,10 @@ class GatewayStack(cdk.Stack):
         for index, key in enumerate(sorted(plan.secret_keys - set(secrets))):
             # Secrets named by ARN in the settings' env_sources.
             all_secrets[key] = secretsmanager.Secret.from_secret_complete_arn(self, f"SettingsSecret{index}", key)
+        self.task_secrets: Mapping[str, secretsmanager.ISecret] = all_secrets
+        """Every secret the task reads, by key: the migration task reads the same."""
+        self.migration: Construct | None = None
+        """The database migration run (set by the app when the config uses a database)."""
         self.log_group = service_log_group(self, settings, "gateway")
         self.task = GatewayTask(
             self, "Task", settings=settings, access=access, plan=plan, secrets=all_secrets, log_group=self.log_group

@@ -1,0 +1,1 @@
+"""The database migration's custom-resource handlers: a Lambda asset of this directory (``handler.py``)."""
