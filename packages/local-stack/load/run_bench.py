@@ -46,7 +46,15 @@ from bedrockgate.local_stack.bench import (
     summarise,
     unsaturated_figures,
 )
-from bedrockgate.local_stack.bench_variants import FEATURES, Variant, run_config, variants, with_workers
+from bedrockgate.local_stack.bench_variants import (
+    FEATURES,
+    TUNING_REFERENCE,
+    Variant,
+    run_config,
+    tuning_variants,
+    variants,
+    with_workers,
+)
 from bedrockgate.local_stack.campaign import stack_options
 from bedrockgate.local_stack.containers import default_image
 from bedrockgate.local_stack.processes import ManagedProcess
@@ -58,6 +66,8 @@ PRODUCTION_ENVIRONMENT: Final = {"LITELLM_MODE": "PRODUCTION", "LITELLM_LOG": "E
 PROXY_CPUS: Final = "0"
 LOAD_CPU: Final = 1
 TWO_WORKER_CPUS: Final = "0,1"
+Proxies = dict[str, tuple[Variant, ManagedProcess, int]]
+"""Each variant's proxy: its variant, its process and the pid whose process tree is the proxy's CPU."""
 GOALS: Final = {"overhead_p50_ms": 5.0, "overhead_p99_ms": 15.0, "cpu_vs_baseline": 1.5, "worker_efficiency": 0.9}
 
 
@@ -72,6 +82,7 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--model", default="claude-fast")
     parser.add_argument("--features", default=",".join(FEATURES), help=f"comma list of {', '.join(FEATURES)}")
     parser.add_argument("--no-workers", action="store_true", help="skip the two-worker production proxy")
+    parser.add_argument("--tuning", action="store_true", help="also the tuning experiments (bench_variants.py)")
     parser.add_argument("--gateway", default="auto", help="auto (the image when built), venv, image or image=REF")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
@@ -102,9 +113,7 @@ def _cpu_root(proxy: ManagedProcess) -> int:
     return proxy.pid
 
 
-def _round(
-    proxies: dict[str, tuple[Variant, ManagedProcess, int]], order: Sequence[str], key: str, args: argparse.Namespace
-) -> dict[str, RoundFigures]:
+def _round(proxies: Proxies, order: Sequence[str], key: str, args: argparse.Namespace) -> dict[str, RoundFigures]:
     figures = {}
     for name in order:
         variant, proxy, pid = proxies[name]
@@ -152,58 +161,41 @@ def _goals(by_name: dict[str, VariantFigures]) -> list[str]:
     return lines
 
 
-def main() -> int:
-    """Start the stack and the proxies, run the rounds, print the table and the goals."""
-    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # a TextIOWrapper here
-    args = _arguments()
-    if len(os.sched_getaffinity(0)) < 2:
-        print("the benchmark needs 2 CPUs: one for the proxy, one for the load", file=sys.stderr)
-        return 2
-    os.sched_setaffinity(0, {LOAD_CPU})  # the load, and every child started below unless pinned elsewhere
-    image = _gateway_image(args.gateway)
-    production_path = example_path("agents-gateway")
-    production = yaml.safe_load(production_path.read_text(encoding="utf-8"))
+def _chosen(args: argparse.Namespace, production: dict[str, object]) -> list[Variant]:
     chosen = variants(production, args.model, features=tuple(f for f in args.features.split(",") if f))
     if not args.no_workers:
         chosen.append(with_workers(chosen[-1], 2))
-    emulator = EmulatorSettings(rules=SCRIPTED_RULES, scripted_latency_ms=args.backend_latency_ms)
-    with tempfile.TemporaryDirectory(prefix="bench-gateway-") as scratch_name:
-        scratch = Path(scratch_name)
-        options = stack_options(scratch, config=production_path, emulator_settings=emulator, gateway_image=image,
-                                proxy_env=PRODUCTION_ENVIRONMENT, startup_timeout_s=900)  # fmt: skip
-        with LocalStack(options) as stack:
-            assert stack.info is not None  # noqa: S101 -- start() succeeded
-            started = time.monotonic()
-            proxies = {}
-            for variant in chosen:
-                cpus = TWO_WORKER_CPUS if variant.workers > 1 else PROXY_CPUS
-                proxy = stack.start_proxy(run_config=run_config(stack, variant, scratch), cpus=cpus, wait=False)
-                proxies[variant.name] = (variant, proxy)
-            deadline = time.monotonic() + options.startup_timeout_s
-            for _variant, proxy in proxies.values():
-                proxy.wait_healthy(deadline)
-            pinned = {name: (v, p, _cpu_root(p)) for name, (v, p) in proxies.items()}
-            print(f"{len(pinned)} proxies healthy in {time.monotonic() - started:.0f} s "
-                  f"({'image ' + image if image else 'workspace venv'}); proxies on CPU {PROXY_CPUS} "
-                  f"(two workers: {TWO_WORKER_CPUS}), load, emulator, Redis and Phoenix on CPU {LOAD_CPU}; "
-                  f"backend latency {args.backend_latency_ms} ms")  # fmt: skip
-            key = stack.info.master_key
-            for name, (variant, proxy, _pid) in pinned.items():
-                warm = sequential(proxy.url or "", key, variant.model, args.warmup)
-                failed = [s.status for s in warm if not s.ok]
-                if failed:
-                    print(f"{name}: {len(failed)} of {args.warmup} warm-up requests failed ({failed[:5]}); "
-                          f"see {proxy.log_path}", file=sys.stderr)  # fmt: skip
-                    return 1
-            rounds: dict[str, list[RoundFigures]] = {name: [] for name in pinned}
-            names = list(pinned)
-            for number in range(args.rounds):
-                print(f"round {number + 1} of {args.rounds}")
-                order = names[number % len(names) :] + names[: number % len(names)]
-                for name, figures in _round(pinned, order, key, args).items():
-                    rounds[name].append(figures)
-            memory = {name: rss_mib(pid) for name, (_v, _p, pid) in pinned.items() if name.startswith("production")}
-    summary = [summarise(name, rounds[name]) for name in names]
+    if args.tuning:
+        chosen += tuning_variants(production, args.model)
+    return chosen
+
+
+def _start(stack: LocalStack, chosen: list[Variant], scratch: Path, timeout_s: float) -> Proxies:
+    """Every variant's proxy at once (their imports overlap), pinned, then awaited healthy."""
+    proxies = {}
+    for variant in chosen:
+        cpus = TWO_WORKER_CPUS if variant.workers > 1 else PROXY_CPUS
+        proxy = stack.start_proxy(run_config=run_config(stack, variant, scratch), cpus=cpus, wait=False)
+        proxies[variant.name] = (variant, proxy)
+    deadline = time.monotonic() + timeout_s
+    for _variant, proxy in proxies.values():
+        proxy.wait_healthy(deadline)
+    return {name: (v, p, _cpu_root(p)) for name, (v, p) in proxies.items()}
+
+
+def _warm(proxies: Proxies, key: str, requests: int) -> bool:
+    """Each proxy's first requests (imports, caches, connections), checked: a failing variant stops the run."""
+    for name, (variant, proxy, _pid) in proxies.items():
+        failed = [s.status for s in sequential(proxy.url or "", key, variant.model, requests) if not s.ok]
+        if failed:
+            print(f"{name}: {len(failed)} of {requests} warm-up requests failed ({failed[:5]}); "
+                  f"see {proxy.log_path}", file=sys.stderr)  # fmt: skip
+            return False
+    return True
+
+
+def _report(args: argparse.Namespace, chosen: list[Variant], summary: list[VariantFigures],
+            memory: dict[str, list[float]]) -> None:  # fmt: skip
     print(
         f"\n=== gateway benchmark: medians over {args.rounds} interleaved rounds; {args.requests} sequential "
         f"requests, then {args.saturated_requests} from {args.concurrency} clients, per variant and round ==="
@@ -216,9 +208,51 @@ def main() -> int:
         print(f"RSS {name}: " + " + ".join(f"{size:.0f}" for size in sizes) + " MiB (parent first)")
     by_name = {f.name: f for f in summary}
     print("\n" + "\n".join(_goals(by_name)))
+    reference = by_name.get(TUNING_REFERENCE)
+    for tuned in (f for f in summary if f.name.startswith("tune-")):
+        if reference is not None and reference.cpu_ms_per_request and tuned.cpu_ms_per_request:
+            change = tuned.cpu_ms_per_request / reference.cpu_ms_per_request - 1
+            print(f"tuning {tuned.name}: CPU per request {change:+.1%} against {TUNING_REFERENCE}")
     if args.json is not None:
         record = {"figures": [dataclasses.asdict(f) for f in summary], "rss_mib": memory, "arguments": vars(args)}
         args.json.write_text(json.dumps(record, indent=2, default=str), encoding="utf-8")
+
+
+def main() -> int:
+    """Start the stack and the proxies, run the rounds, print the table and the goals."""
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # a TextIOWrapper here
+    args = _arguments()
+    if len(os.sched_getaffinity(0)) < 2:
+        print("the benchmark needs 2 CPUs: one for the proxy, one for the load", file=sys.stderr)
+        return 2
+    os.sched_setaffinity(0, {LOAD_CPU})  # the load, and every child started below unless pinned elsewhere
+    image = _gateway_image(args.gateway)
+    production_path = example_path("agents-gateway")
+    chosen = _chosen(args, yaml.safe_load(production_path.read_text(encoding="utf-8")))
+    emulator = EmulatorSettings(rules=SCRIPTED_RULES, scripted_latency_ms=args.backend_latency_ms)
+    with tempfile.TemporaryDirectory(prefix="bench-gateway-") as scratch_name:
+        scratch = Path(scratch_name)
+        options = stack_options(scratch, config=production_path, emulator_settings=emulator, gateway_image=image,
+                                proxy_env=PRODUCTION_ENVIRONMENT, startup_timeout_s=900)  # fmt: skip
+        with LocalStack(options) as stack:
+            assert stack.info is not None  # noqa: S101 -- start() succeeded
+            started = time.monotonic()
+            proxies = _start(stack, chosen, scratch, options.startup_timeout_s)
+            print(f"{len(proxies)} proxies healthy in {time.monotonic() - started:.0f} s "
+                  f"({'image ' + image if image else 'workspace venv'}); proxies on CPU {PROXY_CPUS} "
+                  f"(two workers: {TWO_WORKER_CPUS}), load, emulator, Redis and Phoenix on CPU {LOAD_CPU}; "
+                  f"backend latency {args.backend_latency_ms} ms")  # fmt: skip
+            if not _warm(proxies, stack.info.master_key, args.warmup):
+                return 1
+            names = list(proxies)
+            rounds: dict[str, list[RoundFigures]] = {name: [] for name in names}
+            for number in range(args.rounds):
+                print(f"round {number + 1} of {args.rounds}")
+                order = names[number % len(names) :] + names[: number % len(names)]
+                for name, figures in _round(proxies, order, stack.info.master_key, args).items():
+                    rounds[name].append(figures)
+            memory = {name: rss_mib(pid) for name, (_v, _p, pid) in proxies.items() if name.startswith("production")}
+    _report(args, chosen, [summarise(name, rounds[name]) for name in names], memory)
     return 0
 
 

@@ -37,9 +37,11 @@ from bedrockgate.local_stack.bench import (
 from bedrockgate.local_stack.bench_variants import (
     FEATURES,
     ROUTING_KEYS,
+    TUNING_REFERENCE,
     baseline_document,
     run_config,
     strip_features,
+    tuning_variants,
     variants,
     with_workers,
 )
@@ -234,3 +236,18 @@ def test_pinned_proxies_answer_with_the_overhead_header_and_cost_cpu(stack: Loca
         for _variant, proxy in started:
             proxy.stop(timeout=5)
             stack.proxies.remove(proxy)
+
+
+def test_each_tuning_experiment_changes_one_thing_of_production_without_guardrails() -> None:
+    bare = copy.deepcopy(PRODUCTION)
+    del bare["guardrails"]
+    experiments = {v.name: v for v in tuning_variants(PRODUCTION, "claude-fast")}
+    no_checks = experiments["tune-no-pre-call-checks"]
+    assert no_checks.document["router_settings"].pop("enable_pre_call_checks") is False
+    assert no_checks.document == {**bare, "router_settings": {
+        k: v for k, v in bare["router_settings"].items() if k != "enable_pre_call_checks"}}  # fmt: skip
+    assert not no_checks.environment
+    log = experiments["tune-log-warning"]
+    assert log.document == bare
+    assert dict(log.environment) == {"LITELLM_LOG": "WARNING"}
+    assert TUNING_REFERENCE == "production-no-guardrails"

@@ -140,6 +140,8 @@ class Variant:
     workers: int = 1
     derived: bool = True
     """Whether the local stack derives the run config (validation, local endpoints); not for the baseline."""
+    environment: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    """Variables this proxy gets on top of the stack's (a tuning experiment's)."""
 
 
 def variants(production: Mapping[str, Any], model: str, *, features: tuple[str, ...] | None = None) -> list[Variant]:
@@ -166,6 +168,35 @@ def variants(production: Mapping[str, Any], model: str, *, features: tuple[str, 
     return chosen
 
 
+TUNING_REFERENCE: Final = "production-no-guardrails"
+"""What each tuning experiment changes one thing of (the guardrails' round trips would drown the change)."""
+
+
+def tuning_variants(production: Mapping[str, Any], model: str) -> list[Variant]:
+    """One change at a time to production without guardrails: kept in the config only if it pays.
+
+    - ``enable_pre_call_checks: false``: the router stops counting each prompt's tokens against the
+      deployments' context windows before the call (an oversized prompt then fails at Bedrock and
+      still falls back through ``context_window_fallbacks``, one wasted call later);
+    - ``LITELLM_LOG=WARNING`` instead of infra's ``ERROR``: whether the log level changes the
+      per-request work at all (``json_logs`` formats only what is emitted).
+    """
+    bare = copy.deepcopy(dict(production))
+    bare.pop("guardrails", None)
+    no_checks = copy.deepcopy(bare)
+    no_checks.setdefault("router_settings", {})["enable_pre_call_checks"] = False
+    return [
+        Variant("tune-no-pre-call-checks", "production-no-guardrails, enable_pre_call_checks false", no_checks, model),
+        Variant(
+            "tune-log-warning",
+            "production-no-guardrails, LITELLM_LOG=WARNING",
+            bare,
+            model,
+            environment={"LITELLM_LOG": "WARNING"},
+        ),
+    ]
+
+
 def with_workers(variant: Variant, workers: int) -> Variant:
     """The same config served by ``workers`` processes (LiteLLM's ``NUM_WORKERS``)."""
     if workers < 1:
@@ -177,6 +208,7 @@ def with_workers(variant: Variant, workers: int) -> Variant:
         variant.model,
         workers=workers,
         derived=variant.derived,
+        environment=variant.environment,
     )
 
 
@@ -201,4 +233,5 @@ def run_config(stack: LocalStack, variant: Variant, directory: Path) -> RunConfi
             phoenix_url=stack.info.phoenix_url,
         )
         run = build_run_config(path, endpoints, stack.info.master_key, os.environ)
-    return dataclasses.replace(run, environment=run.environment | {"NUM_WORKERS": str(variant.workers)})
+    extra = {"NUM_WORKERS": str(variant.workers), **variant.environment}
+    return dataclasses.replace(run, environment=run.environment | extra)
