@@ -35,6 +35,7 @@ from bedrockgate.local_stack.bench import (
     unsaturated_figures,
 )
 from bedrockgate.local_stack.bench_variants import (
+    BENCHMARK_API_BASE_VARIABLE,
     FEATURES,
     ROUTING_KEYS,
     TUNING_REFERENCE,
@@ -97,7 +98,9 @@ def test_each_feature_variant_is_bedrock_plus_exactly_that_feature(
     production["router_settings"] |= router_extra
     production["litellm_settings"] |= litellm_extra
     chosen = {v.name: v for v in variants(production, "claude-fast", features=tuple(features))}
-    assert list(chosen) == ["baseline", "bedrock", *features, "production-no-guardrails", "production"]
+    assert list(chosen) == [
+        "litellm-mock", "litellm-endpoint", "bedrock", *features, "production-no-guardrails", "production"
+    ]  # fmt: skip
     bedrock = chosen["bedrock"].document
     assert {name: feature_part(name, bedrock) for name in FEATURES} == ABSENT
     # Settings that are no measured feature stay in every derived variant, unchanged.
@@ -124,12 +127,14 @@ def test_a_feature_production_lacks_is_refused_by_name() -> None:
         with_workers(variants(PRODUCTION, "claude-fast")[-1], 0)
 
 
-def test_the_baseline_is_litellms_network_mock_config() -> None:
-    document = baseline_document()
-    assert document["litellm_settings"] == {"network_mock": True}
-    assert [d["litellm_params"]["model"] for d in document["model_list"]] == ["openai/fake"]
-    assert "callbacks" not in document["litellm_settings"]
-    assert "router_settings" not in document
+def test_the_baselines_are_litellms_benchmark_config_in_process_and_over_http() -> None:
+    mock, endpoint = baseline_document(network_mock=True), baseline_document(network_mock=False)
+    assert mock["litellm_settings"] == {"network_mock": True}
+    assert "litellm_settings" not in endpoint
+    for document in (mock, endpoint):
+        assert [d["litellm_params"]["model"] for d in document["model_list"]] == ["openai/fake"]
+        assert "router_settings" not in document
+    assert endpoint["model_list"][0]["litellm_params"]["api_base"] == f"os.environ/{BENCHMARK_API_BASE_VARIABLE}"
 
 
 @settings(max_examples=100)
@@ -209,11 +214,11 @@ def test_traffic_goes_to_loopback_only() -> None:
 
 
 def test_pinned_proxies_answer_with_the_overhead_header_and_cost_cpu(stack: LocalStack, tmp_path: Path) -> None:
-    """On the real stack: LiteLLM's baseline and one derived variant, each pinned to CPU 0, measured."""
+    """On the real stack: LiteLLM's baseline over HTTP and one derived variant, each pinned to CPU 0, measured."""
     chosen = {v.name: v for v in variants(PRODUCTION, "claude-fast", features=("metrics",))}
     started = [
         (chosen[name], stack.start_proxy(run_config=run_config(stack, chosen[name], tmp_path), cpus="0", wait=False))
-        for name in ("baseline", "metrics")
+        for name in ("litellm-endpoint", "metrics")
     ]
     deadline = time.monotonic() + 300
     try:

@@ -8,9 +8,11 @@ feature put back, as production writes it. A feature's share of the cost is then
 figure minus ``bedrock``'s, and production's figure against the sum shows how the features
 interact.
 
-The baseline is LiteLLM's own benchmark configuration (its ``docs/benchmarks.md`` and load-test
-setup): one OpenAI-style deployment and ``network_mock: true``, which answers at LiteLLM's httpx
-transport, so no callback, no Redis and no upstream connection cost anything.
+The baseline is LiteLLM's own benchmark configuration (its ``docs/benchmarks.md`` and load tests):
+one OpenAI-style deployment, no callback, no Redis, in its two forms. ``litellm-endpoint`` calls a
+fake OpenAI server over HTTP (LiteLLM's published benchmarks; here the emulator answers at the same
+fixed latency as the Bedrock variants); ``litellm-mock`` sets ``network_mock: true``, which answers
+at LiteLLM's httpx transport, so no connection costs anything.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from pathlib import Path
 from typing import Any, Final
 
 import yaml
+from bedrockgate.local_stack.emulator import OPENAI_BENCHMARK_PATH
 from bedrockgate.local_stack.exceptions import StackConfigError, StateError
 from bedrockgate.local_stack.runconfig import (
     METRICS_CALLBACK,
@@ -43,23 +46,24 @@ REDIS_KEYS: Final = ("redis_host", "redis_port", "redis_password", "redis_url")
 ROUTING_KEYS: Final = ("routing_strategy", *REDIS_KEYS)
 
 
-def baseline_document() -> Document:
-    """LiteLLM's benchmark config: a fake OpenAI deployment answered by ``network_mock`` (no network)."""
-    return {
-        "model_list": [
-            {
-                "model_name": BASELINE_MODEL,
-                "litellm_params": {
-                    "model": "openai/fake",
-                    # network_mock answers before any connection: neither is used, LiteLLM's docs write them so.
-                    "api_key": "fake-key",
-                    "api_base": "https://exampleopenaiendpoint-production.up.railway.app/",
-                },
-            }
-        ],
-        "litellm_settings": {"network_mock": True},
+BENCHMARK_API_BASE_VARIABLE: Final = "BENCHMARK_OPENAI_API_BASE"
+"""Where ``litellm-endpoint`` finds the fake OpenAI server (the emulator's, set by ``run_config``)."""
+
+
+def baseline_document(*, network_mock: bool) -> Document:
+    """LiteLLM's benchmark config: a fake OpenAI deployment, answered in process or by a fake server."""
+    params: dict[str, Any] = {"model": "openai/fake", "api_key": "fake-key"}  # LiteLLM's docs write this key
+    if network_mock:  # answered before any connection: the api_base is never used, LiteLLM's docs write this one
+        params["api_base"] = "https://exampleopenaiendpoint-production.up.railway.app/"
+    else:
+        params["api_base"] = f"os.environ/{BENCHMARK_API_BASE_VARIABLE}"
+    document: Document = {
+        "model_list": [{"model_name": BASELINE_MODEL, "litellm_params": params}],
         "general_settings": {"master_key": "os.environ/LITELLM_MASTER_KEY"},
     }
+    if network_mock:
+        document["litellm_settings"] = {"network_mock": True}
+    return document
 
 
 def _callbacks(document: Mapping[str, Any]) -> list[str]:
@@ -145,15 +149,19 @@ class Variant:
 
 
 def variants(production: Mapping[str, Any], model: str, *, features: tuple[str, ...] | None = None) -> list[Variant]:
-    """Baseline, ``bedrock``, one variant per feature, production without guardrails, production."""
+    """LiteLLM's two baselines, ``bedrock``, one variant per feature, production without guardrails, production."""
     unknown = sorted(set(features or ()) - set(FEATURES))
     if unknown:
         raise StackConfigError(f"unknown benchmark feature(s) {', '.join(unknown)}: choose from {', '.join(FEATURES)}")
     bedrock = strip_features(production)
-    baseline_text = "LiteLLM's own benchmark config (network_mock, no callbacks, no Redis)"
+    mock_text = "LiteLLM's own benchmark config, network_mock (answered in process)"
+    endpoint_text = "LiteLLM's own benchmark config, a fake OpenAI server on loopback"
     bedrock_text = "production's Bedrock deployments through SigV4 to the emulator, no feature"
     chosen: list[Variant] = [
-        Variant("baseline", baseline_text, baseline_document(), BASELINE_MODEL, derived=False),
+        Variant("litellm-mock", mock_text, baseline_document(network_mock=True), BASELINE_MODEL, derived=False),
+        Variant(
+            "litellm-endpoint", endpoint_text, baseline_document(network_mock=False), BASELINE_MODEL, derived=False
+        ),
         Variant("bedrock", bedrock_text, bedrock, model),
     ]
     for name in features if features is not None else tuple(FEATURES):
@@ -222,7 +230,11 @@ def run_config(stack: LocalStack, variant: Variant, directory: Path) -> RunConfi
         raise StateError("start the stack before deriving a benchmark proxy's config")
     if not variant.derived:
         text = yaml.safe_dump(variant.document, sort_keys=False)
-        run = RunConfig(yaml_text=text, environment={"LITELLM_MASTER_KEY": stack.info.master_key})
+        environment = {
+            "LITELLM_MASTER_KEY": stack.info.master_key,
+            BENCHMARK_API_BASE_VARIABLE: stack.info.emulator_url + OPENAI_BENCHMARK_PATH,
+        }
+        run = RunConfig(yaml_text=text, environment=environment)
     else:
         path = directory / f"{variant.name}.yaml"
         path.write_text(yaml.safe_dump(variant.document, sort_keys=False), encoding="utf-8")

@@ -7,6 +7,8 @@ same exceptions (and the router to the same retries and fallbacks) as in AWS.
 
 Admin routes under ``/_emulator/``: health, faults (read, set per model id, clear), and the
 recent requests each model received (what the guardrail test reads to prove masking happened).
+``POST /_benchmark/openai/v1/chat/completions`` answers like LiteLLM's fake OpenAI benchmark endpoint
+(``nox -s bench_gateway``'s baseline).
 """
 
 from __future__ import annotations
@@ -35,6 +37,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
+
+OPENAI_BENCHMARK_PATH = "/_benchmark/openai/v1"
+"""Where the emulator answers like LiteLLM's fake OpenAI benchmark endpoint (an ``api_base``)."""
 
 _ERRORS: Mapping[str, tuple[int, str]] = {
     "throttle": (429, "ThrottlingException"),
@@ -276,6 +281,33 @@ class _Routes:
             raise _validation("content: expected a list of content blocks ({'text': {'text': ...}})")
         return JSONResponse(apply_guardrail(body, self.state.guardrail))
 
+    async def openai_chat(self, request: Request) -> Response:
+        """LiteLLM's own benchmark endpoint, on loopback: a canned OpenAI chat completion after the scripted latency.
+
+        LiteLLM's load tests call a fake OpenAI server (``openai/fake`` at its ``api_base``); the
+        gateway benchmark's baseline does the same here, so the baseline pays a real HTTP round trip
+        as the Bedrock variants do, at the same latency. Not an emulation of OpenAI: no auth, no checks.
+        """
+        body = await _json_body(request)
+        if self.settings.scripted_latency_ms:
+            await asyncio.sleep(self.settings.scripted_latency_ms / 1000)
+        return JSONResponse(
+            {
+                "id": f"chatcmpl-{uuid.uuid4().hex[:12]}",
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": str(body.get("model", "fake")),
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": "Hello from the benchmark."},
+                        "finish_reason": "stop",
+                    },
+                ],
+                "usage": {"prompt_tokens": 9, "completion_tokens": 5, "total_tokens": 14},
+            }
+        )
+
     async def health(self, _request: Request) -> Response:
         status = 200 if self.state.ready else 503
         return JSONResponse({"ready": self.state.ready, "backends": self.state.pool.loaded()}, status_code=status)
@@ -333,6 +365,7 @@ def build_app(settings: EmulatorSettings, *, warm: bool = True) -> Starlette:
             Route(f"{model}/converse-stream", routes.converse_stream, methods=["POST"]),
             Route(f"{model}/invoke", routes.invoke, methods=["POST"]),
             Route("/guardrail/{guardrail_id}/version/{version}/apply", routes.guardrail, methods=["POST"]),
+            Route(f"{OPENAI_BENCHMARK_PATH}/chat/completions", routes.openai_chat, methods=["POST"]),
             Route("/_emulator/health", routes.health),
             Route("/_emulator/faults", routes.faults, methods=["GET", "DELETE"]),
             Route("/_emulator/faults/{model_id:path}", routes.faults, methods=["PUT", "DELETE"]),
