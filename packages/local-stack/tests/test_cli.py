@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import socket
@@ -12,9 +13,14 @@ from pathlib import Path
 import httpx
 import pytest
 from bedrockgate.local_stack.cli import banner, main
+from bedrockgate.local_stack.exceptions import StackConfigError
 from bedrockgate.local_stack.processes import ManagedProcess, free_port, group_alive
-from bedrockgate.local_stack.stack import StackInfo
+from bedrockgate.local_stack.stack import StackInfo, proxy_workers
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from local_stack_helpers import require_binaries
+
+COUNTS = st.one_of(st.integers(-2, 9).map(str), st.sampled_from(["", "+2", " 2", "2.0", "two", "\u0663"]))
 
 
 def test_down_without_a_running_stack_says_how_to_start_one(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -54,6 +60,8 @@ def test_the_banner_has_everything_to_paste() -> None:
     assert 'OpenAI(base_url="http://127.0.0.1:4000/v1", api_key="sk-local-abc")' in text
     assert '"model": "claude-primary"' in text
     assert "note: n1" in text
+    assert "worker processes" not in text
+    assert "/v1), 2 worker processes" in banner(dataclasses.replace(info, workers=2))
 
 
 def test_stopping_a_process_stops_its_children_too(tmp_path: Path) -> None:
@@ -101,3 +109,41 @@ def test_up_detached_then_down_leaves_nothing_running(tmp_path: Path) -> None:
     assert down.returncode == 0, down.stderr
     assert not any(group_alive(pid) for pid in pids.values())
     assert not (state / "state.json").exists()
+
+
+@settings(max_examples=200)
+@given(
+    requested=st.one_of(st.none(), st.integers(-2, 9)),
+    values=st.lists(st.one_of(st.none(), COUNTS), max_size=3),
+)
+def test_the_worker_count_is_the_request_else_the_first_num_workers_set_and_bad_ones_are_refused(
+    requested: int | None, values: list[str | None]
+) -> None:
+    environments = [{} if value is None else {"NUM_WORKERS": value} for value in values]
+    chosen = next((value for value in values if value), None)  # unset and empty are skipped
+    refused = (requested is not None and requested < 1) or (
+        requested is None and chosen is not None and not (chosen.isascii() and chosen.isdigit() and int(chosen) > 0)
+    )
+    if refused:
+        with pytest.raises(StackConfigError, match="worker process"):
+            proxy_workers(requested, *environments)
+        return
+    expected = requested if requested is not None else int(chosen) if chosen is not None else 1
+    assert proxy_workers(requested, *environments) == expected
+
+
+def test_up_refuses_a_worker_count_that_is_not_a_whole_number_from_one(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["up", "--workers", "0"])
+    assert exited.value.code == 2
+    assert "'0': the number of worker processes, a whole number from 1" in capsys.readouterr().err
+
+
+def test_more_than_one_worker_without_redis_is_refused_before_anything_starts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    state = tmp_path / "s"
+    code = main(["up", "--workers", "2", "--no-redis", "--port", str(free_port()), "--state-dir", str(state)])
+    assert code == 1
+    assert "2 proxy workers need Redis" in capsys.readouterr().err
+    assert not state.exists()

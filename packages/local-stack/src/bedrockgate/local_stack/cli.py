@@ -28,7 +28,14 @@ from bedrockgate.local_stack.containers import default_image
 from bedrockgate.local_stack.exceptions import LocalStackError, StartupError, StopRequested
 from bedrockgate.local_stack.interrupts import Interrupts
 from bedrockgate.local_stack.settings import SCRIPTED_RULES, EmulatorSettings, load_settings
-from bedrockgate.local_stack.stack import LocalStack, StackInfo, StackOptions, read_state, stop_background
+from bedrockgate.local_stack.stack import (
+    LocalStack,
+    StackInfo,
+    StackOptions,
+    read_state,
+    stop_background,
+    worker_count,
+)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -54,6 +61,9 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--gateway", type=_gateway, default=None, metavar="venv|image[=REF]",
                     help="where the proxy runs: venv (default, this environment's LiteLLM) or image: "
                          "the gateway image under podman, as ECS runs it (default: the last one built)")  # fmt: skip
+    up.add_argument("--workers", type=_workers, default=None, metavar="N",
+                    help="the proxy's worker processes (LiteLLM's NUM_WORKERS; default: NUM_WORKERS from the "
+                         "environment, else 1); more than one needs Redis")  # fmt: skip
     up.add_argument("--timeout", type=float, default=180.0, help="seconds to wait for every part to be healthy")
     up.add_argument("--ask", default="Say hello to a new developer in one sentence.",
                     help="a first question, sent through the gateway once it is healthy ('' to skip)")  # fmt: skip
@@ -93,6 +103,14 @@ def _gateway(value: str) -> str | None:
     raise argparse.ArgumentTypeError(
         f"{value!r}: use venv, image or image=REF (e.g. image=localhost/bedrockgate-gateway:latest-amd64)"
     )
+
+
+def _workers(value: str) -> int:
+    """A positive whole number of worker processes."""
+    count = worker_count(value)
+    if count is not None:
+        return count
+    raise argparse.ArgumentTypeError(f"{value!r}: the number of worker processes, a whole number from 1")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -173,6 +191,7 @@ def _up(args: argparse.Namespace) -> int:
         startup_timeout_s=args.timeout,
         gateway_image=args.gateway,
         detached=args.detach,
+        workers=args.workers,
     )
     stack = LocalStack(options)
     serving = detached = False
@@ -250,7 +269,8 @@ def banner(info: StackInfo) -> str:
     lines = [
         f"local-stack: healthy in {info.startup_s:.1f} s"
         + (f" ({', '.join(f'{name} {s:.1f} s' for name, s in info.ready_s.items())})" if info.ready_s else ""),
-        f"  gateway   {info.proxy_url}   (OpenAI-compatible: {info.proxy_url}/v1)",
+        f"  gateway   {info.proxy_url}   (OpenAI-compatible: {info.proxy_url}/v1)"
+        + (f", {info.workers} worker processes" if info.workers > 1 else ""),
         f"  models    {', '.join(f'{a} -> {m[0]}' for a, m in info.model_ids.items())}",
         f"  emulator  {info.emulator_url}   (faults: PUT {info.emulator_url}/_emulator/faults/<model id>)",
         f"  redis     {'127.0.0.1:' + str(info.redis_port) if info.redis_port else 'not running (limits per process)'}",

@@ -17,9 +17,10 @@ import secrets
 import shutil
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Literal, Self
+from typing import Final, Literal, Self
 
 from bedrockgate.local_stack.containers import image_proxy, remove_container, require_image
 from bedrockgate.local_stack.embedded import require_models
@@ -53,6 +54,13 @@ OFFLINE_LITELLM = {
 """LiteLLM's bundled copies, never GitHub's or its blog's (the gateway image sets the same): without them an
 unauthenticated GET of ``/public/litellm_blog_posts`` or ``/public/autorouter_presets``, and every Claude call
 (its beta headers), make the proxy fetch from the internet."""
+WORKERS_VARIABLE: Final = "NUM_WORKERS"
+"""LiteLLM's worker count (``litellm --num_workers``): more than one runs uvicorn's supervisor and that many workers."""
+PING_VARIABLE: Final = "TIMEOUT_WORKER_HEALTHCHECK"
+WORKER_PING_TIMEOUT_S: Final = 60
+"""``TIMEOUT_WORKER_HEALTHCHECK``, as the gateway image sets it: uvicorn kills a worker that does not answer its
+supervisor's ping in time (its default 5 s), and a spawned worker answers only once it has imported LiteLLM, which
+takes longer than 5 s on a busy machine: the workers were killed and respawned forever."""
 _SCRUBBED = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "DATABASE_URL")
 
 
@@ -74,6 +82,8 @@ class StackOptions:
     """Run the proxy from this gateway image (podman) instead of the workspace's venv."""
     detached: bool = False
     """The children may outlive this process (``up --detach``): no parent-death signal; ``detach()`` lets them go."""
+    workers: int | None = None
+    """The proxy's worker processes; None: ``NUM_WORKERS`` of ``proxy_env`` or this process's environment, else 1."""
 
 
 @dataclass(frozen=True)
@@ -94,6 +104,8 @@ class StackInfo:
     gateway_image: str | None = None
     containers: list[str] = field(default_factory=list)
     """Podman containers of the proxies (image mode), removed by ``down`` whatever became of podman."""
+    workers: int = 1
+    """The first proxy's worker processes."""
 
 
 def redis_binary() -> str | None:
@@ -108,6 +120,35 @@ def phoenix_installed() -> bool:
     except importlib.metadata.PackageNotFoundError:
         return False
     return True
+
+
+def worker_count(text: str) -> int | None:
+    """``text`` as a number of worker processes: a positive whole number in ASCII digits; None otherwise."""
+    return int(text) if text.isascii() and text.isdigit() and int(text) > 0 else None
+
+
+def proxy_workers(requested: int | None, *environments: Mapping[str, str]) -> int:
+    """The proxy's worker count: ``requested``, else the first ``NUM_WORKERS`` of ``environments``, else 1.
+
+    A value that is not a positive whole number is refused here, as the gateway image's entrypoint
+    refuses it: uvicorn would quietly run one worker on 0, and LiteLLM's CLI stops on a word.
+    """
+    if requested is not None:
+        if requested < 1:
+            raise StackConfigError(f"--workers {requested}: the proxy needs at least one worker process")
+        return requested
+    for environment in environments:
+        value = environment.get(WORKERS_VARIABLE, "")
+        if not value:
+            continue
+        count = worker_count(value)
+        if count is None:
+            raise StackConfigError(
+                f"{WORKERS_VARIABLE} is {value!r}: the proxy's worker processes must be a positive whole number; "
+                "set it to one, or pass --workers N"
+            )
+        return count
+    return 1
 
 
 def _script(name: str) -> str:
@@ -129,6 +170,7 @@ class LocalStack:
         self.run_config: RunConfig | None = None
         self.info: StackInfo | None = None
         self.lifeline: Lifeline | None = None
+        self.workers = proxy_workers(options.workers, options.proxy_env, os.environ)
 
     def __enter__(self) -> Self:
         self.start()
@@ -142,6 +184,11 @@ class LocalStack:
         started = time.monotonic()
         if not port_is_free(self.options.port):
             raise StartupError(f"port {self.options.port} is in use on 127.0.0.1: pass --port with a free one")
+        if self.workers > 1 and (self.options.redis is False or redis_binary() is None):
+            raise StackConfigError(
+                f"{self.workers} proxy workers need Redis: each worker keeps its own routing state and limits "
+                "otherwise. Install redis-server (apt-get install redis-server) and drop --no-redis, or run one worker"
+            )
         if self.options.gateway_image is not None:
             require_image(self.options.gateway_image)
         self.state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -186,6 +233,7 @@ class LocalStack:
             ready_s=ready,
             gateway_image=self.options.gateway_image,
             containers=[p.container for p in self.proxies if p.container is not None],
+            workers=self.workers,
         )
         return self.info
 
@@ -196,13 +244,16 @@ class LocalStack:
         wait: bool = True,
         run_config: RunConfig | None = None,
         cpus: str | None = None,
+        workers: int | None = None,
     ) -> ManagedProcess:
         """Start a LiteLLM proxy with the stack's config (a second one shares Redis with the first).
 
         ``run_config``: another config for this proxy (the benchmark runs several side by side, each
         derived with ``build_run_config`` from the stack's ``endpoints``); ``cpus``: the CPUs it may run
         on (``taskset``/``--cpuset-cpus`` list such as ``0`` or ``0,1``), so a benchmark's load
-        generator never shares the proxy's core.
+        generator never shares the proxy's core; ``workers``: its worker processes, else ``NUM_WORKERS`` of
+        ``run_config``'s environment, else the stack's. Workers are children of the proxy's process, in its
+        process group: stopping the proxy (or the lifeline) stops them.
         """
         if self.run_config is None:
             raise StartupError("start the stack before adding a proxy")
@@ -216,7 +267,11 @@ class LocalStack:
         log_path = self.state_dir / "logs" / f"{name}.log"
         health = http_ok(f"{url}/health/liveliness")
         environment = (run_config or self.run_config).environment
-        proxy_env = OFFLINE_LITELLM | environment | {"PYTHONUNBUFFERED": "1"} | self.options.proxy_env
+        count = proxy_workers(workers, environment, {WORKERS_VARIABLE: str(self.workers)})
+        proxy_env = (
+            OFFLINE_LITELLM | environment | {"PYTHONUNBUFFERED": "1"} | self.options.proxy_env
+            | {WORKERS_VARIABLE: str(count)}
+        )  # fmt: skip
         if self.options.gateway_image is not None:
             container = f"bedrockgate-{name}-{port}"
             spec = image_proxy(
@@ -233,7 +288,8 @@ class LocalStack:
                 container=container,
             )
         else:
-            env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED} | proxy_env
+            ping = {PING_VARIABLE: str(WORKER_PING_TIMEOUT_S)}  # the image sets it; here a user's value wins
+            env = ping | {k: v for k, v in os.environ.items() if k not in _SCRUBBED} | proxy_env
             argv = [_script("litellm"), "--config", str(config), "--host", "127.0.0.1", "--port", str(port)]
             if cpus is not None:
                 argv = [_taskset(), "--cpu-list", cpus, *argv]  # taskset execs the proxy: the pid stays the proxy's
