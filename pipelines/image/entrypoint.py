@@ -9,7 +9,15 @@ Refuses to start, with exit code 78 (EX_CONFIG) and a message that says why and 
   and the infrastructure were built from different configs);
 - ``DATABASE_URL`` is set but the image was built without LiteLLM's Prisma engines
   (``bedrockgate.database=unavailable``): the proxy would try to download them at first start,
-  which a read-only root filesystem and a network without that host both forbid.
+  which a read-only root filesystem and a network without that host both forbid;
+- the worker count (``--num_workers``, else ``NUM_WORKERS``, which infra sets to the task's vCPUs)
+  is not a positive whole number: LiteLLM's CLI would stop with a usage error on a word, and
+  uvicorn would quietly run one worker on ``0`` or a negative count.
+
+With more than one worker, uvicorn's supervisor kills a worker that does not answer its health
+ping within ``TIMEOUT_WORKER_HEALTHCHECK`` seconds (uvicorn's default 5); a spawned worker answers
+only after importing LiteLLM, which takes longer than that on a busy vCPU, so the image sets 60
+(``Containerfile``): with 5 the workers were killed and respawned forever, and the task never served.
 """
 
 from __future__ import annotations
@@ -32,6 +40,23 @@ def _option(argv: list[str], name: str) -> str | None:
         if argument.startswith(name + "="):
             return argument.split("=", 1)[1]
     return None
+
+
+def _workers_problem(argv: list[str], environ: dict[str, str]) -> str | None:
+    """Why the worker count LiteLLM would use is not a positive whole number; None when it is (or unset)."""
+    given = _option(argv, "--num_workers")
+    source = "--num_workers"
+    if given is None:
+        given, source = environ.get("NUM_WORKERS", ""), "NUM_WORKERS"
+        if not given:  # unset or empty: LiteLLM's CLI takes its default, one worker
+            return None
+    if given.isascii() and given.isdigit() and int(given) > 0:
+        return None
+    return (
+        f"{source} is {given!r}, but the number of LiteLLM worker processes must be a positive whole number "
+        "(uvicorn would run one worker on 0 or less, LiteLLM's CLI refuses a word). Set it to the task's vCPUs "
+        "(infra's gateway_workers setting does), or unset it for one worker."
+    )
 
 
 def problems(argv: list[str], environ: dict[str, str], facts: dict[str, str]) -> list[str]:
@@ -58,6 +83,9 @@ def problems(argv: list[str], environ: dict[str, str], facts: dict[str, str]) ->
                     "the image and the deployment were built from different configs. Deploy the image built "
                     "for this config, or set BEDROCKGATE_CONFIG_SHA256 to the mounted file's sha256."
                 )
+    workers = _workers_problem(argv, environ)
+    if workers is not None:
+        found.append(workers)
     return found
 
 

@@ -67,6 +67,37 @@ def test_the_entrypoint_names_an_unreadable_config() -> None:
     ]
 
 
+WORKER_COUNTS = st.one_of(
+    st.integers(-3, 64).map(str),
+    st.sampled_from(["", "0", "00", "007", "+2", "2.0", " 2", "1_0", "two", "\u0662", "-0"]),
+    st.text(max_size=6),
+)
+
+
+@settings(max_examples=300)
+@given(option=st.one_of(st.none(), WORKER_COUNTS), variable=st.one_of(st.none(), WORKER_COUNTS))
+def test_the_entrypoint_refuses_exactly_a_worker_count_that_is_not_a_positive_whole_number(
+    option: str | None, variable: str | None
+) -> None:
+    argv = ["--config", "/app/config.yaml", *(["--num_workers", option] if option is not None else [])]
+    environ = {} if variable is None else {"NUM_WORKERS": variable}
+    found = entrypoint.problems(argv, environ, {"database": "available"})
+    # LiteLLM's CLI: the option beats the variable; an empty variable is unset (its default, one worker).
+    used = option if option is not None else (variable or None)
+    assert len(found) == (used is not None and not (used.isascii() and used.isdigit() and int(used) > 0))
+    if found:
+        assert ("--num_workers" if option is not None else "NUM_WORKERS") in found[0]
+        assert "positive whole number" in found[0]
+
+
+def test_the_entrypoint_reads_the_worker_option_in_either_spelling() -> None:
+    facts = {"database": "available"}
+    assert entrypoint.problems(["--num_workers=0"], {"NUM_WORKERS": "4"}, facts) != []
+    assert entrypoint.problems(["--num_workers=4"], {"NUM_WORKERS": "zero"}, facts) == []
+    assert entrypoint.problems([], {"NUM_WORKERS": "4"}, facts) == []
+    assert entrypoint.problems([], {"NUM_WORKERS": ""}, facts) == []  # empty: LiteLLM's default, one worker
+
+
 def test_the_integration_check_lists_every_callback_and_guardrail_a_config_names() -> None:
     config = {
         "litellm_settings": {"callbacks": ["arize_phoenix", "bedrockgate.metrics_callback.metrics_logger"],
@@ -105,6 +136,7 @@ def test_the_containerfile_infra_and_the_local_stack_agree_on_user_writable_path
     containerfile = (RECIPE / "Containerfile").read_text(encoding="utf-8")
     infra = _constants(ROOT / "packages" / "infra" / "src" / "bedrockgate" / "infra" / "image_contract.py")
     local = _constants(ROOT / "packages" / "local-stack" / "src" / "bedrockgate" / "local_stack" / "containers.py")
+    stack = _constants(ROOT / "packages" / "local-stack" / "src" / "bedrockgate" / "local_stack" / "stack.py")
     [user] = re.findall(r"^USER (\S+)$", containerfile, re.MULTILINE)
     assert user == infra["GATEWAY_USER"] == local["IMAGE_USER"]
     assert infra["GATEWAY_WRITABLE_PATHS"] == local["WRITABLE_PATHS"]
@@ -112,6 +144,8 @@ def test_the_containerfile_infra_and_the_local_stack_agree_on_user_writable_path
     assert tuple(ast.literal_eval(volume)) == infra["GATEWAY_WRITABLE_PATHS"]
     # Owner and mode are set before VOLUME: a step after it could not change them (Fargate copies them).
     assert containerfile.index("chown 10001:10001 /tmp") < containerfile.index("VOLUME")
+    # Workers answer their supervisor's ping only once LiteLLM is imported: the image and the venv proxy wait as long.
+    assert re.search(rf"^\s+{stack['PING_VARIABLE']}={stack['WORKER_PING_TIMEOUT_S']}$", containerfile, re.MULTILINE)
     assert re.search(rf"EXPOSE {infra['GATEWAY_PORT']}\b", containerfile)
     assert 'ENTRYPOINT ["/usr/bin/tini", "--"' in containerfile
     assert "FROM scratch" in containerfile
