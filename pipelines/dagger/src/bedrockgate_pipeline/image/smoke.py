@@ -5,8 +5,8 @@ Each check raises :class:`ImageBuildError` naming what failed; the figures come 
 
 1. every callback and guardrail integration a config names imports inside the image, with the
    task's user and a read-only root filesystem (the baked config and every example);
-2. the entrypoint refuses ``DATABASE_URL`` (no Prisma engines) and a config whose sha256 is not
-   ``BEDROCKGATE_CONFIG_SHA256``;
+2. the entrypoint refuses ``DATABASE_URL`` (no Prisma engines), a config whose sha256 is not
+   ``BEDROCKGATE_CONFIG_SHA256``, and a ``NUM_WORKERS`` that is not a positive whole number;
 3. the proxy starts from the image (``local-stack`` image mode: host network, the runtime config
    mounted), passes infra's own container health check (``podman exec`` of the exact command) and
    the ALB's path, answers a chat request, and its stdout holds the metrics callback's EMF record;
@@ -121,10 +121,11 @@ def check_integrations(reference: str, configs: dict[str, Path]) -> dict[str, di
 
 
 def check_refusals(reference: str) -> None:
-    """The entrypoint refuses DATABASE_URL and a config digest that does not match."""
+    """The entrypoint refuses DATABASE_URL, a config digest that does not match, and zero workers."""
     cases = {
         DATABASE_VARIABLE: {DATABASE_VARIABLE: "postgresql://user@127.0.0.1:5432/litellm"},
         CONFIG_DIGEST_VARIABLE: {CONFIG_DIGEST_VARIABLE: "0" * 64},
+        "NUM_WORKERS": {"NUM_WORKERS": "0"},
     }
     for variable, env in cases.items():
         done = _readonly_run(reference, reference, env=env)
