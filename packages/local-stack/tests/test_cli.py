@@ -5,20 +5,23 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
 import pytest
 from bedrockgate.local_stack.cli import banner, main
 from bedrockgate.local_stack.exceptions import StackConfigError
-from bedrockgate.local_stack.processes import ManagedProcess, free_port, group_alive
+from bedrockgate.local_stack.processes import ManagedProcess, free_port, group_alive, group_members
 from bedrockgate.local_stack.stack import StackInfo, proxy_workers
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from local_stack_helpers import require_binaries
+from stack_signals import descendants
 
 COUNTS = st.one_of(st.integers(-2, 9).map(str), st.sampled_from(["", "+2", " 2", "2.0", "two", "\u0663"]))
 
@@ -76,39 +79,72 @@ def test_stopping_a_process_stops_its_children_too(tmp_path: Path) -> None:
     assert not group_alive(process.pid)
 
 
-def test_up_detached_then_down_leaves_nothing_running(tmp_path: Path) -> None:
+def test_up_detached_with_two_workers_then_down_leaves_nothing_running(tmp_path: Path) -> None:
+    """``up --workers 2``: both workers start and serve, the health route answers, ``down`` stops the whole group."""
     require_binaries()
     port, state = free_port(), tmp_path / "state"
     command = [sys.executable, "-m", "bedrockgate.local_stack.cli"]
     env = {**os.environ, "LITELLM_MASTER_KEY": "sk-cli-test"}
     up = subprocess.run(
         [*command, "up", "--detach", "--backend", "scripted", "--no-phoenix", "--port", str(port),
-         "--state-dir", str(state), "--timeout", "300"],
+         "--state-dir", str(state), "--timeout", "300", "--workers", "2"],
         capture_output=True, text=True, env=env, timeout=400, check=False,
     )  # fmt: skip
     assert up.returncode == 0, up.stdout + up.stderr
     assert "healthy in" in up.stdout
+    assert "2 worker processes" in up.stdout
+    workers: set[tuple[int, int]] = set()
     try:
-        reply = httpx.post(
-            f"http://127.0.0.1:{port}/v1/chat/completions",
-            headers={"Authorization": "Bearer sk-cli-test"},
-            json={"model": "claude-fast", "messages": [{"role": "user", "content": "ping"}]},
-            timeout=60,
-        )
-        assert reply.status_code == 200, reply.text
-        assert reply.json()["choices"][0]["message"]["content"].endswith("You said: ping")
         status = subprocess.run([*command, "status", "--state-dir", str(state)], capture_output=True, text=True,
                                 check=True)  # fmt: skip
         shown = json.loads(status.stdout)
         assert "master_key" not in shown
         pids = shown["pids"]
         assert set(pids) == {"emulator", "redis", "proxy"}
+        log, deadline = state / "logs" / "proxy.log", time.monotonic() + 300
+        while log.read_text(errors="replace").count("Application startup complete") < 2:  # health needs one
+            assert time.monotonic() < deadline, "the two workers never both started"
+            time.sleep(0.5)
+        respawned = re.findall(r"Child process \[\d+\] died", log.read_text(errors="replace"))
+        assert not respawned, f"uvicorn killed and respawned {len(respawned)} workers that missed its ping"
+        workers = _spawned_workers(pids["proxy"])
+        assert len(workers) == 2, f"expected 2 spawned workers below the proxy, found {sorted(workers)}"
+        assert {pid for pid, _ in workers} <= set(group_members(pids["proxy"]) or [])
+        assert httpx.get(f"http://127.0.0.1:{port}/health/liveliness", timeout=10).status_code == 200
+        for index in range(4):
+            reply = httpx.post(
+                f"http://127.0.0.1:{port}/v1/chat/completions",
+                headers={"Authorization": "Bearer sk-cli-test"},
+                json={"model": "claude-fast", "messages": [{"role": "user", "content": f"ping {index}"}]},
+                timeout=60,
+            )
+            assert reply.status_code == 200, reply.text
+            assert reply.json()["choices"][0]["message"]["content"].endswith(f"You said: ping {index}")
     finally:
         down = subprocess.run([*command, "down", "--state-dir", str(state)], capture_output=True, text=True,
                               timeout=120, check=False)  # fmt: skip
     assert down.returncode == 0, down.stderr
     assert not any(group_alive(pid) for pid in pids.values())
+    assert group_members(pids["proxy"]) == [], "a process of the two-worker proxy's group outlived down"
+    assert not [pid for pid, start in workers if _live(pid, start)], "a worker outlived down"
     assert not (state / "state.json").exists()
+
+
+def _spawned_workers(proxy_pid: int) -> set[tuple[int, int]]:
+    """The proxy's uvicorn workers: the processes below it that multiprocessing's spawn started."""
+    return {
+        (pid, start) for pid, start in descendants(proxy_pid)
+        if b"multiprocessing.spawn" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    }  # fmt: skip
+
+
+def _live(pid: int, start: int) -> bool:
+    """Whether the process ``pid`` that started at ``start`` (clock ticks) still runs (a zombie does not)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return False
+    return int(fields[19]) == start and fields[0] != "Z"
 
 
 @settings(max_examples=200)

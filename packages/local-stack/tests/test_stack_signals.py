@@ -1,32 +1,27 @@
 """Nothing of the stack outlives ``bedrockgate-local-stack up``: stop signals at any moment, the lifeline, parent death.
 
 The full matrix (4 signals x 3 phases, Phoenix on, the image mode too) is ``nox -s stack_signals``;
-here run two of its cases (the quick ones: scripted models, no Phoenix), the parts' properties, and a
-proxy with two workers (uvicorn's supervisor and its spawned children, one process group) that stops whole.
+here run two of its cases (the quick ones: scripted models, no Phoenix) and the parts' properties.
 """
 
 from __future__ import annotations
 
 import os
-import re
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import httpx
 import pytest
-from bedrockgate.gateway_config import example_path
 from bedrockgate.local_stack.exceptions import LifelineError, StopRequested
 from bedrockgate.local_stack.interrupts import Interrupts
 from bedrockgate.local_stack.lifeline import Lifeline, Watched, message
-from bedrockgate.local_stack.processes import STOP_SIGNALS, ManagedProcess, free_port, group_alive, group_members
-from bedrockgate.local_stack.stack import LocalStack, StackOptions
+from bedrockgate.local_stack.processes import STOP_SIGNALS, ManagedProcess, group_alive, group_members
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from local_stack_helpers import MASTER_KEY, auth, require_binaries
-from stack_signals import SETTLE_S, descendants, run_case
+from local_stack_helpers import require_binaries
+from stack_signals import SETTLE_S, run_case
 
 NAMES = st.from_regex(r"[a-z][a-z0-9_.-]{0,30}", fullmatch=True)
 OPERATIONS = st.lists(
@@ -159,53 +154,3 @@ def test_a_zombie_is_not_a_process_left_in_its_group() -> None:
         assert not group_alive(child.pid)
     finally:
         child.wait(10)
-
-
-def _spawned_workers(proxy_pid: int) -> set[tuple[int, int]]:
-    """The proxy's uvicorn workers: its children started by multiprocessing's spawn."""
-    return {
-        (pid, start) for pid, start in descendants(proxy_pid)
-        if b"multiprocessing.spawn" in Path(f"/proc/{pid}/cmdline").read_bytes()
-    }  # fmt: skip
-
-
-def test_a_two_worker_proxy_serves_and_nothing_of_its_group_outlives_the_stop(tmp_path: Path) -> None:
-    require_binaries()
-    options = StackOptions(
-        config=example_path("agents-gateway"), port=free_port(), backend="scripted", redis=True, phoenix=False,
-        state_dir=tmp_path / "state", master_key=MASTER_KEY, startup_timeout_s=300, workers=2,
-    )  # fmt: skip
-    stack = LocalStack(options)
-    try:
-        info = stack.start()
-        [proxy] = stack.proxies
-        assert proxy.pid is not None
-        assert info.workers == 2
-        deadline = time.monotonic() + 300  # health answers once one worker serves: wait for both
-        while proxy.log_path.read_text(errors="replace").count("Application startup complete") < 2:
-            assert time.monotonic() < deadline, f"two workers never both started:\n{proxy.log_tail()}"
-            time.sleep(0.5)
-        respawned = re.findall(r"Child process \[\d+\] died", proxy.log_path.read_text(errors="replace"))
-        assert not respawned, f"uvicorn killed and respawned {len(respawned)} workers that missed its ping"
-        workers = _spawned_workers(proxy.pid)
-        assert len(workers) == 2, f"expected 2 spawned workers below the proxy, found {sorted(workers)}"
-        assert httpx.get(f"{info.proxy_url}/health/liveliness", timeout=10).status_code == 200
-        for index in range(6):
-            body = {"model": "claude-fast", "messages": [{"role": "user", "content": f"worker {index}"}]}
-            reply = httpx.post(f"{info.proxy_url}/v1/chat/completions", json=body, headers=auth(), timeout=60)
-            assert reply.status_code == 200, reply.text
-            assert reply.json()["choices"][0]["message"]["content"].endswith(f"You said: worker {index}")
-        assert {pid for pid, _ in workers} <= set(group_members(proxy.pid) or [])
-    finally:
-        stack.stop()
-    assert group_members(proxy.pid) == [], "a process of the two-worker proxy's group outlived stop()"
-    assert not [pid for pid, start in workers if _live(pid, start)], "a worker outlived stop()"
-
-
-def _live(pid: int, start: int) -> bool:
-    """Whether the process ``pid`` that started at ``start`` (clock ticks) still runs (a zombie does not)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return False
-    return int(fields[19]) == start and fields[0] != "Z"
