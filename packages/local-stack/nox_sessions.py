@@ -62,7 +62,7 @@ def bench_gateway(session: nox.Session) -> None:
     The real proxy (the gateway image when built, else the workspace's), pinned to CPU 0, the
     load on CPU 1; overhead header p50/p95/p99 and proxy CPU ms per request (500 sequential
     requests), requests per proxy CPU-second (saturated), medians over 3 interleaved rounds
-    (about 15 minutes). ``-- --rounds 1 --requests 100`` for a quick look, ``-- --gateway venv``,
+    (about 25 minutes). ``-- --rounds 1 --requests 100`` for a quick look, ``-- --gateway venv``,
     ``-- --json figures.json``.
     """
     _sync_stack(session)
