@@ -56,7 +56,7 @@ from bedrockgate.local_stack.bench_variants import (
     with_workers,
 )
 from bedrockgate.local_stack.campaign import stack_options
-from bedrockgate.local_stack.containers import default_image
+from bedrockgate.local_stack.containers import default_image, podman_environment
 from bedrockgate.local_stack.processes import ManagedProcess
 from bedrockgate.local_stack.settings import SCRIPTED_RULES, EmulatorSettings
 from bedrockgate.local_stack.stack import LocalStack
@@ -98,7 +98,8 @@ def _gateway_image(choice: str) -> str | None:
         return choice.removeprefix("image=")
     reference = default_image()
     present = subprocess.run(  # noqa: S603 -- fixed argv
-        ["podman", "image", "exists", reference], capture_output=True, check=False, timeout=60  # noqa: S607
+        ["podman", "image", "exists", reference], env=podman_environment(), capture_output=True, check=False,  # noqa: S607
+        timeout=60,
     ).returncode == 0  # fmt: skip
     if choice == "image" or present:
         return reference

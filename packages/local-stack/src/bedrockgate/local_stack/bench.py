@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import psutil
+from bedrockgate.local_stack.containers import podman_environment
 from bedrockgate.local_stack.exceptions import LocalStackError
 from bedrockgate.local_stack.steadyload import percentile
 
@@ -59,6 +60,7 @@ def container_pid(name: str) -> int:
     """The host pid of a podman container's first process (the image's init), whose tree is the proxy."""
     found = subprocess.run(  # noqa: S603 -- fixed argv
         ["podman", "inspect", "--format", "{{.State.Pid}}", name],  # noqa: S607 -- podman from PATH, as the stack runs it
+        env=podman_environment(),  # the stack's own podman settings: another storage would not know the container
         capture_output=True, text=True, check=False, timeout=30,
     )  # fmt: skip
     pid = found.stdout.strip()
